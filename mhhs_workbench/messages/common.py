@@ -1,0 +1,129 @@
+"""The MHHS common block (S0, S1, A0, M0) and DIP request-body files shared by all interfaces."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..identifiers import SENDER_UNIQUE_REFERENCE_PATTERN
+
+SCHEMA_VERSION = "011"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends a message and to whom: everything in S1 and A0 that is not per message.
+
+    Parameters
+    ----------
+    dip_id : str
+        Sender's 10-character DIP participant ID (``senderDIPID``).
+    role : str
+        Sender's role ID, 3-5 capital letters such as ``'SDS'``.
+    environment_tag : str
+        ``PRD``, ``SITB``, ``SIT``, ``UIT`` or ``DEV``.
+    primary_recipients : tuple of str
+        DIP IDs the sender addresses (A0 ``primaryRecipients``).
+    timestamp : str
+        ``senderTimestamp``: 25-character ISO 8601 date-time with offset. Fixed per data set so that
+        the same scenario always gives the same bytes.
+    sub_text : str or None
+        Free text carried in ``subText``.
+    """
+
+    dip_id: str
+    role: str
+    environment_tag: str = "SIT"
+    primary_recipients: tuple[str, ...] = ()
+    timestamp: str = "2025-01-01T06:00:00+00:00"
+    sub_text: str | None = None
+    correlation_id: str | None = None
+    connection_provider_dip_id: str | None = None
+    secondary_recipients: tuple[str, ...] = field(default=())
+
+
+class ReferenceSequence:
+    """Issues ``senderUniqueReference`` values, unique within a data set.
+
+    References look like ``S-IF-021-1000000001-SDS-20250330-00000001``: interface, sender DIP ID,
+    role, creation date and a running number. The running number continues across interfaces.
+    """
+
+    def __init__(self, sender: Sender, date_yyyymmdd: str, start: int = 1) -> None:
+        self.sender = sender
+        self.date = date_yyyymmdd
+        self.next = start
+
+    def take(self, interface_id: str) -> str:
+        """Next reference for a message of ``interface_id``."""
+        ref = f"S-{interface_id}-{self.sender.dip_id}-{self.sender.role}-{self.date}-{self.next:08d}"
+        self.next += 1
+        return ref
+
+    def check(self, interface_id: str) -> None:
+        """Raise ``ValueError`` if this sender's references would break Elexon's pattern."""
+        sample = f"S-{interface_id}-{self.sender.dip_id}-{self.sender.role}-{self.date}-00000001"
+        if not SENDER_UNIQUE_REFERENCE_PATTERN.match(sample):
+            raise ValueError(
+                f"sender {self.sender.dip_id}/{self.sender.role} cannot form a valid "
+                f"senderUniqueReference (e.g. {sample!r}); the DIP ID must be 10 hexadecimal "
+                "characters and the role 3-5 capital letters"
+            )
+
+
+def common_block(
+    interface_id: str,
+    event_code: str,
+    sender: Sender,
+    reference: str,
+    mpan: str,
+    distributor_dip_id: str,
+    gsp_group: str,
+) -> dict[str, Any]:
+    """The ``CommonBlock`` of one message (S0, S1, A0 and M0; D0 is the DIP's own)."""
+    return {
+        "S0": {"interfaceID": interface_id, "schemaVersion": SCHEMA_VERSION, "eventCode": event_code},
+        "S1": {
+            "environmentTag": sender.environment_tag,
+            "subText": sender.sub_text,
+            "senderUniqueReference": reference,
+            "senderTimestamp": sender.timestamp,
+            "senderDIPID": sender.dip_id,
+            "senderRoleID": sender.role,
+            "senderCorrelationID": sender.correlation_id,
+            "DIPConnectionProviderID": sender.connection_provider_dip_id,
+        },
+        "A0": {
+            "primaryRecipients": list(sender.primary_recipients),
+            "secondaryRecipients": list(sender.secondary_recipients),
+            "always": [],
+        },
+        "M0": {"MPANCore": mpan, "distributorDIPID": distributor_dip_id, "GSPGroupID": gsp_group},
+    }
+
+
+def request_body(payloads: Sequence[dict[str, Any]]) -> bytes:
+    """Serialise payloads as a DIP request body: a JSON array of ``{"payload": ...}``."""
+    if not payloads:
+        raise ValueError("a DIP request body needs at least one message")
+    return orjson.dumps([{"payload": p} for p in payloads])
+
+
+def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of ``items`` holding at most ``size`` elements each."""
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, got {size}")
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def write_request_body(path: str | os.PathLike[str], payloads: Sequence[dict[str, Any]]) -> Path:
+    """Write one message file (a DIP request body) and return its path."""
+    path = Path(path)
+    path.write_bytes(request_body(payloads))
+    return path

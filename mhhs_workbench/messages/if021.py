@@ -1,0 +1,157 @@
+"""IF-021 builder: settlement period consumption (``[ActivePower]`` / ``[ReactivePower]``).
+
+One message carries one MPAN, one measurement quantity and 1-200 UTC settlement days of 48 periods.
+Input is whole arrays (meters x half hours), so a chunk of meters is formatted at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..settlement_time import PERIODS_PER_UTC_DAY, as_days, format_utc, utc_period_ends
+from .common import ReferenceSequence, Sender, common_block
+from .formatting import wh_to_kwh_strings
+
+INTERFACE_ID = "IF-021"
+EVENT_BY_MQID: dict[str, str] = {
+    "AI": "[ActivePower]",
+    "AE": "[ActivePower]",
+    "RI": "[ReactivePower]",
+    "RE": "[ReactivePower]",
+}
+MAX_DAYS_PER_MESSAGE = 200
+
+#: Columns ``meters`` must have for :func:`if021_payloads`.
+METER_COLUMNS = (
+    "mpan",
+    "gsp_group",
+    "distributor_dip_id",
+    "data_service_dip_id",
+    "connection_type",
+    "connection_effective_from",
+)
+
+
+def iter_if021_payloads(
+    meters: pd.DataFrame,
+    days: np.ndarray,
+    mqid: str,
+    values_wh: np.ndarray,
+    sender: Sender,
+    references: ReferenceSequence,
+    *,
+    quality: np.ndarray | None = None,
+    quality_codes: Sequence[str] = ("A",),
+    reasons: np.ndarray | None = None,
+    days_per_message: int = 31,
+) -> Iterator[dict[str, Any]]:
+    """IF-021 payloads for a chunk of meters, one per meter and block of days.
+
+    Parameters
+    ----------
+    meters : pandas.DataFrame
+        One row per meter with the columns in :data:`METER_COLUMNS`.
+    days : array of datetime64[D]
+        Consecutive UTC settlement days covered by ``values_wh``.
+    mqid : {'AI', 'AE', 'RI', 'RE'}
+        Measurement quantity; the event code follows from it.
+    values_wh : array of int, shape ``(n_meters, n_days * 48)``
+        Energy per UTC half hour [Wh] (or [varh] for reactive quantities).
+    sender : Sender
+        Sender and addressing details.
+    references : ReferenceSequence
+        Source of ``senderUniqueReference`` values.
+    quality : array of int, optional
+        Index into ``quality_codes`` per value; all ``'A'`` (actual) when omitted.
+    quality_codes : sequence of str
+        Quality flags ``q`` that ``quality`` indexes.
+    reasons : array of int, optional
+        Estimation reason per value: 0 for none (null), 1-10 for the DI-076 codes.
+    days_per_message : int
+        Settlement days per message, 1-200.
+
+    Yields
+    ------
+    dict
+        One IF-021 payload (``{"CommonBlock": ..., "CustomBlock": ...}``).
+    """
+    if mqid not in EVENT_BY_MQID:
+        raise ValueError(f"unknown IF-021 measurement quantity {mqid!r}")
+    if not 1 <= days_per_message <= MAX_DAYS_PER_MESSAGE:
+        raise ValueError(f"days per message must be 1-{MAX_DAYS_PER_MESSAGE}, got {days_per_message}")
+    days = as_days(days)
+    n_days = days.size
+    values_wh = np.asarray(values_wh)
+    if values_wh.shape != (len(meters), n_days * PERIODS_PER_UTC_DAY):
+        raise ValueError(
+            f"values have shape {values_wh.shape}, expected {(len(meters), n_days * PERIODS_PER_UTC_DAY)}"
+        )
+    event = EVENT_BY_MQID[mqid]
+    sp = format_utc(utc_period_ends(days)).tolist()  # [day][period]
+    day_dates = format_utc(days.astype("datetime64[m]")).tolist()
+    v = wh_to_kwh_strings(values_wh).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
+    q_table = list(quality_codes)
+    if quality is None:
+        q = None
+    else:
+        q = np.asarray(quality).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
+    reason_table = [None] + [str(i) for i in range(1, 11)]
+    e = (
+        None
+        if reasons is None
+        else np.asarray(reasons).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
+    )
+
+    rows = meters[list(METER_COLUMNS)].itertuples(index=False)
+    for m, row in enumerate(rows):
+        custom_head = {
+            "B044": {"issuingDataServiceDIPID": row.data_service_dip_id},
+            "B067": {
+                "connectionTypeIndicator": row.connection_type,
+                "connectionTypeEffectiveFromDate": row.connection_effective_from,
+            },
+        }
+        for first in range(0, n_days, days_per_message):
+            day_blocks = []
+            for d in range(first, min(first + days_per_message, n_days)):
+                vs, sps = v[m][d], sp[d]
+                if q is None:
+                    periods = [
+                        {"sp": s, "v": x, "q": "A", "e": None, "arc": None}
+                        for s, x in zip(sps, vs, strict=True)
+                    ]
+                else:
+                    qs = q[m][d]
+                    es = e[m][d] if e is not None else [0] * PERIODS_PER_UTC_DAY
+                    periods = [
+                        {"sp": s, "v": x, "q": q_table[qq], "e": reason_table[ee], "arc": None}
+                        for s, x, qq, ee in zip(sps, vs, qs, es, strict=True)
+                    ]
+                day_blocks.append(
+                    {
+                        "settlementDay": {"settlementDayDate": day_dates[d], "periodDuration": 30},
+                        "consumptionPeriods": periods,
+                    }
+                )
+            yield {
+                "CommonBlock": common_block(
+                    INTERFACE_ID,
+                    event,
+                    sender,
+                    references.take(INTERFACE_ID),
+                    row.mpan,
+                    row.distributor_dip_id,
+                    row.gsp_group,
+                ),
+                "CustomBlock": {
+                    **custom_head,
+                    "B900": {
+                        "MQID": {"measurementQuantityID": mqid},
+                        "settlementDayConsumptionPeriods": day_blocks,
+                    },
+                },
+            }

@@ -1,0 +1,133 @@
+"""IF-041 builder: smart / advanced register readings.
+
+One message carries one MPAN's readings for one event: cumulative register reads (``B064List``)
+and, for time-of-use meters, configurable register reads (``B065List``, at most 48).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from .common import ReferenceSequence, Sender, common_block
+from .formatting import wh_to_kwh_strings
+
+INTERFACE_ID = "IF-041"
+EVENT_CODES: tuple[str, ...] = (
+    "[ReadingRemote]",
+    "[ReadingRemv]",
+    "[ReadingInstl]",
+    "[ReadingEnergisationChg]",
+    "[ReadingCOR]",
+    "[ReadingOnSite]",
+    "[ReadingCOS]",
+    "[DSEstimate]",
+    "[SupplierAgreedCOS]",
+    "[ReadingOverride]",
+)
+MAX_CONFIGURABLE_REGISTERS = 48
+
+#: Columns ``reads`` must have for :func:`iter_if041_payloads`; one row per register read.
+READ_COLUMNS = (
+    "mpan",
+    "gsp_group",
+    "distributor_dip_id",
+    "event_code",
+    "message_key",
+    "meter_id",
+    "register_id",
+    "read_datetime",
+    "reading_wh",
+    "reading_method",
+    "site_visit_check_code",
+)
+
+#: ``register_id`` of the cumulative (B064) register; other IDs are configurable (B065) ones.
+CUMULATIVE_REGISTER = "C"
+
+
+def iter_if041_payloads(
+    reads: pd.DataFrame, sender: Sender, references: ReferenceSequence
+) -> Iterator[dict[str, Any]]:
+    """IF-041 payloads, one per ``message_key`` group of register reads, in input order.
+
+    Parameters
+    ----------
+    reads : pandas.DataFrame
+        One row per register read with the columns in :data:`READ_COLUMNS`. Rows sharing a
+        ``message_key`` (and so one MPAN and event) form one message. ``register_id`` is
+        :data:`CUMULATIVE_REGISTER` for the meter's cumulative register (``B064List``) and a
+        1-2 character ID such as ``'01'`` for configurable time-of-use registers (``B065List``).
+        ``reading_wh`` is the register value [Wh]; ``read_datetime`` a 25-character date-time.
+    sender : Sender
+        Sender and addressing details.
+    references : ReferenceSequence
+        Source of ``senderUniqueReference`` values.
+
+    Yields
+    ------
+    dict
+        One IF-041 payload.
+    """
+    missing = [c for c in READ_COLUMNS if c not in reads.columns]
+    if missing:
+        raise ValueError(f"reads table lacks column(s) {', '.join(missing)}")
+    bad_events = set(reads["event_code"]) - set(EVENT_CODES)
+    if bad_events:
+        raise ValueError(f"unknown IF-041 event code(s): {', '.join(sorted(bad_events))}")
+    text = wh_to_kwh_strings(reads["reading_wh"].to_numpy()).tolist()
+    cols = {c: reads[c].tolist() for c in READ_COLUMNS}
+    keys = cols["message_key"]
+    start = 0
+    n = len(keys)
+    while start < n:
+        end = start + 1
+        while end < n and keys[end] == keys[start]:
+            end += 1
+        b064: list[dict[str, Any]] = []
+        b065: list[dict[str, Any]] = []
+        for i in range(start, end):
+            if cols["register_id"][i] == CUMULATIVE_REGISTER:
+                b064.append(
+                    {
+                        "meterID": cols["meter_id"][i],
+                        "cumulativeRegisterReading": text[i],
+                        "cumulativeRegisterReadingDateTime": cols["read_datetime"][i],
+                        "readingMethod": cols["reading_method"][i],
+                        "siteVisitCheckCode": cols["site_visit_check_code"][i],
+                    }
+                )
+            else:
+                b065.append(
+                    {
+                        "meterID": cols["meter_id"][i],
+                        "configurableRegisterReadingDate": cols["read_datetime"][i],
+                        "configurableRegisterID": cols["register_id"][i],
+                        "configurableRegisterReading": text[i],
+                    }
+                )
+        if len(b065) > MAX_CONFIGURABLE_REGISTERS:
+            raise ValueError(
+                f"message {keys[start]!r} has {len(b065)} configurable register reads; "
+                f"IF-041 allows {MAX_CONFIGURABLE_REGISTERS}"
+            )
+        custom: dict[str, Any] = {}
+        if b064:
+            custom["B064List"] = b064
+        if b065:
+            custom["B065List"] = b065
+        yield {
+            "CommonBlock": common_block(
+                INTERFACE_ID,
+                cols["event_code"][start],
+                sender,
+                references.take(INTERFACE_ID),
+                cols["mpan"][start],
+                cols["distributor_dip_id"][start],
+                cols["gsp_group"][start],
+            ),
+            "CustomBlock": custom,
+        }
+        start = end
