@@ -84,8 +84,12 @@ def common_block(
     mpan: str,
     distributor_dip_id: str,
     gsp_group: str,
+    recipients: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The ``CommonBlock`` of one message (S0, S1, A0 and M0; D0 is the DIP's own)."""
+    """The ``CommonBlock`` of one message (S0, S1, A0 and M0; D0 is the DIP's own).
+
+    ``recipients`` are addressed in ``primaryRecipients`` after the sender's fixed ones.
+    """
     return {
         "S0": {"interfaceID": interface_id, "schemaVersion": SCHEMA_VERSION, "eventCode": event_code},
         "S1": {
@@ -99,7 +103,7 @@ def common_block(
             "DIPConnectionProviderID": sender.connection_provider_dip_id,
         },
         "A0": {
-            "primaryRecipients": list(sender.primary_recipients),
+            "primaryRecipients": [*sender.primary_recipients, *recipients],
             "secondaryRecipients": list(sender.secondary_recipients),
             "always": [],
         },

@@ -48,6 +48,7 @@ def iter_if021_payloads(
     quality_codes: Sequence[str] = ("A",),
     reasons: np.ndarray | None = None,
     days_per_message: int = 31,
+    recipients: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """IF-021 payloads for a chunk of meters, one per meter and block of days.
 
@@ -73,6 +74,8 @@ def iter_if021_payloads(
         Estimation reason per value: 0 for none (null), 1-10 for the DI-076 codes.
     days_per_message : int
         Settlement days per message, 1-200.
+    recipients : sequence of str
+        DIP IDs addressed besides the sender's fixed recipients (e.g. supplier, distributor).
 
     Yields
     ------
@@ -146,6 +149,7 @@ def iter_if021_payloads(
                     row.mpan,
                     row.distributor_dip_id,
                     row.gsp_group,
+                    recipients,
                 ),
                 "CustomBlock": {
                     **custom_head,

@@ -6,7 +6,7 @@ and, for time-of-use meters, configurable register reads (``B065List``, at most 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -49,7 +49,10 @@ CUMULATIVE_REGISTER = "C"
 
 
 def iter_if041_payloads(
-    reads: pd.DataFrame, sender: Sender, references: ReferenceSequence
+    reads: pd.DataFrame,
+    sender: Sender,
+    references: ReferenceSequence,
+    recipients: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """IF-041 payloads, one per ``message_key`` group of register reads, in input order.
 
@@ -65,6 +68,8 @@ def iter_if041_payloads(
         Sender and addressing details.
     references : ReferenceSequence
         Source of ``senderUniqueReference`` values.
+    recipients : sequence of str
+        DIP IDs addressed besides the sender's fixed recipients.
 
     Yields
     ------
@@ -127,6 +132,7 @@ def iter_if041_payloads(
                 cols["mpan"][start],
                 cols["distributor_dip_id"][start],
                 cols["gsp_group"][start],
+                recipients,
             ),
             "CustomBlock": custom,
         }

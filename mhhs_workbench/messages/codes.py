@@ -1,0 +1,154 @@
+"""Code lists of IF-021 and IF-041 messages, kept in one place.
+
+The values follow Elexon's DIP data catalogue (v2.1.0). The package's JSON Schemas
+(``mhhs_workbench/schemas/*.json``) repeat them as ``enum`` lists; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+#: Interfaces the workbench produces.
+INTERFACE_IDS: tuple[str, ...] = ("IF-021", "IF-041")
+
+#: ``S0.schemaVersion`` of both interfaces.
+SCHEMA_VERSION = "011"
+
+#: ``S1.environmentTag`` values (DT-013).
+ENVIRONMENT_TAGS: tuple[str, ...] = ("PRD", "SITB", "SIT", "UIT", "DEV")
+
+#: IF-021 event codes: period consumption of active or reactive power.
+IF021_EVENT_CODES: tuple[str, ...] = ("[ActivePower]", "[ReactivePower]")
+
+#: IF-041 event codes: why a register reading was taken or sent.
+IF041_EVENT_CODES: tuple[str, ...] = (
+    "[ReadingRemote]",
+    "[ReadingRemv]",
+    "[ReadingInstl]",
+    "[ReadingEnergisationChg]",
+    "[ReadingCOR]",
+    "[ReadingOnSite]",
+    "[ReadingCOS]",
+    "[DSEstimate]",
+    "[SupplierAgreedCOS]",
+    "[ReadingOverride]",
+)
+
+#: ``S0.eventCode`` values per interface.
+EVENT_CODES: dict[str, tuple[str, ...]] = {
+    "IF-021": IF021_EVENT_CODES,
+    "IF-041": IF041_EVENT_CODES,
+}
+
+#: Measurement quantity IDs (DI-052): active / reactive, import / export.
+MEASUREMENT_QUANTITY_IDS: tuple[str, ...] = ("AI", "AE", "RI", "RE")
+
+#: Measurement quantities each IF-021 event may carry (rule ECS1002).
+MQIDS_BY_EVENT: dict[str, tuple[str, ...]] = {
+    "[ActivePower]": ("AI", "AE"),
+    "[ReactivePower]": ("RI", "RE"),
+}
+
+#: Settlement period quality indicator ``q`` (DI-083), in catalogue order, with meanings.
+QUALITY_CODE_NAMES: dict[str, str] = {
+    "A": "Actual",
+    "E": "Estimate",
+    "E0": "Single missing period",
+    "E1": "ADA available",
+    "E2": "DA available",
+    "E3": "NDM advance",
+    "E4": "Register read history",
+    "E5": "Previous DA",
+    "E6": "PMA only",
+    "E7": "No recent data",
+    "E8": "Agreed or OR read",
+    "E9": "AAC or SNAC",
+    "ZE": "Zero advance",
+    "ZE1": "No period or advance",
+    "ZE2": "LTV",
+    "ZE3": "Meter disabled",
+    **{f"A{i}": "Advanced actual" for i in range(1, 4)},
+    **{f"AAE{i}": "Advanced estimate" for i in range(1, 4)},
+    **{f"EAE{i}": "Advanced estimate" for i in range(1, 4)},
+    **{f"EA{i}": f"Advanced estimation method {i}" for i in range(1, 14)},
+}
+QUALITY_CODES: tuple[str, ...] = tuple(QUALITY_CODE_NAMES)
+
+#: Zero-estimate quality codes; their value must be ``"0.000"`` (rule ECS1011).
+ZE_CODES: tuple[str, ...] = tuple(q for q in QUALITY_CODES if q.startswith("ZE"))
+
+#: Estimated-data quality codes, which must carry a reason ``e`` (rule ECS1015): every code
+#: starting with ``E`` (including the Advanced ``EA*`` and ``EAE*``) plus the Advanced ``AAE*``.
+ESTIMATE_CODES: tuple[str, ...] = tuple(
+    q for q in QUALITY_CODES if q.startswith("E") or q.startswith("AAE")
+)
+
+#: Actual-data quality codes.
+ACTUAL_CODES: tuple[str, ...] = tuple(
+    q for q in QUALITY_CODES if q not in ZE_CODES and q not in ESTIMATE_CODES
+)
+
+#: Estimation reason code ``e`` (DI-076), ``None`` when the value is not estimated.
+ESTIMATION_REASON_NAMES: dict[str, str] = {
+    "1": "OptOut",
+    "2": "Missing",
+    "3": "Invalid",
+    "4": "CommsFault",
+    "5": "LTV",
+    "6": "Disabled",
+    "7": "De-energised",
+    "8": "Disconnected",
+    "9": "Consumption amendment",
+    "10": "NonSmart",
+}
+ESTIMATION_REASONS: tuple[str, ...] = tuple(ESTIMATION_REASON_NAMES)
+
+#: Supplier consumption amendment reason ``arc`` (DI-166), ``None`` when not amended.
+AMENDMENT_REASON_NAMES: dict[str, str] = {
+    "A": "Agreed read",
+    "E": "Estimation issue",
+    "M": "Metering issue",
+    "R": "Reading issue",
+    "S": "Stolen or lost meter",
+    "T": "Tampering or theft",
+    "X": "Other",
+}
+AMENDMENT_REASONS: tuple[str, ...] = tuple(AMENDMENT_REASON_NAMES)
+
+#: Connection type indicator (DI-015).
+CONNECTION_TYPE_NAMES: dict[str, str] = {
+    "W": "Whole current",
+    "L": "LV with CT",
+    "H": "HV with CT",
+    "E": "EHV with CT",
+    "U": "Unmetered",
+}
+CONNECTION_TYPES: tuple[str, ...] = tuple(CONNECTION_TYPE_NAMES)
+
+#: How a register reading was obtained (DI-094).
+READING_METHOD_NAMES: dict[str, str] = {
+    "A": "Actual, recovered from the meter",
+    "C": "Customer",
+    "E": "Estimated by the Data Service",
+    "S": "Estimated by the Supplier",
+}
+READING_METHODS: tuple[str, ...] = tuple(READING_METHOD_NAMES)
+
+#: Site visit check codes (DI-096): not a full 01-89 range; 12, 45-49 and 59-87 are unused.
+SITE_VISIT_CHECK_CODES: tuple[str, ...] = (
+    *(f"{i:02d}" for i in range(1, 12)),
+    *(f"{i:02d}" for i in range(13, 45)),
+    *(f"{i:02d}" for i in range(50, 59)),
+    "88",
+    "89",
+)
+
+#: Length of a settlement period [minutes] (DI-081; rule ECS1004).
+PERIOD_MINUTES = 30
+
+#: Most settlement periods in one UTC settlement day of an IF-021 message.
+MAX_PERIODS_PER_DAY = 48
+
+#: Most settlement days in one IF-021 message.
+MAX_DAYS_PER_MESSAGE = 200
+
+#: Most configurable register readings (``B065List``) in one IF-041 message.
+MAX_CONFIGURABLE_REGISTERS = 48

@@ -1,0 +1,163 @@
+"""Register readings: cumulative and time-of-use registers integrated exactly from consumption.
+
+A register reading equals the previous reading plus the consumption between the two read times, to
+the Wh, and wraps at the meter's digit capacity (``10**digits`` kWh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .messages.if041 import CUMULATIVE_REGISTER
+from .quality import MeterQualityPlan
+
+PERIODS = 48
+DAY_REGISTER, NIGHT_REGISTER = "01", "02"
+#: Share of an Economy 7 meter's install reading on its day register.
+E7_DAY_SHARE = 0.58
+
+#: Columns of the readings table, in order.
+READ_COLUMNS = (
+    "mpan",
+    "meter_id",
+    "event_code",
+    "register_id",
+    "read_datetime",
+    "reading_wh",
+    "reading_method",
+    "site_visit_check_code",
+    "message_key",
+)
+
+
+@dataclass(frozen=True)
+class ReadInstant:
+    """One read of a meter: at the end of ``boundary`` whole days from the start, for an event."""
+
+    boundary: int
+    event_code: str
+    site_visit_check_code: str | None = None
+
+
+def read_instants(
+    n_days: int,
+    plan: MeterQualityPlan,
+    *,
+    change_of_supplier_day: int | None = None,
+    schedule: str = "daily",
+) -> list[ReadInstant]:
+    """Which reads a meter sends, in time order.
+
+    Parameters
+    ----------
+    n_days : int
+        UTC days in the data set; boundary ``b`` is 00:00 UTC at the start of day ``b``.
+    plan : MeterQualityPlan
+        The meter's imperfections: no remote reads inside a comms fault or a de-energised spell,
+        energisation-change reads at either end of the spell.
+    change_of_supplier_day : int, optional
+        Day index on whose 00:00 a change-of-supplier read is taken.
+    schedule : {'daily', 'none'}
+        ``daily``: a remote read at every UTC midnight after the install read.
+    """
+    reads = [ReadInstant(0, "[ReadingInstl]", "01")]
+    blocked: set[int] = set()
+    energisation: dict[int, str] = {}
+    if plan.comms_fault:
+        first, length = plan.comms_fault
+        blocked.update(range(first + 1, first + length))
+    if plan.deenergised:
+        first, length = plan.deenergised
+        blocked.update(range(first, first + length + 1))
+        energisation = {first: "04", first + length: "03"}  # de-energised / energised codes
+    for b in range(1, n_days + 1):
+        if b in energisation:
+            reads.append(ReadInstant(b, "[ReadingEnergisationChg]", energisation[b]))
+        elif schedule == "daily" and b not in blocked:
+            reads.append(ReadInstant(b, "[ReadingRemote]"))
+        if change_of_supplier_day is not None and b == change_of_supplier_day:
+            reads.append(ReadInstant(b, "[ReadingCOS]"))
+    return reads
+
+
+def register_values(initial_wh: int, half_hours_wh: np.ndarray, boundaries: np.ndarray, capacity_wh: int) -> np.ndarray:
+    """Register value at day boundaries, wrapping at ``capacity_wh``.
+
+    Parameters
+    ----------
+    initial_wh : int
+        Register at boundary 0 [Wh].
+    half_hours_wh : numpy.ndarray
+        Consumption per UTC half hour from boundary 0 [Wh].
+    boundaries : numpy.ndarray of int
+        Day boundaries to read at.
+    capacity_wh : int
+        Value at which the register rolls over to zero [Wh].
+    """
+    cumulative = np.concatenate([[0], np.cumsum(half_hours_wh.reshape(-1, PERIODS).sum(axis=1))])
+    return (initial_wh + cumulative[boundaries]) % capacity_wh
+
+
+def meter_reads(
+    meter: pd.Series,
+    reported_import_wh: np.ndarray,
+    plan: MeterQualityPlan,
+    days: np.ndarray,
+    night_mask: np.ndarray,
+    *,
+    schedule: str = "daily",
+) -> list[tuple]:
+    """All register reads of one meter, as rows of the readings table (see :data:`READ_COLUMNS`).
+
+    Parameters
+    ----------
+    meter : pandas.Series
+        The meter's row of the population.
+    reported_import_wh : numpy.ndarray
+        Import (AI) per UTC half hour as reported in IF-021 [Wh].
+    plan : MeterQualityPlan
+        The meter's imperfections.
+    days : numpy.ndarray of datetime64[D]
+        UTC days of the data set.
+    night_mask : numpy.ndarray of bool
+        Economy 7 night half hours, same shape as ``reported_import_wh``.
+    """
+    n_days = days.size
+    cos_day = None
+    if not pd.isna(meter.change_of_supplier_date):
+        cos_day = int((np.datetime64(meter.change_of_supplier_date, "D") - days[0]).astype(int))
+    instants = read_instants(n_days, plan, change_of_supplier_day=cos_day, schedule=schedule)
+    boundaries = np.array([r.boundary for r in instants])
+    capacity = 10 ** (int(meter.register_digits) + 3)
+    total = register_values(int(meter.initial_register_wh), reported_import_wh, boundaries, capacity)
+    registers = [(CUMULATIVE_REGISTER, total)]
+    if meter.time_of_use:
+        day_initial = int(meter.initial_register_wh * E7_DAY_SHARE)
+        night_initial = int(meter.initial_register_wh) - day_initial
+        day_use = np.where(night_mask, 0, reported_import_wh)
+        registers.append((DAY_REGISTER, register_values(day_initial, day_use, boundaries, capacity)))
+        registers.append(
+            (NIGHT_REGISTER, register_values(night_initial, reported_import_wh - day_use, boundaries, capacity))
+        )
+    stamps = (days[0] + boundaries.astype("timedelta64[D]")).astype("datetime64[m]")
+    rows = []
+    for i, r in enumerate(instants):
+        key = f"{meter.meter_index}:{r.boundary}:{r.event_code}"
+        for register_id, values in registers:
+            rows.append(
+                (
+                    meter.mpan,
+                    meter.meter_id,
+                    r.event_code,
+                    register_id,
+                    stamps[i],
+                    int(values[i]),
+                    "A",
+                    r.site_visit_check_code,
+                    key,
+                )
+            )
+    return rows
