@@ -31,6 +31,16 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used, with the place that is wrong."""
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that leaves dates as text, so a bad date gets a located error here."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass
 class MeterMix:
     """How many meters, where, and of which kinds.
@@ -234,8 +244,8 @@ class Scenario:
         except OSError as exc:
             raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror})") from None
         try:
-            data = yaml.safe_load(text)
-            node = yaml.compose(text)
+            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            node = yaml.compose(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -1,0 +1,291 @@
+"""The data set pipeline end to end: validity, reconciliation, agreement, determinism, publication."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from mhhs_workbench.cli import main
+from mhhs_workbench.dataset import generate_dataset
+from mhhs_workbench.export import verify
+from mhhs_workbench.message_frames import if021_frame, if041_frame
+from mhhs_workbench.scenario import DataQuality, Event, MeterMix, Scenario
+from mhhs_workbench.settlement_time import local_period_counts
+from mhhs_workbench.validation import validate_files
+
+CLI = [sys.executable, "-m", "mhhs_workbench.cli"]
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """The README's main job, run as a user would."""
+    out = tmp_path_factory.mktemp("demo") / "demo-data"
+    done = subprocess.run([*CLI, "demo", "--out", str(out), "--no-progress"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "IF-021" in done.stdout
+    return out
+
+
+def small_scenario(**changes) -> Scenario:
+    """A small scenario that still exercises every archetype, overlay and imperfection."""
+    base = dict(
+        name="small",
+        seed=7,
+        start_date=dt.date(2025, 3, 27),
+        end_date=dt.date(2025, 4, 2),  # spans the March clock change
+        meters=MeterMix(count=36, pv_share=0.4, ev_share=0.3, heat_pump_share=0.2),
+        data_quality=DataQuality(missing_share=0.02, comms_fault_share=0.3, deenergised_share=0.2,
+                                 comms_fault_days=[1, 2], deenergised_days=[1, 2]),
+        events=[Event(date=dt.date(2025, 3, 30), share=0.3)],
+    )
+    base.update(changes)
+    return Scenario(**base)
+
+
+@pytest.fixture(scope="session")
+def small_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("small") / "data"
+    generate_dataset(small_scenario(), out, progress=False, chunk_size=5)
+    return out
+
+
+@pytest.mark.parametrize("which", ["demo_dir", "small_dir"])
+def test_every_message_validates_against_elexons_schema_and_business_rules(which, request, official_spec_dir):
+    folder = request.getfixturevalue(which)
+    official = validate_files([folder], spec_dir=official_spec_dir, business_rules=True)
+    assert official.ok, official
+    ours = validate_files([folder], business_rules=True)
+    assert ours.ok, ours
+    assert official.messages > 100
+
+
+def test_demo_covers_the_october_clock_change_and_every_quality_case(demo_dir):
+    frame = if021_frame([demo_dir / "messages"])
+    local = pd.read_parquet(demo_dir / "tables" / "consumption.parquet")
+    assert local["settlement_period"].max() == 50  # 26 October 2025 has 50 local periods
+    assert {"A", "E", "E1", "E4", "ZE"} <= set(frame["quality"])
+    assert {"AI", "AE", "RI", "RE"} == set(frame["mqid"])
+    events = set(if041_frame([demo_dir / "messages"])["event_code"])
+    assert {"[ReadingInstl]", "[ReadingRemote]", "[ReadingCOS]", "[ReadingEnergisationChg]"} <= events
+
+
+def _register_checks(folder: Path) -> int:
+    """Assert every register advance equals the IF-021 import between the reads; count intervals."""
+    meters = pd.read_parquet(folder / "tables" / "meters.parquet").set_index("mpan")
+    periods = if021_frame([folder / "messages"])
+    ai = periods[periods["mqid"] == "AI"]
+    reads = if041_frame([folder / "messages"]).drop_duplicates(["mpan", "register_id", "read_datetime"])
+    night_share_seen = 0
+    checked = 0
+    for (mpan, register), group in reads.groupby(["mpan", "register_id"]):
+        capacity = 10 ** (int(meters.loc[mpan, "register_digits"]) + 3)
+        series = ai[ai["mpan"] == mpan].set_index("sp")["value_wh"].sort_index()
+        cumulative = series.cumsum()
+        group = group.sort_values("read_datetime")
+        times, values = group["read_datetime"].to_list(), group["reading_wh"].to_numpy()
+        for (t1, r1), (t2, r2) in zip(zip(times, values, strict=True), list(zip(times, values, strict=True))[1:],
+                                      strict=False):
+            used = int(cumulative.loc[:t2].iloc[-1] - (cumulative.loc[:t1].iloc[-1] if (series.index <= t1).any() else 0))
+            if register == "C":
+                assert (r2 - r1) % capacity == used % capacity, (mpan, t1, t2)
+                assert used < capacity
+            checked += 1
+        if register == "02":
+            night_share_seen += 1
+    # the two Economy 7 registers together advance exactly as the cumulative register does
+    tou = reads[reads["register_id"].isin(["01", "02"])]
+    if len(tou):
+        both = tou.pivot_table(index=["mpan", "read_datetime"], columns="register_id", values="reading_wh")
+        total = reads[reads["register_id"] == "C"].set_index(["mpan", "read_datetime"])["reading_wh"]
+        for mpan, g in both.groupby(level=0):
+            cap = 10 ** (int(meters.loc[mpan, "register_digits"]) + 3)
+            adv_tou = (np.diff(g["01"].to_numpy()) % cap) + (np.diff(g["02"].to_numpy()) % cap)
+            adv_c = np.diff(total.loc[mpan].loc[g.index.get_level_values(1)].to_numpy()) % cap
+            np.testing.assert_array_equal(adv_tou, adv_c)
+        assert night_share_seen > 0
+    return checked
+
+
+@pytest.mark.parametrize("which", ["demo_dir", "small_dir"])
+def test_register_advance_equals_if021_sum_between_reads(which, request):
+    folder = request.getfixturevalue(which)
+    assert _register_checks(folder) > 50
+
+
+def test_registers_wrap_around(tmp_path):
+    scenario = small_scenario(
+        name="wrap",
+        meters=MeterMix(count=12, archetypes={"maximum_demand_pc8": 1.0}),
+    )
+    scenario.readings.register_digits = 4
+    scenario.readings.near_wrap_share = 1.0
+    out = tmp_path / "wrap"
+    generate_dataset(scenario, out, progress=False)
+    reads = if041_frame([out / "messages"])
+    wrapped = 0
+    for _, g in reads[reads["register_id"] == "C"].groupby("mpan"):
+        wrapped += int((np.diff(g.sort_values("read_datetime")["reading_wh"].to_numpy()) < 0).sum())
+    assert wrapped > 0, "large sites near the top of a 4-digit register must roll over"
+    assert _register_checks(out) > 0
+    assert validate_files([out]).ok
+
+
+def test_tables_aggregates_and_messages_agree_exactly(small_dir):
+    messages = if021_frame([small_dir / "messages"])
+    table = pd.read_parquet(small_dir / "tables" / "consumption.parquet")
+    csv = pd.read_csv(small_dir / "tables" / "consumption.csv", dtype={"mpan": str, "reason": str})
+    # Parquet and CSV hold the same rows
+    assert len(csv) == len(table)
+    assert (csv["value_wh"].to_numpy() == table["value_wh"].to_numpy()).all()
+    assert (pd.to_datetime(csv["utc_period_end"], utc=True).to_numpy() == table["utc_period_end"].to_numpy()).all()
+    assert (csv["quality"].to_numpy() == table["quality"].to_numpy()).all()
+    # ... and the same values, flags and reasons as the messages
+    key = ["mpan", "mqid", "sp"]
+    t = table.rename(columns={"utc_period_end": "sp"})
+    merged = messages.merge(t, on=key, how="outer", suffixes=("_msg", "_tab"), indicator=True)
+    assert (merged["_merge"] == "both").all()
+    assert (merged["value_wh_msg"] == merged["value_wh_tab"]).all()
+    assert (merged["quality_msg"] == merged["quality_tab"]).all()
+    assert (merged["reason_msg"].fillna("") == merged["reason_tab"].fillna("")).all()
+    # aggregates are the sums of the table per GSP group x local settlement period x MQID
+    agg = pd.read_parquet(small_dir / "tables" / "aggregates.parquet")
+    meters = pd.read_parquet(small_dir / "tables" / "meters.parquet")[["mpan", "gsp_group"]]
+    full = table.merge(meters, on="mpan")
+    counts = full.groupby("settlement_date")["utc_period_end"].nunique()
+    complete = [d for d, n in counts.items() if n == local_period_counts([d])[0]]
+    full = full[full["settlement_date"].isin(complete)]
+    expected = full.groupby(["gsp_group", "settlement_date", "settlement_period", "mqid"])["value_wh"].sum()
+    got = agg.set_index(["gsp_group", "settlement_date", "settlement_period", "mqid"])["value_wh"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_dtype=False, check_names=False)
+    assert 46 in agg.groupby("settlement_date")["settlement_period"].max().to_numpy()  # 30 March
+    # readings table equals the IF-041 reads
+    reads = if041_frame([small_dir / "messages"])
+    read_table = pd.read_parquet(small_dir / "tables" / "readings.parquet")
+    assert len(reads) == len(read_table)
+    assert sorted(reads["reading_wh"]) == sorted(read_table["reading_wh"])
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    return {f["path"]: f["sha256"] for f in manifest["files"]}
+
+
+def test_same_scenario_and_seed_give_identical_bytes_whatever_the_chunk_size(tmp_path):
+    scenario = small_scenario(meters=MeterMix(count=23), end_date=dt.date(2025, 3, 31))
+    generate_dataset(scenario, tmp_path / "a", progress=False, chunk_size=500)
+    generate_dataset(scenario, tmp_path / "b", progress=False, chunk_size=4)
+    a, b = _hashes(tmp_path / "a"), _hashes(tmp_path / "b")
+    assert a == b and len(a) > 10
+    assert (tmp_path / "a" / "manifest.json").read_bytes() == (tmp_path / "b" / "manifest.json").read_bytes()
+    scenario.seed += 1
+    generate_dataset(scenario, tmp_path / "c", progress=False)
+    assert _hashes(tmp_path / "c") != a
+
+
+def test_existing_data_set_is_not_overwritten_unless_asked(tmp_path):
+    scenario = small_scenario(meters=MeterMix(count=3), end_date=dt.date(2025, 3, 28), events=[])
+    yaml_file = tmp_path / "s.yaml"
+    yaml_file.write_text(scenario.to_yaml())
+    out = tmp_path / "out"
+    runner = CliRunner()
+    first = runner.invoke(main, ["generate", str(yaml_file), "--out", str(out), "--no-progress"])
+    assert first.exit_code == 0, first.output
+    before = _hashes(out)
+    again = runner.invoke(main, ["generate", str(yaml_file), "--out", str(out), "--no-progress"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    assert _hashes(out) == before
+    forced = runner.invoke(main, ["generate", str(yaml_file), "--out", str(out), "--overwrite", "--no-progress"])
+    assert forced.exit_code == 0 and _hashes(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.yaml"]  # nothing left behind
+
+
+def test_killed_run_leaves_nothing_that_looks_complete_and_next_run_succeeds(tmp_path):
+    scenario = small_scenario(meters=MeterMix(count=3000), end_date=dt.date(2025, 4, 10))
+    yaml_file = tmp_path / "big.yaml"
+    yaml_file.write_text(scenario.to_yaml())
+    out = tmp_path / "big"
+    proc = subprocess.Popen([*CLI, "generate", str(yaml_file), "--out", str(out), "--chunk-size", "50",
+                             "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    # kill once message files are being written into the staging folder
+    while time.time() < deadline and not list(tmp_path.glob(".big.partial-*/messages/IF-041/*.json")):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert not list(tmp_path.rglob("manifest.json"))
+    assert list(tmp_path.glob(".big.partial-*"))  # the hidden staging folder is all that remains
+    # the next run (smaller, same target) succeeds and clears the dead run's leftovers
+    yaml_file.write_text(small_scenario(meters=MeterMix(count=5), end_date=dt.date(2025, 3, 28), events=[]).to_yaml())
+    done = subprocess.run([*CLI, "generate", str(yaml_file), "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (out / "manifest.json").is_file() and verify(out) == []
+    assert not list(tmp_path.glob(".big.partial-*"))
+
+
+def test_verify_detects_tampering(small_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small_dir, copy)
+    ok = subprocess.run([*CLI, "verify", str(copy)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    target = sorted((copy / "messages" / "IF-021").glob("*.json"))[0]
+    data = bytearray(target.read_bytes())
+    i = data.index(b'"v":"') + 5
+    data[i] = ord("9") if data[i] != ord("9") else ord("8")
+    target.write_bytes(bytes(data))
+    (copy / "tables" / "extra.txt").write_text("sneaked in")
+    bad = subprocess.run([*CLI, "verify", str(copy)], capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert f"messages/IF-021/{target.name}: sha256 differs" in bad.stdout
+    assert "tables/extra.txt: not in the manifest" in bad.stdout
+
+
+BAD_SCENARIOS = {
+    "unknown key": ("name: x\nmeters:\n  cout: 5\n", "meters.cout: unknown key (did you mean 'count'?)"),
+    "wrong type": ("meters:\n  count: lots\n", "meters.count: expected an integer, got 'lots'"),
+    "impossible dates": ("start_date: 2025-05-01\nend_date: 2025-04-01\n", "end_date: 2025-04-01 is before start_date"),
+    "unknown GSP group": ("meters:\n  gsp_groups: [_A, _I]\n", "unknown GSP group '_I'"),
+    "zero meters": ("meters:\n  count: 0\n", "meters.count: must be at least 1, got 0"),
+    "bad date": ("start_date: 2025-02-30\n", "start_date: '2025-02-30' is not a date"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SCENARIOS))
+def test_bad_scenario_files_give_one_clear_error_line(case, tmp_path):
+    text, expected = BAD_SCENARIOS[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    out = tmp_path / "never"
+    result = CliRunner().invoke(main, ["generate", str(path), "--out", str(out)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: {path}:")
+    assert expected in lines[0]
+    assert "Traceback" not in result.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_leap_day_data_set_is_valid(tmp_path, official_spec_dir):
+    scenario = small_scenario(start_date=dt.date(2024, 2, 27), end_date=dt.date(2024, 3, 2), events=[],
+                              meters=MeterMix(count=14))
+    generate_dataset(scenario, tmp_path / "leap", progress=False)
+    report = validate_files([tmp_path / "leap"], spec_dir=official_spec_dir)
+    assert report.ok, report
+    frame = if021_frame([tmp_path / "leap" / "messages"])
+    assert "2024-02-29T00:00:00+00:00" in set(frame["settlement_day"])
