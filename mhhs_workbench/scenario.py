@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from .identifiers import GSP_GROUPS, ROLE_IDS, dip_id
+from .messages.codes import ENVIRONMENT_TAGS
 
-ENVIRONMENT_TAGS = ("PRD", "SITB", "SIT", "UIT", "DEV")
 OUTPUTS = ("if021", "if041", "parquet", "csv", "aggregates")
 EVENT_TYPES = ("change_of_supplier",)
 

@@ -11,8 +11,7 @@ from typing import Any
 import orjson
 
 from ..identifiers import SENDER_UNIQUE_REFERENCE_PATTERN
-
-SCHEMA_VERSION = "011"
+from .codes import SCHEMA_VERSION
 
 
 @dataclass(frozen=True)

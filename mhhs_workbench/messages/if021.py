@@ -13,17 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ..settlement_time import PERIODS_PER_UTC_DAY, as_days, format_utc, utc_period_ends
+from .codes import MAX_DAYS_PER_MESSAGE, MQIDS_BY_EVENT
 from .common import ReferenceSequence, Sender, common_block
 from .formatting import wh_to_kwh_strings
 
 INTERFACE_ID = "IF-021"
-EVENT_BY_MQID: dict[str, str] = {
-    "AI": "[ActivePower]",
-    "AE": "[ActivePower]",
-    "RI": "[ReactivePower]",
-    "RE": "[ReactivePower]",
-}
-MAX_DAYS_PER_MESSAGE = 200
+#: The event that carries each measurement quantity (ECS1002).
+EVENT_BY_MQID: dict[str, str] = {m: event for event, mqids in MQIDS_BY_EVENT.items() for m in mqids}
 
 #: Columns ``meters`` must have for :func:`if021_payloads`.
 METER_COLUMNS = (

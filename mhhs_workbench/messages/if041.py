@@ -11,23 +11,12 @@ from typing import Any
 
 import pandas as pd
 
+from .codes import IF041_EVENT_CODES, MAX_CONFIGURABLE_REGISTERS
 from .common import ReferenceSequence, Sender, common_block
 from .formatting import wh_to_kwh_strings
 
 INTERFACE_ID = "IF-041"
-EVENT_CODES: tuple[str, ...] = (
-    "[ReadingRemote]",
-    "[ReadingRemv]",
-    "[ReadingInstl]",
-    "[ReadingEnergisationChg]",
-    "[ReadingCOR]",
-    "[ReadingOnSite]",
-    "[ReadingCOS]",
-    "[DSEstimate]",
-    "[SupplierAgreedCOS]",
-    "[ReadingOverride]",
-)
-MAX_CONFIGURABLE_REGISTERS = 48
+EVENT_CODES = IF041_EVENT_CODES
 
 #: Columns ``reads`` must have for :func:`iter_if041_payloads`; one row per register read.
 READ_COLUMNS = (
