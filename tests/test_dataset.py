@@ -289,3 +289,13 @@ def test_leap_day_data_set_is_valid(tmp_path, official_spec_dir):
     assert report.ok, report
     frame = if021_frame([tmp_path / "leap" / "messages"])
     assert "2024-02-29T00:00:00+00:00" in set(frame["settlement_day"])
+
+
+def test_example_scenario_file_is_the_demo_and_dicts_round_trip():
+    from mhhs_workbench.scenario import demo_scenario
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
+    assert Scenario.from_yaml(example) == demo_scenario()
+    # papermill parameters are the same mapping as the YAML: one-to-one
+    assert Scenario.from_dict(demo_scenario().to_dict()) == demo_scenario()
+    assert Scenario.from_dict({"meters": {"count": 5}}).meters.count == 5
