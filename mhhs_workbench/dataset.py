@@ -288,13 +288,13 @@ def _write_dataset(
                 reads["gsp_group"] = meter.gsp_group
                 reads["distributor_dip_id"] = meter.distributor_dip_id
                 reads["read_datetime"] = format_utc(reads["read_datetime"].to_numpy())
-                for key, group in reads.groupby("message_key", sort=False):
-                    boundary = int(key.split(":")[1])
-                    recipients = _read_recipients(group["event_code"].iat[0], boundary, cos,
-                                                  meter.supplier_dip_id, p.new_supplier)
-                    for payload in iter_if041_payloads(group, sender, refs[(sender.role, "IF-041")],
-                                                       (*recipients, meter.distributor_dip_id)):
-                        if041.add(payload)
+                reads["recipients"] = [
+                    (*_read_recipients(event, int(key.split(":")[1]), cos, meter.supplier_dip_id, p.new_supplier),
+                     meter.distributor_dip_id)
+                    for event, key in zip(reads["event_code"], reads["message_key"], strict=True)
+                ]
+                for payload in iter_if041_payloads(reads, sender, refs[(sender.role, "IF-041")]):
+                    if041.add(payload)
 
         if want_tables:
             _write_consumption(consumption_writer, table_rows, ends, sp_text, local_dates, local_periods)

@@ -8,6 +8,7 @@ leaves only the hidden folder, which never looks like a data set and is cleared 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 MANIFEST = "manifest.json"
@@ -137,15 +139,13 @@ class TableWriter:
 
 
 def _csv_text(table: pa.Table, overrides: dict[str, list[str]]) -> str:
-    """CSV lines for a table: plain values, empty for null, overrides used verbatim."""
-    cols = []
-    for name in table.column_names:
-        if name in overrides:
-            cols.append(overrides[name])
-            continue
-        values = table.column(name).to_pylist()
-        cols.append(["" if v is None else (str(v).lower() if isinstance(v, bool) else str(v)) for v in values])
-    return "".join(",".join(row) + "\n" for row in zip(*cols, strict=True))
+    """CSV lines for a table (no header): plain values, empty for null, overrides used verbatim."""
+    for name, text in overrides.items():
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, pa.array(text, type=pa.string()))
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue().decode("utf-8")
 
 
 def write_table(folder: Path, name: str, columns: dict[str, Any], schema: pa.Schema, *, parquet: bool, csv: bool,

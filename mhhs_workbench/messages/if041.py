@@ -53,6 +53,8 @@ def iter_if041_payloads(
         :data:`CUMULATIVE_REGISTER` for the meter's cumulative register (``B064List``) and a
         1-2 character ID such as ``'01'`` for configurable time-of-use registers (``B065List``).
         ``reading_wh`` is the register value [Wh]; ``read_datetime`` a 25-character date-time.
+        An optional ``recipients`` column (tuples of DIP IDs) addresses each message separately,
+        after ``recipients``.
     sender : Sender
         Sender and addressing details.
     references : ReferenceSequence
@@ -73,6 +75,7 @@ def iter_if041_payloads(
         raise ValueError(f"unknown IF-041 event code(s): {', '.join(sorted(bad_events))}")
     text = wh_to_kwh_strings(reads["reading_wh"].to_numpy()).tolist()
     cols = {c: reads[c].tolist() for c in READ_COLUMNS}
+    per_message = reads["recipients"].tolist() if "recipients" in reads.columns else None
     keys = cols["message_key"]
     start = 0
     n = len(keys)
@@ -121,7 +124,7 @@ def iter_if041_payloads(
                 cols["mpan"][start],
                 cols["distributor_dip_id"][start],
                 cols["gsp_group"][start],
-                recipients,
+                (*recipients, *per_message[start]) if per_message else recipients,
             ),
             "CustomBlock": custom,
         }
