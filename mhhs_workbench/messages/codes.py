@@ -65,10 +65,11 @@ QUALITY_CODE_NAMES: dict[str, str] = {
     "ZE1": "No period or advance",
     "ZE2": "LTV",
     "ZE3": "Meter disabled",
-    **{f"A{i}": "Advanced actual" for i in range(1, 4)},
-    **{f"AAE{i}": "Advanced estimate" for i in range(1, 4)},
-    **{f"EAE{i}": "Advanced estimate" for i in range(1, 4)},
-    **{f"EA{i}": f"Advanced estimation method {i}" for i in range(1, 14)},
+    # Advanced Data Service only
+    **{f"A{i}": "ADS only" for i in range(1, 4)},
+    **{f"AAE{i}": "ADS only" for i in range(1, 4)},
+    **{f"EAE{i}": "ADS only" for i in range(1, 4)},
+    **{f"EA{i}": f"ADS estimation method {i}" for i in range(1, 14)},
 }
 QUALITY_CODES: tuple[str, ...] = tuple(QUALITY_CODE_NAMES)
 
@@ -81,7 +82,7 @@ ESTIMATE_CODES: tuple[str, ...] = tuple(
     q for q in QUALITY_CODES if q.startswith("E") or q.startswith("AAE")
 )
 
-#: Actual-data quality codes.
+#: Quality codes that are neither estimates nor zero estimates: ``A`` and the ADS ``A1``-``A3``.
 ACTUAL_CODES: tuple[str, ...] = tuple(
     q for q in QUALITY_CODES if q not in ZE_CODES and q not in ESTIMATE_CODES
 )

@@ -1,0 +1,783 @@
+"""Check IF-021 / IF-041 messages: JSON Schema plus the business rules a valid data set obeys.
+
+Two layers:
+
+- the JSON Schema of the payload (the package's own, or Elexon's official one, or both);
+- business rules that a schema cannot state: the checks Elexon's central systems apply on receipt
+  (codes ``ECS1002`` ... ``ECS1015`` as Elexon numbers them) and the project's own rules
+  (codes ``WB-...``: MPAN check digit, GSP group of the distributor, unique references, readings).
+
+Rules inspect whatever the payload holds and skip parts of the wrong shape (the schema reports
+those), so they can run on any JSON value without raising.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import reprlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jsonschema.exceptions import ValidationError, best_match
+
+from .identifiers import GSP_GROUP_BY_DISTRIBUTOR, mpan_problem
+from .messages.codes import (
+    ESTIMATE_CODES,
+    INTERFACE_IDS,
+    MQIDS_BY_EVENT,
+    PERIOD_MINUTES,
+    ZE_CODES,
+)
+from .schema import PayloadValidator, validator_for
+
+__all__ = [
+    "RULES",
+    "FileReport",
+    "Problem",
+    "Rule",
+    "ValidationReport",
+    "business_problems",
+    "format_report",
+    "validate_files",
+    "validate_payload",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check with its code and a one-line statement of what valid data does."""
+
+    code: str
+    text: str
+
+
+#: Every check, by code.
+RULES: dict[str, Rule] = {}
+
+
+def _rule(code: str, text: str) -> str:
+    RULES[code] = Rule(code, text)
+    return code
+
+
+FILE = _rule("FILE", "a message file must be readable UTF-8 JSON")
+ENVELOPE = _rule(
+    "ENVELOPE", 'a message file is a non-empty JSON array of {"payload": {...}} items, nothing else'
+)
+INTERFACE = _rule("INTERFACE", "CommonBlock.S0.interfaceID must be IF-021 or IF-041")
+SCHEMA = _rule("SCHEMA", "the payload must satisfy the package's JSON Schema")
+SCHEMA_ELEXON = _rule("SCHEMA-ELEXON", "the payload must satisfy Elexon's official JSON Schema")
+ECS1002 = _rule("ECS1002", "MQID must fit the event: [ActivePower] AI/AE, [ReactivePower] RI/RE")
+ECS1004 = _rule("ECS1004", "periodDuration must be 30")
+ECS1005 = _rule("ECS1005", "sp must be a date-time on :00 or :30 (UTC)")
+ECS1006 = _rule("ECS1006", "no sp may appear twice in a message")
+ECS1007 = _rule("ECS1007", "periods and settlement days of a message must not overlap")
+ECS1010 = _rule("ECS1010", "consumption values must not be negative")
+ECS1011 = _rule("ECS1011", "the value must be 0.000 when q is a ZE code")
+ECS1014 = _rule("ECS1014", "settlementDayDate must be UTC midnight (T00:00:00+00:00)")
+ECS1015 = _rule("ECS1015", "estimated data (q E*, EA*, EAE*, AAE*) must carry a reason code e")
+SP_DAY = _rule("WB-SP-DAY", "every sp must end a period of its UTC day D: D 00:30 ... D+1 00:00")
+MPAN = _rule("WB-MPAN", "the MPAN core's check digit must be right")
+GSP = _rule("WB-GSP", "GSPGroupID must be the GSP group of the MPAN's distributor")
+REFERENCE = _rule("WB-SUR-DUP", "senderUniqueReference must be unique across the files checked")
+READ_TIME = _rule(
+    "WB-READ-DT", "register reading date-times must be valid 25-character date-times with offset"
+)
+READ_NEGATIVE = _rule("WB-READ-NEG", "register readings must not be negative")
+
+_SCHEMA_CODE = {"package": SCHEMA, "elexon": SCHEMA_ELEXON}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a message or file.
+
+    Attributes
+    ----------
+    code : str
+        Code of the broken rule (a key of :data:`RULES`).
+    path : str
+        JSON path of the offending value, e.g. ``$[3].payload.CustomBlock.B900``.
+    message : str
+        What is wrong, naming the offending key or value.
+    """
+
+    code: str
+    path: str
+    message: str
+
+    @property
+    def rule(self) -> Rule:
+        """The broken rule."""
+        return RULES[self.code]
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} [{self.code}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}"
+)
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_DAY = timedelta(days=1)
+_PERIOD = timedelta(minutes=PERIOD_MINUTES)
+
+_short_repr = reprlib.Repr()
+_short_repr.maxstring = 60
+_short_repr.maxother = 60
+_short_repr.maxlist = 3
+_short_repr.maxdict = 3
+_short_repr.maxlevel = 2
+
+
+def _short(value: Any) -> str:
+    return _short_repr.repr(value)
+
+
+def _join_path(path: str, parts: Iterable[str | int]) -> str:
+    out = [path]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _IDENTIFIER.fullmatch(part):
+            out.append(f".{part}")
+        else:
+            out.append(f"[{part!r}]")
+    return "".join(out)
+
+
+def _dict(value: Any, *keys: str) -> dict[str, Any]:
+    """The object at ``value[keys...]``, or ``{}`` when anything on the way is not an object."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _instant(text: Any) -> datetime | None:
+    """Parse a 25-character date-time with offset; ``None`` when it is not one."""
+    if not isinstance(text, str) or len(text) != 25 or not _DATETIME.fullmatch(text):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # right shape, impossible date or time (e.g. 2025-02-30)
+        return None
+
+
+def _decimal(text: Any) -> Decimal | None:
+    if isinstance(text, str) and _DECIMAL.fullmatch(text):
+        return Decimal(text)
+    return None
+
+
+def _describe(error: ValidationError) -> str:
+    """A one-line message naming the offending value, short even for huge instances."""
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind in ("maxItems", "minItems") and isinstance(instance, list):
+        bound = "more than the maximum" if kind == "maxItems" else "fewer than the minimum"
+        return f"array has {len(instance)} items, {bound} of {value}"
+    if kind == "minProperties" and isinstance(instance, dict):
+        return f"object has {len(instance)} keys, fewer than the minimum of {value}"
+    if kind in ("minLength", "maxLength") and isinstance(instance, str):
+        how = "too short" if kind == "minLength" else "too long"
+        limit = "at least" if kind == "minLength" else "at most"
+        return f"{_short(instance)} is {how}: {len(instance)} characters, {limit} {value}"
+    if kind == "enum":
+        allowed = ", ".join(repr(v) for v in value[:12]) + (", ..." if len(value) > 12 else "")
+        return f"{_short(instance)} is not one of the allowed values ({allowed})"
+    if kind == "const":
+        return f"{_short(instance)} should be {value!r}"
+    if kind == "pattern":
+        about = error.schema.get("description") if isinstance(error.schema, dict) else None
+        return f"{_short(instance)} does not match {value!r}" + (f" ({about})" if about else "")
+    message = error.message
+    full = repr(instance)
+    return message.replace(full, _short(instance)) if len(full) > 80 else message
+
+
+def _schema_problem(error: ValidationError, code: str, path: str) -> Problem:
+    # anyOf/oneOf failures hide the useful error among their alternatives
+    if error.context:
+        error = best_match(error.context) or error
+    return Problem(code, _join_path(path, error.absolute_path), _describe(error))
+
+
+# ---------------------------------------------------------------------------------------------
+# Business rules
+
+
+def _common_rules(
+    payload: dict[str, Any],
+    path: str,
+    seen_references: dict[str, str] | None,
+    source: str,
+) -> Iterator[Problem]:
+    m0 = _dict(payload, "CommonBlock", "M0")
+    m0_path = f"{path}.CommonBlock.M0"
+    mpan = m0.get("MPANCore")
+    # shape (13 ASCII digits) is the schema's business; the rules judge only the meaning
+    if isinstance(mpan, str) and len(mpan) == 13 and mpan.isascii() and mpan.isdigit():
+        problem = mpan_problem(mpan)
+        if problem:
+            yield Problem(MPAN, f"{m0_path}.MPANCore", problem)
+        expected = GSP_GROUP_BY_DISTRIBUTOR.get(mpan[:2])
+        gsp = m0.get("GSPGroupID")
+        if expected is not None and isinstance(gsp, str) and gsp != expected:
+            yield Problem(
+                GSP,
+                f"{m0_path}.GSPGroupID",
+                f"GSP group {gsp!r} does not match distributor {mpan[:2]} of MPAN {mpan} "
+                f"(expected {expected!r})",
+            )
+    if seen_references is not None:
+        reference = _dict(payload, "CommonBlock", "S1").get("senderUniqueReference")
+        ref_path = f"{path}.CommonBlock.S1.senderUniqueReference"
+        if isinstance(reference, str):
+            first = seen_references.get(reference)
+            if first is not None:
+                yield Problem(REFERENCE, ref_path, f"{reference!r} was already used at {first}")
+            else:
+                seen_references[reference] = f"{source} {ref_path}" if source else ref_path
+
+
+def _if021_rules(payload: dict[str, Any], path: str) -> Iterator[Problem]:
+    event = _dict(payload, "CommonBlock", "S0").get("eventCode")
+    b900 = _dict(payload, "CustomBlock", "B900")
+    b900_path = f"{path}.CustomBlock.B900"
+    mqid = _dict(b900, "MQID").get("measurementQuantityID")
+    if isinstance(event, str) and event in MQIDS_BY_EVENT and isinstance(mqid, str):
+        allowed = MQIDS_BY_EVENT[event]
+        if mqid not in allowed:
+            yield Problem(
+                ECS1002,
+                f"{b900_path}.MQID.measurementQuantityID",
+                f"MQID {mqid!r} does not fit event {event}; expected {' or '.join(allowed)}",
+            )
+
+    days: list[_Day] = []
+    for i, day in enumerate(_list(b900.get("settlementDayConsumptionPeriods"))):
+        day_path = f"{b900_path}.settlementDayConsumptionPeriods[{i}]"
+        settlement_day = _dict(day, "settlementDay")
+        if "periodDuration" in settlement_day:
+            duration = settlement_day["periodDuration"]
+            if type(duration) is not int or duration != PERIOD_MINUTES:
+                yield Problem(
+                    ECS1004,
+                    f"{day_path}.settlementDay.periodDuration",
+                    f"periodDuration is {_short(duration)}, must be {PERIOD_MINUTES}",
+                )
+        date_text = settlement_day.get("settlementDayDate")
+        start = _instant(date_text)
+        if isinstance(date_text, str) and (start is None or date_text[10:] != _UTC_MIDNIGHT):
+            yield Problem(
+                ECS1014,
+                f"{day_path}.settlementDay.settlementDayDate",
+                f"settlementDayDate {_short(date_text)} is not UTC midnight ({_UTC_MIDNIGHT})",
+            )
+        periods = _list(_dict(day).get("consumptionPeriods"))
+        days.append(_Day(day_path, start, date_text, periods))
+
+    overlaps = list(_day_overlaps(days))
+    yield from overlaps
+    # the usual case, every sp a distinct period end of its own midnight-aligned day, needs no
+    # date arithmetic; anything else gets the full check
+    if overlaps or not all(map(_regular_day, days)):
+        yield from _period_timing(days)
+    for day in days:
+        yield from _period_values(day)
+
+
+@dataclass(frozen=True)
+class _Day:
+    path: str
+    start: datetime | None
+    text: Any
+    periods: list[Any]
+
+
+_UTC_MIDNIGHT = "T00:00:00+00:00"
+_ZE = frozenset(ZE_CODES)
+_ESTIMATES = frozenset(ESTIMATE_CODES)
+
+
+@lru_cache(maxsize=4096)
+def _period_ends(date_text: str) -> frozenset[str]:
+    """The 48 ``sp`` strings of the UTC day starting at ``date_text`` (written +00:00)."""
+    start = datetime.fromisoformat(date_text)
+    return frozenset((start + k * _PERIOD).isoformat() for k in range(1, 49))
+
+
+def _regular_day(day: _Day) -> bool:
+    if day.start is None or day.text[10:] != _UTC_MIDNIGHT:
+        return False
+    ends = _period_ends(day.text)
+    sps = [p.get("sp") if isinstance(p, dict) else None for p in day.periods]
+    return all(type(sp) is str and sp in ends for sp in sps) and len(set(sps)) == len(sps)
+
+
+def _day_overlaps(days: list[_Day]) -> Iterator[Problem]:
+    """ECS1007 for settlement days: they are 24 h long, so starts under a day apart overlap."""
+    starts = sorted((d.start.astimezone(UTC), d.text, d.path) for d in days if d.start is not None)
+    for (previous, previous_text, previous_path), (current, text, current_path) in zip(
+        starts, starts[1:], strict=False
+    ):
+        if current - previous < _DAY:
+            how = "duplicates" if current == previous else "overlaps"
+            yield Problem(
+                ECS1007,
+                f"{current_path}.settlementDay.settlementDayDate",
+                f"settlement day {text} {how} settlement day {previous_text} at {previous_path}",
+            )
+
+
+def _period_timing(days: list[_Day]) -> Iterator[Problem]:
+    """ECS1005, ECS1006, ECS1007 (periods) and WB-SP-DAY over every ``sp`` of a message."""
+    sp_seen: dict[datetime, str] = {}
+    for day in days:
+        start = day.start.astimezone(UTC) if day.start is not None else None
+        for j, period in enumerate(day.periods):
+            if not isinstance(period, dict):
+                continue
+            path = f"{day.path}.consumptionPeriods[{j}]"
+            sp = period.get("sp")
+            end = _instant(sp)
+            if end is None:
+                if isinstance(sp, str):
+                    yield Problem(
+                        ECS1005, f"{path}.sp", f"sp {_short(sp)} is not a valid date-time"
+                    )
+                continue
+            end = end.astimezone(UTC)
+            if end.minute % PERIOD_MINUTES or end.second:
+                yield Problem(ECS1005, f"{path}.sp", f"sp {sp} does not fall on :00 or :30 (UTC)")
+            first = sp_seen.get(end)
+            if first is not None:
+                yield Problem(ECS1006, f"{path}.sp", f"sp {sp} duplicates the sp at {first}")
+            else:
+                sp_seen[end] = path
+            if start is not None and not start < end <= start + _DAY:
+                yield Problem(
+                    SP_DAY,
+                    f"{path}.sp",
+                    f"sp {sp} is outside settlement day {day.text} "
+                    f"(its periods end {(day.start + _PERIOD).isoformat()} ... "
+                    f"{(day.start + _DAY).isoformat()})",
+                )
+    # periods are 30 minutes long, so distinct ends less than that apart overlap
+    ends = sorted(sp_seen.items())
+    for (previous, previous_path), (current, current_path) in zip(ends, ends[1:], strict=False):
+        if current - previous < _PERIOD:
+            yield Problem(
+                ECS1007,
+                f"{current_path}.sp",
+                f"period ending {current.isoformat()} overlaps the one ending "
+                f"{previous.isoformat()} at {previous_path}",
+            )
+
+
+def _period_values(day: _Day) -> Iterator[Problem]:
+    """ECS1010, ECS1011 and ECS1015 over the periods of one day."""
+    for j, period in enumerate(day.periods):
+        if not isinstance(period, dict):
+            continue
+        v, quality = period.get("v"), period.get("q")
+        negative = type(v) is str and v.startswith("-")
+        ze = type(quality) is str and quality in _ZE
+        estimate = type(quality) is str and quality in _ESTIMATES
+        if not (negative or ze or estimate):  # the usual case: nothing to look at
+            continue
+        path = f"{day.path}.consumptionPeriods[{j}]"
+        value = _decimal(v)
+        if negative and value is not None and value < 0:
+            yield Problem(ECS1010, f"{path}.v", f"value {v} is negative")
+        if ze and value is not None and value != 0:
+            yield Problem(ECS1011, f"{path}.v", f"value {v} must be 0.000 with quality {quality}")
+        if estimate and period.get("e") is None:
+            yield Problem(
+                ECS1015, f"{path}.e", f"estimated value (q {quality}) has no estimation reason e"
+            )
+
+
+def _if041_rules(payload: dict[str, Any], path: str) -> Iterator[Problem]:
+    custom = _dict(payload, "CustomBlock")
+    lists = (
+        ("B064List", "cumulativeRegisterReadingDateTime", "cumulativeRegisterReading"),
+        ("B065List", "configurableRegisterReadingDate", "configurableRegisterReading"),
+    )
+    for list_key, time_key, reading_key in lists:
+        for i, item in enumerate(_list(custom.get(list_key))):
+            if not isinstance(item, dict):
+                continue
+            item_path = f"{path}.CustomBlock.{list_key}[{i}]"
+            when = item.get(time_key)
+            if isinstance(when, str) and _instant(when) is None:
+                yield Problem(
+                    READ_TIME,
+                    f"{item_path}.{time_key}",
+                    f"{_short(when)} is not a valid 25-character date-time with offset",
+                )
+            reading = _decimal(item.get(reading_key))
+            if reading is not None and reading < 0:
+                yield Problem(
+                    READ_NEGATIVE,
+                    f"{item_path}.{reading_key}",
+                    f"reading {item[reading_key]} is negative",
+                )
+
+
+def business_problems(
+    payload: Any,
+    interface_id: str,
+    *,
+    path: str = "$",
+    seen_references: dict[str, str] | None = None,
+    source: str = "",
+) -> list[Problem]:
+    """Business-rule problems of one payload (no schema check).
+
+    Parameters
+    ----------
+    payload : Any
+        A payload, ``{"CommonBlock": ..., "CustomBlock": ...}``; anything else yields nothing.
+    interface_id : {'IF-021', 'IF-041'}
+        Which interface's rules apply (the common ones apply to both).
+    path : str
+        JSON path of ``payload``, prefixed to every problem's path.
+    seen_references : dict, optional
+        ``senderUniqueReference`` -> where it was first seen. Shared across calls to find
+        duplicates across messages and files; updated in place. ``None`` skips the check.
+    source : str
+        Name of the file holding the payload, recorded in ``seen_references``.
+    """
+    if not isinstance(payload, dict):
+        return []
+    problems = list(_common_rules(payload, path, seen_references, source))
+    if interface_id == "IF-021":
+        problems.extend(_if021_rules(payload, path))
+    elif interface_id == "IF-041":
+        problems.extend(_if041_rules(payload, path))
+    return problems
+
+
+def validate_payload(
+    payload: Any,
+    interface_id: str | None = None,
+    validator: PayloadValidator | Sequence[PayloadValidator] | None = None,
+    *,
+    business_rules: bool = True,
+    path: str = "$",
+    seen_references: dict[str, str] | None = None,
+    source: str = "",
+) -> list[Problem]:
+    """Everything wrong with one payload: schema violations first, then business rules.
+
+    Parameters
+    ----------
+    payload : Any
+        One message payload, ``{"CommonBlock": ..., "CustomBlock": ...}``.
+    interface_id : str, optional
+        ``'IF-021'`` or ``'IF-041'``; read from ``CommonBlock.S0.interfaceID`` when omitted.
+    validator : PayloadValidator or sequence of them, optional
+        Schema(s) to check against; the package's own schema of the interface by default.
+        Pass ``validator_for(interface_id, spec_dir)`` too to check Elexon's schema as well.
+    business_rules : bool
+        Also apply the business rules (:data:`RULES` codes ``ECS...`` and ``WB-...``).
+    path : str
+        JSON path of ``payload`` (e.g. ``$[3].payload``), prefixed to every problem's path.
+    seen_references : dict, optional
+        Shared record of ``senderUniqueReference`` values; see :func:`business_problems`.
+    source : str
+        File name recorded with the references.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the payload is valid.
+    """
+    if not isinstance(payload, dict):
+        return [Problem(ENVELOPE, path, f"payload must be an object, found {_short(payload)}")]
+    if interface_id is None:
+        interface_id = _dict(payload, "CommonBlock", "S0").get("interfaceID")
+    if interface_id not in INTERFACE_IDS:
+        return [
+            Problem(
+                INTERFACE,
+                f"{path}.CommonBlock.S0.interfaceID",
+                f"interfaceID {_short(interface_id)} is not one of {', '.join(INTERFACE_IDS)}",
+            )
+        ]
+    if validator is None:
+        validators: Sequence[PayloadValidator] = (validator_for(interface_id),)
+    elif isinstance(validator, PayloadValidator):
+        validators = (validator,)
+    else:
+        validators = validator
+    problems = [
+        _schema_problem(error, _SCHEMA_CODE.get(v.source, SCHEMA), path)
+        for v in validators
+        for error in v.errors(payload)
+    ]
+    if business_rules:
+        problems.extend(
+            business_problems(
+                payload,
+                interface_id,
+                path=path,
+                seen_references=seen_references,
+                source=source,
+            )
+        )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+#: How many invalid messages a file report lists (all are counted).
+MAX_LISTED_FAILURES = 20
+
+
+@dataclass
+class FileReport:
+    """Outcome of checking one message file.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    messages : int
+        Messages (array items) in the file.
+    invalid : int
+        Messages with at least one problem.
+    failures : list of Problem
+        First problem of each invalid message, for the first :data:`MAX_LISTED_FAILURES` of them.
+    problem_counts : collections.Counter
+        Number of problems per rule code over the whole file.
+    error : Problem or None
+        Why the file as a whole is unusable (not JSON, not an array, empty), if it is.
+    """
+
+    path: Path
+    messages: int = 0
+    invalid: int = 0
+    failures: list[Problem] = field(default_factory=list)
+    problem_counts: Counter[str] = field(default_factory=Counter)
+    error: Problem | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file is a valid message file and every message in it is valid."""
+        return self.error is None and self.invalid == 0
+
+
+@dataclass
+class ValidationReport:
+    """Outcome of :func:`validate_files`.
+
+    Attributes
+    ----------
+    files : list of FileReport
+        One per message file checked, in the order found.
+    skipped : list of (pathlib.Path, str)
+        Files in the given folders that were not checked, with the reason.
+    """
+
+    files: list[FileReport] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        """Messages checked, all files together."""
+        return sum(f.messages for f in self.files)
+
+    @property
+    def invalid(self) -> int:
+        """Invalid messages, all files together."""
+        return sum(f.invalid for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        """Whether at least one file was checked and every file is valid."""
+        return bool(self.files) and all(f.ok for f in self.files)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "null" if value is None else "array"
+
+
+def _looks_like_messages(data: Any) -> bool:
+    return (
+        isinstance(data, list) and bool(data) and isinstance(data[0], dict) and "payload" in data[0]
+    )
+
+
+def _check_items(
+    report: FileReport,
+    data: list[Any],
+    validators: dict[str, list[PayloadValidator]],
+    spec_dir: str | os.PathLike[str] | None,
+    business_rules: bool,
+    seen_references: dict[str, str],
+) -> None:
+    source = str(report.path)
+    for i, item in enumerate(data):
+        item_path = f"$[{i}]"
+        if not isinstance(item, dict) or set(item) != {"payload"}:
+            found = sorted(item) if isinstance(item, dict) else _short(item)
+            problems = [
+                Problem(ENVELOPE, item_path, f'item must be {{"payload": {{...}}}}, found {found}')
+            ]
+        else:
+            payload = item["payload"]
+            interface_id = _dict(payload, "CommonBlock", "S0").get("interfaceID")
+            chosen: list[PayloadValidator] | None = None
+            if isinstance(interface_id, str) and interface_id in INTERFACE_IDS:
+                if interface_id not in validators:
+                    validators[interface_id] = [validator_for(interface_id, spec_dir)]
+                chosen = validators[interface_id]
+            problems = validate_payload(
+                payload,
+                interface_id if chosen is not None else None,
+                chosen,
+                business_rules=business_rules,
+                path=f"{item_path}.payload",
+                seen_references=seen_references,
+                source=source,
+            )
+        if problems:
+            report.invalid += 1
+            report.problem_counts.update(p.code for p in problems)
+            if len(report.failures) < MAX_LISTED_FAILURES:
+                report.failures.append(problems[0])
+
+
+def _discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool]]:
+    """Files to check, each with whether it was named explicitly."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for found in sorted(path.rglob("*.json")):
+                if found.is_file():
+                    yield found, False
+        else:
+            yield path, True
+
+
+def validate_files(
+    paths: Iterable[str | os.PathLike[str]],
+    spec_dir: str | os.PathLike[str] | None = None,
+    business_rules: bool = True,
+) -> ValidationReport:
+    """Check message files: each a DIP request body, a JSON array of ``{"payload": {...}}``.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Message files, or folders searched recursively for ``*.json`` message files
+        (``manifest.json`` and JSON files that are not arrays of ``{"payload": ...}`` items
+        are skipped and listed in :attr:`ValidationReport.skipped`).
+    spec_dir : path, optional
+        Folder of Elexon's YAML specification: check Elexon's official schema instead of the
+        package's own (problems then carry the code ``SCHEMA-ELEXON``). The package's schema is
+        stricter, so checking both takes two calls.
+    business_rules : bool
+        Also apply the business rules; ``senderUniqueReference`` must then be unique across
+        all the files checked together.
+
+    Returns
+    -------
+    ValidationReport
+        Per-file counts and first failures; ``report.ok`` says whether everything is valid.
+    """
+    report = ValidationReport()
+    validators: dict[str, list[PayloadValidator]] = {}
+    seen_references: dict[str, str] = {}
+    for path, explicit in _discover(paths):
+        if not explicit and path.name == "manifest.json":
+            report.skipped.append((path, "manifest"))
+            continue
+        file_report = FileReport(path)
+        try:
+            data = orjson.loads(path.read_bytes())
+        except OSError as exc:
+            file_report.error = Problem(FILE, "$", f"cannot read file: {exc.strerror or exc}")
+        except orjson.JSONDecodeError as exc:
+            file_report.error = Problem(FILE, "$", f"not valid JSON: {exc}")
+        else:
+            if not explicit and not _looks_like_messages(data):
+                report.skipped.append((path, "not a message file"))
+                continue
+            if not isinstance(data, list):
+                file_report.error = Problem(
+                    ENVELOPE,
+                    "$",
+                    f"expected a JSON array of messages, found a JSON {_json_type(data)}",
+                )
+            elif not data:
+                file_report.error = Problem(
+                    ENVELOPE, "$", "the array is empty; a message file holds at least one message"
+                )
+            else:
+                file_report.messages = len(data)
+                _check_items(
+                    file_report, data, validators, spec_dir, business_rules, seen_references
+                )
+        report.files.append(file_report)
+    return report
+
+
+def format_report(report: ValidationReport) -> str:
+    """A per-file summary of a :class:`ValidationReport`, with the first failures indented.
+
+    Lines look like ``OK    path  (n messages)`` or ``FAIL  path  (k of n invalid)``, followed
+    by the first problem of each invalid message, then a total line.
+    """
+    lines: list[str] = []
+    for file in report.files:
+        if file.error is not None:
+            lines.append(f"FAIL  {file.path}  ({file.error.message})")
+            continue
+        plural = "" if file.messages == 1 else "s"
+        if file.ok:
+            lines.append(f"OK    {file.path}  ({file.messages} message{plural})")
+            continue
+        lines.append(f"FAIL  {file.path}  ({file.invalid} of {file.messages} invalid)")
+        lines.extend(f"      {problem}" for problem in file.failures)
+        if file.invalid > len(file.failures):
+            lines.append(f"      ... and {file.invalid - len(file.failures)} more invalid messages")
+        counts = ", ".join(f"{code} x{n}" for code, n in sorted(file.problem_counts.items()))
+        lines.append(f"      problems by rule: {counts}")
+    for path, reason in report.skipped:
+        lines.append(f"SKIP  {path}  ({reason})")
+    if not report.files:
+        lines.append("no message files found")
+    bad_files = sum(not f.ok for f in report.files)
+    verdict = "OK" if report.ok else "FAIL"
+    lines.append(
+        f"{verdict}: {len(report.files)} files, {report.messages} messages, "
+        f"{report.invalid} invalid messages, {bad_files} files failed"
+    )
+    return "\n".join(lines)

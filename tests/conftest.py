@@ -1,0 +1,124 @@
+"""Shared fixtures: where Elexon's specification lies, and small valid example payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: Elexon's DIP API YAML files, kept beside the checkout and never inside it.
+OFFICIAL_SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dip-api"
+
+
+@pytest.fixture(scope="session")
+def official_spec_dir() -> Path:
+    """Folder of Elexon's unresolved OpenAPI YAML; skips the test when it is absent."""
+    if not OFFICIAL_SPEC_DIR.is_dir():
+        pytest.skip(f"Elexon's DIP API specification not found at {OFFICIAL_SPEC_DIR}")
+    return OFFICIAL_SPEC_DIR
+
+
+def _common_block(interface_id: str, event: str, reference: int) -> dict[str, Any]:
+    return {
+        "S0": {"interfaceID": interface_id, "schemaVersion": "011", "eventCode": event},
+        "S1": {
+            "environmentTag": "SIT",
+            "subText": None,
+            "senderUniqueReference": f"S-{interface_id}-1000000001-SDS-20250331-{reference:06d}",
+            "senderTimestamp": "2025-03-31T06:00:00+01:00",
+            "senderDIPID": "1000000001",
+            "senderRoleID": "SDS",
+            "senderCorrelationID": None,
+            "DIPConnectionProviderID": None,
+        },
+        "A0": {"primaryRecipients": ["3000000001"], "secondaryRecipients": [], "always": []},
+        "M0": {"MPANCore": "2000056535971", "distributorDIPID": "6000000020", "GSPGroupID": "_H"},
+    }
+
+
+def _consumption_day(day: datetime, n_periods: int) -> dict[str, Any]:
+    periods = []
+    for k in range(n_periods):
+        end = day + timedelta(minutes=30 * (k + 1))
+        value = f"{0.1 + 0.01 * k:.3f}"
+        periods.append({"sp": end.isoformat(), "v": value, "q": "A", "e": None, "arc": None})
+    # one estimate (with its reason) and one zero estimate, as real data has
+    if n_periods > 2:
+        periods[1].update(q="E1", e="2")
+        periods[2].update(q="ZE", v="0.000")
+    return {
+        "settlementDay": {"settlementDayDate": day.isoformat(), "periodDuration": 30},
+        "consumptionPeriods": periods,
+    }
+
+
+def build_if021(
+    event: str = "[ActivePower]",
+    mqid: str = "AI",
+    *,
+    days: int = 1,
+    first_day: str = "2025-03-30",
+    n_periods: int = 48,
+    reference: int = 1,
+) -> dict[str, Any]:
+    """A valid IF-021 payload: ``days`` UTC days of ``n_periods`` periods from ``first_day``."""
+    start = datetime.fromisoformat(first_day).replace(tzinfo=UTC)
+    return {
+        "CommonBlock": _common_block("IF-021", event, reference),
+        "CustomBlock": {
+            "B044": {"issuingDataServiceDIPID": "1000000001"},
+            "B067": {
+                "connectionTypeIndicator": "W",
+                "connectionTypeEffectiveFromDate": "2020-01-01T00:00:00+00:00",
+            },
+            "B900": {
+                "MQID": {"measurementQuantityID": mqid},
+                "settlementDayConsumptionPeriods": [
+                    _consumption_day(start + timedelta(days=d), n_periods) for d in range(days)
+                ],
+            },
+        },
+    }
+
+
+def build_if041(event: str = "[ReadingRemote]", *, reference: int = 1) -> dict[str, Any]:
+    """A valid IF-041 payload: one cumulative reading and two time-of-use register readings."""
+    when = "2025-03-31T00:00:00+00:00"
+    return {
+        "CommonBlock": _common_block("IF-041", event, reference),
+        "CustomBlock": {
+            "B064List": [
+                {
+                    "meterID": "24M0123456",
+                    "cumulativeRegisterReading": "12345.678",
+                    "cumulativeRegisterReadingDateTime": when,
+                    "readingMethod": "A",
+                    "siteVisitCheckCode": None,
+                }
+            ],
+            "B065List": [
+                {
+                    "meterID": "24M0123456",
+                    "configurableRegisterReadingDate": when,
+                    "configurableRegisterID": register,
+                    "configurableRegisterReading": reading,
+                }
+                for register, reading in (("01", "8000.123"), ("02", "4345.555"))
+            ],
+        },
+    }
+
+
+@pytest.fixture
+def make_if021() -> Callable[..., dict[str, Any]]:
+    """Factory of valid IF-021 payloads (see :func:`build_if021`)."""
+    return build_if021
+
+
+@pytest.fixture
+def make_if041() -> Callable[..., dict[str, Any]]:
+    """Factory of valid IF-041 payloads (see :func:`build_if041`)."""
+    return build_if041
