@@ -12,13 +12,15 @@ from .identifiers import (
     random_meter_serials,
     random_mpans,
 )
+from .profiles import ARCHETYPE_SPECS
 from .scenario import Scenario
 from .settlement_time import format_utc
 
-DOMESTIC = ("domestic_unrestricted", "domestic_economy7")
-TIME_OF_USE = ("domestic_economy7", "non_domestic_economy7")
-ADVANCED = ("maximum_demand_pc5", "maximum_demand_pc6", "maximum_demand_pc7", "maximum_demand_pc8")
-UNMETERED = ("unmetered_street_lighting",)
+# Kinds of archetype, from the model's own facts about each (one source of truth)
+DOMESTIC = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.domestic)
+TIME_OF_USE = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.economy7)
+ADVANCED = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.reactive)
+UNMETERED = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.connection_types == ("U",))
 
 #: Stream numbers keep each kind of random draw independent of the others.
 STREAM_POPULATION = 0
@@ -107,8 +109,13 @@ def build_population(scenario: Scenario) -> pd.DataFrame:
     hp = domestic & (rng.random(n) < mix.heat_pump_share)
     hp_kwh = np.where(hp, np.round(mix.heat_pump_kwh * rng.lognormal(0.0, 0.25, n)), 0.0)
 
-    connection = np.where(unmetered, "U", "W").astype(object)
-    connection[advanced] = np.where(rng.random(int(advanced.sum())) < 0.7, "L", "H")
+    # the archetype's usual connection type, or its second one for 30 % of sites that have two
+    second = rng.random(n) < 0.3
+    connection = np.array(
+        [ARCHETYPE_SPECS[a].connection_types[int(s) % len(ARCHETYPE_SPECS[a].connection_types)]
+         for a, s in zip(archetype, second, strict=True)],
+        dtype=object,
+    )
 
     p = scenario.participants
     data_service = np.where(
