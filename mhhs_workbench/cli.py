@@ -94,5 +94,43 @@ def verify(folder: Path) -> None:
     click.echo(f"OK  {folder}: every file matches manifest.json")
 
 
+@main.command()
+@click.argument("notebook")
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Set a notebook parameter; VALUE is read as YAML (8, true, null, 2025-03-01 as text).")
+@click.option("-f", "--parameters-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file of parameters; -p values override it.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the executed notebook (default: evidence/ in the data set it documents).")
+@click.option("--log-output", is_flag=True, help="Echo the notebook's output while it runs.")
+def run(notebook: str, parameters: tuple[tuple[str, str], ...], parameters_file: Path | None,
+        out: Path | None, log_output: bool) -> None:
+    """Run NOTEBOOK headless (a path, or generate_dataset, validate_messages, profile_designer)."""
+    try:
+        from .notebook_runner import (
+            NotebookFailed,
+            RunError,
+            load_parameter_file,
+            parse_parameter_value,
+            run_notebook,
+        )
+    except ImportError as exc:
+        _fail(f"running notebooks needs the notebook extra ({exc.name} is missing): "
+              "pip install 'mhhs-workbench[notebook]'")
+
+    try:
+        values = load_parameter_file(parameters_file) if parameters_file else {}
+        values.update({name: parse_parameter_value(value) for name, value in parameters})
+        result = run_notebook(notebook, values, out=out, log_output=log_output)
+    except RunError as exc:
+        _fail(str(exc))
+    except NotebookFailed as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"executed notebook: {result.notebook}")
+    if result.dataset is not None:
+        click.echo(f"recorded in {result.dataset / 'manifest.json'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

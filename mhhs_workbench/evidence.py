@@ -1,0 +1,429 @@
+"""Test evidence: what an executed notebook shows about the data it made or checked.
+
+The notebooks call these helpers so each of their cells stays a one-liner: the scenario, the
+counts, the validation result, sample messages, plots and checksums. Each helper returns an
+object that a notebook displays as rich output (Markdown, a table or a PNG), so an executed
+notebook is a self-contained record of the run. :func:`record_in_manifest` adds the executed
+notebook to the data set's manifest afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+from IPython.display import Image, Markdown
+from matplotlib.figure import Figure
+
+from .export import MANIFEST, sha256_file, verify
+from .plots import figure_png
+from .scenario import Scenario, demo_scenario
+from .validation import ValidationReport, format_report, validate_files
+
+__all__ = [
+    "ValidationEvidence",
+    "build_scenario",
+    "checksums",
+    "counts_table",
+    "figure",
+    "find_dataset_root",
+    "message_counts",
+    "record_in_manifest",
+    "sample_messages",
+    "scenario_markdown",
+    "validation",
+    "verdict",
+]
+
+#: Text that starts the validation result when every message is valid (tests look for it).
+VALID_TEXT = "Validation OK"
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in, mappings key by key, everything else replaced."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def build_scenario(
+    scenario_file: str | os.PathLike[str] = "",
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    seed: int | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    meters: int | None = None,
+) -> Scenario:
+    """The scenario a notebook's parameters describe.
+
+    Parameters
+    ----------
+    scenario_file : path, optional
+        Scenario YAML to start from; empty means the built-in demo scenario.
+    overrides : mapping, optional
+        Keys of the scenario YAML to change, merged in depth (``{"meters": {"count": 8}}``
+        changes the count and keeps the rest of ``meters``).
+    name, seed, start_date, end_date : optional
+        Shortcuts for the top-level keys of the same names; None keeps the scenario's.
+    meters : int, optional
+        Shortcut for ``meters.count``.
+
+    Returns
+    -------
+    Scenario
+        The checked scenario.
+
+    Raises
+    ------
+    mhhs_workbench.scenario.ScenarioError
+        If the result is not a valid scenario; the message names the key.
+    """
+    base = Scenario.from_yaml(scenario_file) if str(scenario_file or "") else demo_scenario()
+    data = _merge(base.to_dict(), overrides or {})
+    shortcuts = {"name": name, "seed": seed, "start_date": start_date, "end_date": end_date}
+    data.update({k: (str(v) if k.endswith("date") else v) for k, v in shortcuts.items() if v is not None})
+    if meters is not None:
+        data["meters"]["count"] = meters
+    if start_date is not None or end_date is not None:
+        data["events"] = _events_within(data, base)
+    return Scenario.from_dict(data, source="notebook parameters")
+
+
+def _events_within(data: dict[str, Any], base: Scenario) -> list[dict[str, Any]]:
+    """The base scenario's events that still fall inside new dates; the others, with a warning.
+
+    An event of the base scenario (the demo's change of supplier) outside dates the parameters
+    moved would make the scenario invalid; an event given in ``overrides`` is kept as given.
+    """
+    base_events = [e for e in base.to_dict()["events"]]
+    kept = []
+    for event in data.get("events", []):
+        inside = data["start_date"] < str(event["date"]) <= data["end_date"]
+        if inside or event not in base_events:
+            kept.append(event)
+        else:
+            warnings.warn(f"the scenario's {event['type']} event on {event['date']} is outside "
+                          f"{data['start_date']} ... {data['end_date']} and was left out", stacklevel=3)
+    return kept
+
+
+def scenario_markdown(scenario: Scenario) -> Markdown:
+    """The scenario as a YAML block that ``mhhs-workbench generate`` can re-run."""
+    return Markdown(f"Scenario `{scenario.name}` (seed {scenario.seed}), as YAML:\n\n"
+                    f"```yaml\n{scenario.to_yaml()}```")
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def counts_table(summary: Any) -> pd.DataFrame:
+    """Counts of a generation run as a two-column table.
+
+    Parameters
+    ----------
+    summary : DatasetSummary or mapping or path
+        A :class:`~mhhs_workbench.dataset.DatasetSummary`, a manifest, or a data set folder.
+    """
+    if isinstance(summary, (str, os.PathLike)):
+        manifest = orjson.loads((Path(summary) / MANIFEST).read_bytes())
+    else:
+        manifest = getattr(summary, "manifest", summary)
+    counts = dict(manifest["counts"])
+    counts["files checksummed"] = len(manifest["files"])
+    return pd.DataFrame({"count": counts}).rename_axis("what")
+
+
+def _message_files(path: Path, interface: str) -> list[Path]:
+    if path.is_file():
+        return [path] if path.name.startswith(interface) else []
+    return sorted(path.rglob(f"{interface}_*.json"))
+
+
+def message_counts(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Files, messages and MPANs per interface found under ``path``.
+
+    Parameters
+    ----------
+    path : path
+        A message file or a folder searched recursively (e.g. a data set).
+    """
+    root = Path(path)
+    rows = {}
+    for interface in ("IF-021", "IF-041"):
+        files = _message_files(root, interface)
+        messages = 0
+        mpans: set[str] = set()
+        for file in files:
+            items = orjson.loads(file.read_bytes())
+            messages += len(items)
+            mpans.update(i["payload"]["CommonBlock"]["M0"]["MPANCore"] for i in items)
+        rows[interface] = {"files": len(files), "messages": messages, "MPANs": len(mpans)}
+    return pd.DataFrame(rows).T.rename_axis("interface")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True, repr=False)
+class ValidationEvidence:
+    """A validation result and how it was obtained, shown as Markdown in a notebook.
+
+    Attributes
+    ----------
+    report : ValidationReport
+        The result.
+    schemas : str
+        Which schemas were used (the package's own, and Elexon's official one if given).
+    business_rules : bool
+        Whether the business rules were applied.
+    """
+
+    report: ValidationReport
+    schemas: str
+    business_rules: bool
+
+    @property
+    def ok(self) -> bool:
+        """Whether every message is valid."""
+        return self.report.ok
+
+    @property
+    def headline(self) -> str:
+        """One line: verdict, what was checked and how."""
+        r = self.report
+        rules = "schema and business rules" if self.business_rules else "schema only"
+        verdict = VALID_TEXT if self.ok else "Validation FAILED"
+        return (f"{verdict}: {len(r.files)} files, {r.messages} messages, {r.invalid} invalid "
+                f"({rules}; {self.schemas})")
+
+    @property
+    def text(self) -> str:
+        """The headline and the full per-file report."""
+        return f"{self.headline}\n\n{format_report(self.report)}"
+
+    def _repr_markdown_(self) -> str:
+        lines = format_report(self.report).splitlines()
+        shown = "\n".join(lines[:60] + ([f"... {len(lines) - 60} more lines"] if len(lines) > 60 else []))
+        return f"**{self.headline}**\n\n```text\n{shown}\n```"
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"<ValidationEvidence: {self.headline}>"
+
+
+def validation(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    spec_dir: str | os.PathLike[str] | None = None,
+    business_rules: bool = True,
+) -> ValidationEvidence:
+    """Validate message files and keep the result as evidence.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Message files or folders (a data set folder is searched recursively).
+    spec_dir : path, optional
+        Folder of Elexon's DIP API YAML: also validate against the official schema. Empty or
+        None validates against the package's own schema only.
+    business_rules : bool
+        Also apply the business rules.
+
+    Raises
+    ------
+    ValueError
+        If no path is given.
+    """
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not items or any(not str(p) for p in items):
+        raise ValueError("no message file or folder given (set the notebook's `path` parameter)")
+    spec = Path(spec_dir) if spec_dir else None
+    report = validate_files(items, spec_dir=spec, business_rules=business_rules)
+    schemas = "package schema" + (" and Elexon's official DIP API schema" if spec else "")
+    return ValidationEvidence(report, schemas, business_rules)
+
+
+# --------------------------------------------------------------------------- samples and plots
+
+
+def _shorten(payload: dict[str, Any], periods: int) -> tuple[dict[str, Any], str]:
+    """An IF-021 payload cut to its first day and first ``periods`` periods, and a note."""
+    payload = copy.deepcopy(payload)
+    b900 = payload.get("CustomBlock", {}).get("B900")
+    if not b900:
+        return payload, ""
+    days = b900["settlementDayConsumptionPeriods"]
+    total = len(days[0]["consumptionPeriods"])
+    note = f"first of {len(days)} days, first {min(periods, total)} of its {total} periods shown"
+    b900["settlementDayConsumptionPeriods"] = days[:1]
+    days[0]["consumptionPeriods"] = days[0]["consumptionPeriods"][:periods]
+    return payload, note
+
+
+def sample_messages(path: str | os.PathLike[str], n: int = 1, periods: int = 4) -> Markdown:
+    """The first messages of each interface under ``path``, as JSON.
+
+    Parameters
+    ----------
+    path : path
+        A message file or a folder searched recursively (e.g. a data set).
+    n : int
+        Messages per interface.
+    periods : int
+        Consumption periods shown per IF-021 message (the rest are cut for readability).
+    """
+    root = Path(path)
+    parts = []
+    for interface in ("IF-021", "IF-041"):
+        files = _message_files(root, interface)
+        if not files:
+            continue
+        items = orjson.loads(files[0].read_bytes())[:n]
+        for item in items:
+            payload, note = _shorten(item["payload"], periods) if interface == "IF-021" else (item["payload"], "")
+            where = files[0].relative_to(root).as_posix() if root.is_dir() else files[0].name
+            heading = f"**{interface}** sample from `{where}`" + (f" ({note})" if note else "")
+            text = json.dumps({"payload": payload}, indent=2)
+            parts.append(f"{heading}\n\n```json\n{text}\n```")
+    return Markdown("\n\n".join(parts) or "no IF-021 or IF-041 message files found")
+
+
+def figure(fig: Figure, dpi: int = 80) -> Image:
+    """A matplotlib figure as a PNG image output (the same bytes in every front end)."""
+    return Image(data=figure_png(fig, dpi=dpi), format="png")
+
+
+# --------------------------------------------------------------------------- checksums and verdict
+
+
+def find_dataset_root(path: str | os.PathLike[str]) -> Path | None:
+    """The published data set (folder with a manifest) that holds ``path``, if any."""
+    here = Path(path).absolute()
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST).is_file():
+            return folder
+    return None
+
+
+def checksums(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """sha256 of the files that make up a data set, or of the message files under ``path``.
+
+    For a data set the manifest's entries are listed, with whether each file still matches;
+    otherwise every IF-021 and IF-041 message file is checksummed now.
+    """
+    root = Path(path)
+    if (root / MANIFEST).is_file():
+        manifest = orjson.loads((root / MANIFEST).read_bytes())
+        broken = {line.split(":", 1)[0] for line in verify(root)}
+        rows = [{"path": f["path"], "bytes": f["bytes"], "sha256": f["sha256"],
+                 "matches": f["path"] not in broken} for f in manifest["files"]]
+        columns = ["path", "bytes", "sha256", "matches"]
+    else:
+        files = sorted({*_message_files(root, "IF-021"), *_message_files(root, "IF-041")})
+        base = root if root.is_dir() else root.parent
+        rows = [{"path": f.relative_to(base).as_posix(), "bytes": f.stat().st_size,
+                 "sha256": sha256_file(f)} for f in files]
+        columns = ["path", "bytes", "sha256"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def verdict(result: ValidationEvidence, dataset: str | os.PathLike[str] | None = None, *,
+            fail: bool = True) -> Markdown:
+    """The run's conclusion; raises if the data is not valid (so a headless run fails).
+
+    Parameters
+    ----------
+    result : ValidationEvidence
+        What :func:`validation` returned.
+    dataset : path, optional
+        A published data set whose files must also match its manifest.
+    fail : bool
+        Raise :class:`AssertionError` when something is wrong, instead of only reporting it.
+    """
+    problems = [] if result.ok else [result.headline]
+    if dataset is not None:
+        problems += verify(dataset)
+    if problems and fail:
+        raise AssertionError("the data is not valid:\n" + "\n".join(problems[:20]))
+    if problems:
+        return Markdown("**Not valid**:\n\n" + "\n".join(f"- {p}" for p in problems[:20]))
+    intact = " and every file matches the manifest" if dataset is not None else ""
+    return Markdown(f"**{result.headline}**{intact}.")
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def record_in_manifest(root: str | os.PathLike[str], paths: Iterable[str | os.PathLike[str]]) -> dict[str, Any]:
+    """Add files written into a published data set after publication to its manifest.
+
+    The entries of the given files are added or replaced (path, size [bytes], sha256); the
+    other entries are kept as they are, so a file changed since publication still fails
+    :func:`mhhs_workbench.export.verify`. The manifest is replaced atomically: written to a
+    temporary file in the same folder, flushed to disk, then renamed over the old one.
+
+    Parameters
+    ----------
+    root : path
+        The data set folder (holding ``manifest.json``).
+    paths : iterable of path
+        Files inside ``root`` to record.
+
+    Returns
+    -------
+    dict
+        The new manifest.
+
+    Raises
+    ------
+    ValueError
+        If a file is not inside ``root``.
+    FileNotFoundError
+        If ``root`` has no manifest or a file does not exist.
+    """
+    root = Path(root).absolute()
+    manifest_path = root / MANIFEST
+    manifest = orjson.loads(manifest_path.read_bytes())
+    entries = {f["path"]: f for f in manifest["files"]}
+    for given in paths:
+        file = Path(given).absolute()
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: no such file to record in {manifest_path}")
+        try:
+            rel = file.relative_to(root).as_posix()
+        except ValueError:
+            raise ValueError(f"{file} is not inside the data set {root}") from None
+        entries[rel] = {"path": rel, "bytes": file.stat().st_size, "sha256": sha256_file(file)}
+    manifest["files"] = [entries[k] for k in sorted(entries)]
+    data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", suffix=".tmp", dir=root)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, manifest_path.stat().st_mode & 0o777)  # mkstemp makes it private
+        os.replace(tmp, manifest_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return manifest

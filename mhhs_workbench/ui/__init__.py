@@ -1,0 +1,29 @@
+"""ipywidgets panels of the workbench: the profile designer and the export panel.
+
+The panels are thin: every number comes from the package's functions, and each panel offers
+plain methods (``profile()``, ``plot_data()``, ``to_scenario()``, ``export()``) that tests and
+scripts call without a browser. Every widget carries a CSS class starting ``mhhs-``.
+"""
+
+from __future__ import annotations
+
+from .designer import (
+    ProfileDesign,
+    ProfileDesigner,
+    archetype_average,
+    design_meters,
+    design_profile,
+    view_data,
+)
+from .export_panel import INTERFACES, ExportPanel
+
+__all__ = [
+    "INTERFACES",
+    "ExportPanel",
+    "ProfileDesign",
+    "ProfileDesigner",
+    "archetype_average",
+    "design_meters",
+    "design_profile",
+    "view_data",
+]

@@ -1,0 +1,253 @@
+"""The notebooks: committed clean, runnable headless, leaving checked evidence in the data set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from mhhs_workbench.cli import main
+from mhhs_workbench.evidence import VALID_TEXT, build_scenario, record_in_manifest
+from mhhs_workbench.export import verify
+from mhhs_workbench.notebook_runner import (
+    BUNDLED_NOTEBOOKS,
+    NotebookFailed,
+    RunError,
+    evidence_path,
+    find_notebook,
+    parse_parameter_value,
+    run_notebook,
+)
+from mhhs_workbench.scenario import Scenario
+from mhhs_workbench.validation import validate_files
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dip-api"
+
+#: Small runs: 8 meters x 3 UTC days over the March clock change.
+SMALL = {"meters": 8, "start_date": "2025-03-29", "end_date": "2025-03-31"}
+
+
+def _outputs(path: Path) -> dict[str, list[str]]:
+    """Every output of an executed notebook by MIME type (stream text as ``stream``)."""
+    found: dict[str, list[str]] = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "stream":
+                found.setdefault("stream", []).append(out["text"])
+            elif out["output_type"] == "error":
+                found.setdefault("error", []).append(f"{out['ename']}: {out['evalue']}")
+            else:
+                for mime, data in out.get("data", {}).items():
+                    found.setdefault(mime, []).append(data if isinstance(data, str) else json.dumps(data))
+    return found
+
+
+def _manifest_paths(root: Path) -> set[str]:
+    return {f["path"] for f in orjson.loads((root / "manifest.json").read_bytes())["files"]}
+
+
+# --------------------------------------------------------------------------- committed notebooks
+
+
+@pytest.mark.parametrize("name", BUNDLED_NOTEBOOKS)
+def test_committed_notebooks_are_clean(name: str) -> None:
+    path = NOTEBOOKS / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{name}: strip outputs"
+            assert set(cell.metadata) <= {"tags"}
+    if name != "validate_messages":  # the notebooks with widgets can skip them
+        assert "interactive = " in tagged[0].source
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(BUNDLED_NOTEBOOKS)
+
+
+def test_find_notebook() -> None:
+    assert find_notebook("generate_dataset") == NOTEBOOKS / "generate_dataset.ipynb"
+    assert find_notebook("validate_messages.ipynb") == NOTEBOOKS / "validate_messages.ipynb"
+    assert find_notebook(NOTEBOOKS / "profile_designer.ipynb") == NOTEBOOKS / "profile_designer.ipynb"
+    with pytest.raises(RunError, match="did you mean 'generate_dataset'"):
+        find_notebook("generate_datasets")
+
+
+def test_parameter_values_are_yaml() -> None:
+    assert parse_parameter_value("8") == 8
+    assert parse_parameter_value("2.5") == 2.5
+    assert parse_parameter_value("true") is True
+    assert parse_parameter_value("null") is None
+    assert parse_parameter_value("2025-03-29") == "2025-03-29"  # dates stay text
+    assert parse_parameter_value("{meters: {count: 8}}") == {"meters": {"count": 8}}
+    assert parse_parameter_value("a: b: c") == "a: b: c"  # not YAML: taken as it is
+
+
+def test_unknown_parameter_is_refused_before_running(tmp_path: Path) -> None:
+    with pytest.raises(RunError, match="unknown parameter 'meter'.*did you mean 'meters'"):
+        run_notebook("generate_dataset", {"meter": 8, "out": str(tmp_path / "d")})
+    assert not (tmp_path / "d").exists()
+
+
+def test_evidence_locations(tmp_path: Path) -> None:
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "manifest.json").write_text("{}")
+    assert evidence_path("generate_dataset", {"out": "x"}, cwd=tmp_path) == tmp_path / "x/evidence/generate_dataset.ipynb"
+    assert evidence_path("generate_dataset", {}, defaults={"out": "demo-data"}, cwd=tmp_path) == (
+        tmp_path / "demo-data/evidence/generate_dataset.ipynb")
+    # a data set is validated with evidence inside it; a plain folder with evidence beside it
+    assert evidence_path("validate_messages", {"path": "ds"}, cwd=tmp_path) == tmp_path / "ds/evidence/validate_messages.ipynb"
+    assert evidence_path("validate_messages", {"path": "ds/messages"}, cwd=tmp_path) == (
+        tmp_path / "ds/evidence/validate_messages.ipynb")
+    assert evidence_path("validate_messages", {"path": "msgs"}, cwd=tmp_path) == tmp_path / "evidence/validate_messages.ipynb"
+    assert evidence_path("my.ipynb", {}, out="elsewhere", cwd=tmp_path) == tmp_path / "elsewhere/my.ipynb"
+
+
+def test_build_scenario_from_parameters(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="change_of_supplier event on 2025-10-28"):
+        scenario = build_scenario(overrides={"meters": {"pv_share": 0.5}}, seed=3, **SMALL)
+    assert (scenario.meters.count, scenario.meters.pv_share, scenario.seed) == (8, 0.5, 3)
+    assert scenario.meters.ev_share == Scenario().meters.ev_share  # merged, not replaced
+    assert scenario.events == []
+    path = tmp_path / "s.yaml"
+    path.write_text(Scenario(name="from_file", seed=5).to_yaml())
+    assert build_scenario(path).name == "from_file"
+
+
+def test_record_in_manifest_keeps_other_entries(tmp_path: Path) -> None:
+    from mhhs_workbench.export import build_manifest, write_manifest
+
+    (tmp_path / "a.txt").write_text("a")
+    write_manifest(tmp_path, build_manifest(tmp_path, {"counts": {}}))
+    (tmp_path / "evidence").mkdir()
+    (tmp_path / "evidence" / "n.ipynb").write_text("{}")
+    assert verify(tmp_path) == ["evidence/n.ipynb: not in the manifest"]
+    record_in_manifest(tmp_path, [tmp_path / "evidence" / "n.ipynb"])
+    assert verify(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "evidence", "manifest.json"]  # no temp left
+    (tmp_path / "a.txt").write_text("changed")
+    record_in_manifest(tmp_path, [tmp_path / "evidence" / "n.ipynb"])
+    assert verify(tmp_path) == ["a.txt: size 7 bytes, manifest says 1"]  # not blessed by recording
+    with pytest.raises(ValueError, match="not inside"):
+        record_in_manifest(tmp_path, [__file__])
+
+
+# --------------------------------------------------------------------------- headless runs
+
+
+def test_kernel_is_this_interpreter(tmp_path: Path, monkeypatch) -> None:
+    # a user-level "python3" kernel spec naming another interpreter must not be used
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": ["/nonexistent/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "elsewhere", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("greeting = 'hello'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import sys\nprint(sys.executable)\nprint(greeting)"),
+    ])
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    result = run_notebook(tmp_path / "probe.ipynb", {"greeting": "hi"}, out=tmp_path / "ran")
+    assert result.notebook == tmp_path / "ran" / "probe.ipynb" and result.dataset is None
+    printed = "".join(_outputs(result.notebook)["stream"]).split()
+    assert printed == [sys.executable, "hi"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """``mhhs-workbench run generate_dataset`` with a parameter file and -p values."""
+    tmp = tmp_path_factory.mktemp("generated")
+    params = tmp / "params.yaml"
+    params.write_text(
+        "meters: 5\n"  # overridden by -p below
+        f"start_date: {SMALL['start_date']}\n"
+        f"end_date: {SMALL['end_date']}\n"
+        "overrides:\n  meters:\n    pv_share: 0.5\n"
+        f"out: {tmp / 'data'}\n"
+        + (f"spec_dir: {SPEC_DIR}\n" if SPEC_DIR.is_dir() else "")
+    )
+    done = CliRunner().invoke(main, ["run", "generate_dataset", "-f", str(params), "-p", "meters", "8",
+                                     "-p", "seed", "42"])
+    assert done.exit_code == 0, done.output
+    assert f"recorded in {tmp / 'data' / 'manifest.json'}" in done.output
+    return tmp / "data"
+
+
+def test_generate_dataset_leaves_evidence(generated: Path) -> None:
+    evidence = generated / "evidence" / "generate_dataset.ipynb"
+    assert evidence.is_file()
+    assert "evidence/generate_dataset.ipynb" in _manifest_paths(generated)
+    assert verify(generated) == []
+    assert CliRunner().invoke(main, ["verify", str(generated)]).exit_code == 0
+    assert validate_files([generated / "messages"]).ok
+
+    nb = nbformat.read(evidence, as_version=4)
+    assert nb.metadata["papermill"]["parameters"]["meters"] == 8
+    out = _outputs(evidence)
+    assert "error" not in out
+    markdown = "\n".join(out["text/markdown"])
+    assert "seed: 42" in markdown and "count: 8" in markdown and "pv_share: 0.5" in markdown  # scenario
+    assert "if021_messages" in "\n".join(out["text/plain"])  # counts
+    assert f"**{VALID_TEXT}:" in markdown
+    if SPEC_DIR.is_dir():
+        assert "Elexon's official DIP API schema" in markdown
+    assert '"interfaceID": "IF-021"' in markdown and '"B064List"' in markdown  # sample messages
+    assert len(out["image/png"]) >= 1
+    assert "sha256" in "\n".join(out["text/html"])  # checksums
+    assert "every file matches the manifest" in markdown
+
+
+def test_validate_messages_cli(generated: Path) -> None:
+    done = CliRunner().invoke(main, ["run", "validate_messages", "-p", "path", str(generated / "messages")])
+    assert done.exit_code == 0, done.output
+    evidence = generated / "evidence" / "validate_messages.ipynb"  # beside messages/: in the data set
+    assert evidence.is_file()
+    assert "evidence/validate_messages.ipynb" in _manifest_paths(generated)
+    assert verify(generated) == []
+    out = _outputs(evidence)
+    markdown = "\n".join(out["text/markdown"])
+    assert f"**{VALID_TEXT}:" in markdown and '"eventCode"' in markdown
+    assert len(out["image/png"]) == 1
+    assert "IF-041" in "\n".join(out["text/plain"])
+
+
+def test_invalid_messages_fail_the_run(tmp_path: Path, make_if021) -> None:
+    bad = make_if021()
+    bad["CommonBlock"]["M0"]["MPANCore"] = "2000056535972"  # wrong check digit
+    (tmp_path / "msgs").mkdir()
+    (tmp_path / "msgs" / "IF-021_000001.json").write_bytes(orjson.dumps([{"payload": bad}]))
+    done = CliRunner().invoke(main, ["run", "validate_messages", "-p", "path", str(tmp_path / "msgs")])
+    assert done.exit_code == 1
+    assert "AssertionError" in done.output
+    failed = tmp_path / "evidence" / "validate_messages.failed.ipynb"
+    assert failed.is_file() and not (tmp_path / "evidence" / "validate_messages.ipynb").exists()
+    assert "WB-MPAN" in "\n".join(_outputs(failed)["text/markdown"])
+
+
+def test_profile_designer_headless(tmp_path: Path) -> None:
+    result = run_notebook("profile_designer", {
+        "interactive": False, "archetype": "domestic_economy7", "pv_kwp": 3.0,
+        "scenario_out": str(tmp_path / "design.yaml")}, out=tmp_path / "ev")
+    out = _outputs(result.notebook)
+    assert "error" not in out
+    assert len(out["image/png"]) == 1
+    assert "application/vnd.jupyter.widget-view+json" not in out  # no widgets when not interactive
+    scenario = Scenario.from_yaml(tmp_path / "design.yaml")
+    assert scenario.meters.archetypes == {"domestic_economy7": 1.0} and scenario.meters.pv_share == 1.0
+
+
+def test_failed_generation_keeps_notebook_beside_the_data_set(tmp_path: Path) -> None:
+    with pytest.raises(NotebookFailed) as caught:
+        run_notebook("generate_dataset", {**SMALL, "out": str(tmp_path / "data"), "overrides": {"outputs": []}})
+    assert caught.value.notebook == tmp_path / "data.generate_dataset.failed.ipynb"
+    assert caught.value.notebook.is_file() and not (tmp_path / "data").exists()
+    assert "asks for nothing" in "\n".join(_outputs(caught.value.notebook)["error"])
