@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -16,6 +17,17 @@ def _message_files(paths: Iterable[str | os.PathLike[str]], interface_id: str) -
     for p in map(Path, paths):
         files.extend(sorted(p.rglob(f"{interface_id}_*.json")) if p.is_dir() else [p])
     return files
+
+
+def _messages(
+    paths: Iterable[str | os.PathLike[str]], interface_id: str
+) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """``(mpan, event code, sender reference, custom block)`` of every message in the files."""
+    for path in _message_files(paths, interface_id):
+        for item in orjson.loads(path.read_bytes()):
+            common = item["payload"]["CommonBlock"]
+            yield (common["M0"]["MPANCore"], common["S0"]["eventCode"],
+                   common["S1"]["senderUniqueReference"], item["payload"]["CustomBlock"])
 
 
 def _wh(text: str) -> int:
@@ -30,18 +42,12 @@ def if021_frame(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     (UTC period end, tz-aware), ``value_wh`` [Wh], ``quality``, ``reason``.
     """
     rows = []
-    for path in _message_files(paths, "IF-021"):
-        for item in orjson.loads(path.read_bytes()):
-            p = item["payload"]
-            common, custom = p["CommonBlock"], p["CustomBlock"]
-            mpan = common["M0"]["MPANCore"]
-            event = common["S0"]["eventCode"]
-            ref = common["S1"]["senderUniqueReference"]
-            mqid = custom["B900"]["MQID"]["measurementQuantityID"]
-            for day in custom["B900"]["settlementDayConsumptionPeriods"]:
-                date = day["settlementDay"]["settlementDayDate"]
-                for c in day["consumptionPeriods"]:
-                    rows.append((mpan, mqid, event, ref, date, c["sp"], _wh(c["v"]), c["q"], c["e"]))
+    for mpan, event, ref, custom in _messages(paths, "IF-021"):
+        mqid = custom["B900"]["MQID"]["measurementQuantityID"]
+        for day in custom["B900"]["settlementDayConsumptionPeriods"]:
+            date = day["settlementDay"]["settlementDayDate"]
+            for c in day["consumptionPeriods"]:
+                rows.append((mpan, mqid, event, ref, date, c["sp"], _wh(c["v"]), c["q"], c["e"]))
     frame = pd.DataFrame(
         rows,
         columns=["mpan", "mqid", "event_code", "reference", "settlement_day", "sp", "value_wh", "quality", "reason"],
@@ -58,19 +64,13 @@ def if041_frame(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     ``reading_wh`` [Wh], ``reading_method``, ``site_visit_check_code``.
     """
     rows = []
-    for path in _message_files(paths, "IF-041"):
-        for item in orjson.loads(path.read_bytes()):
-            p = item["payload"]
-            common, custom = p["CommonBlock"], p["CustomBlock"]
-            mpan = common["M0"]["MPANCore"]
-            event = common["S0"]["eventCode"]
-            ref = common["S1"]["senderUniqueReference"]
-            for r in custom.get("B064List", []):
-                rows.append((mpan, event, ref, r["meterID"], "C", r["cumulativeRegisterReadingDateTime"],
-                             _wh(r["cumulativeRegisterReading"]), r["readingMethod"], r["siteVisitCheckCode"]))
-            for r in custom.get("B065List", []):
-                rows.append((mpan, event, ref, r["meterID"], r["configurableRegisterID"],
-                             r["configurableRegisterReadingDate"], _wh(r["configurableRegisterReading"]), None, None))
+    for mpan, event, ref, custom in _messages(paths, "IF-041"):
+        for r in custom.get("B064List", []):
+            rows.append((mpan, event, ref, r["meterID"], "C", r["cumulativeRegisterReadingDateTime"],
+                         _wh(r["cumulativeRegisterReading"]), r["readingMethod"], r["siteVisitCheckCode"]))
+        for r in custom.get("B065List", []):
+            rows.append((mpan, event, ref, r["meterID"], r["configurableRegisterID"],
+                         r["configurableRegisterReadingDate"], _wh(r["configurableRegisterReading"]), None, None))
     frame = pd.DataFrame(
         rows,
         columns=["mpan", "event_code", "reference", "meter_id", "register_id", "read_datetime", "reading_wh",
