@@ -24,10 +24,11 @@ def main() -> None:
 def _generate(scenario, out: Path, overwrite: bool, chunk_size: int, progress: bool) -> None:
     from .dataset import generate_dataset
     from .export import PublicationError
+    from .profiles import TemperatureDataError
 
     try:
         summary = generate_dataset(scenario, out, overwrite=overwrite, chunk_size=chunk_size, progress=progress)
-    except PublicationError as exc:
+    except (PublicationError, TemperatureDataError) as exc:
         _fail(str(exc))
     click.echo(summary.describe())
 

@@ -148,6 +148,13 @@ def generate_dataset(
     on_chunk : callable, optional
         Called with ``(meters_done, meters_total)`` after each chunk (for widgets).
 
+    Raises
+    ------
+    PublicationError
+        ``out`` exists and ``overwrite`` is false.
+    TemperatureDataError
+        The scenario's temperature CSV is missing or malformed (nothing is written).
+
     Returns
     -------
     DatasetSummary
@@ -155,9 +162,11 @@ def generate_dataset(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
+    # read user input before anything is written, so bad input leaves nothing behind
+    temperature = load_temperature_csv(scenario.temperature_csv) if scenario.temperature_csv else None
     with Publication(out, overwrite=overwrite) as pub:
         root = pub.staging
-        counts = _write_dataset(scenario, root, chunk_size, progress, on_chunk)
+        counts = _write_dataset(scenario, root, chunk_size, progress, on_chunk, temperature)
         header = {
             "package_version": __version__,
             "scenario": scenario.to_dict(),
@@ -174,6 +183,7 @@ def _write_dataset(
     chunk_size: int,
     progress: bool,
     on_chunk: Callable[[int, int], None] | None,
+    temperature: pd.Series | None,
 ) -> dict[str, int]:
     outputs = set(scenario.outputs)
     (root / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
@@ -184,7 +194,6 @@ def _write_dataset(
     sp_text = format_utc(ends)
     local_dates, local_periods = utc_to_local(ends)
     night = economy7_night_mask(ends)
-    temperature = load_temperature_csv(scenario.temperature_csv) if scenario.temperature_csv else None
 
     stamp = sender_timestamp(scenario)
     ref_date = stamp[:10].replace("-", "")

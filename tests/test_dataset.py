@@ -299,3 +299,20 @@ def test_example_scenario_file_is_the_demo_and_dicts_round_trip():
     # papermill parameters are the same mapping as the YAML: one-to-one
     assert Scenario.from_dict(demo_scenario().to_dict()) == demo_scenario()
     assert Scenario.from_dict({"meters": {"count": 5}}).meters.count == 5
+
+
+def test_bad_temperature_csv_is_located_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "temps.csv").write_text("date,temperature_c\n2025-10-20,8.1\n2025-10-21,warm\n")
+    (tmp_path / "s.yaml").write_text(
+        "meters:\n  count: 3\nstart_date: 2025-10-20\nend_date: 2025-10-22\nevents: []\ntemperature_csv: temps.csv\n"
+    )
+    result = CliRunner().invoke(main, ["generate", "s.yaml", "--out", "out"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: temps.csv, line 3, column temperature_c: 'warm' is not a number [°C]"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml", "temps.csv"]
+    # a good file drives the heat-pump and weather model instead of the built-in series
+    (tmp_path / "temps.csv").write_text("date,temperature_c\n2025-10-20,8.1\n2025-10-21,7.5\n2025-10-22,-2.0\n")
+    result = CliRunner().invoke(main, ["generate", "s.yaml", "--out", "out", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert verify(tmp_path / "out") == []
