@@ -25,10 +25,11 @@ def _generate(scenario, out: Path, overwrite: bool, chunk_size: int, progress: b
     from .dataset import generate_dataset
     from .export import PublicationError
     from .profiles import TemperatureDataError
+    from .readings import RegisterCapacityError
 
     try:
         summary = generate_dataset(scenario, out, overwrite=overwrite, chunk_size=chunk_size, progress=progress)
-    except (PublicationError, TemperatureDataError) as exc:
+    except (PublicationError, TemperatureDataError, RegisterCapacityError) as exc:
         _fail(str(exc))
     click.echo(summary.describe())
 

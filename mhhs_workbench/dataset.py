@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +33,14 @@ from tqdm.auto import tqdm
 from . import __version__
 from .export import MessageFileWriter, Publication, TableWriter, write_table
 from .identifiers import GSP_GROUPS
+from .messages.codes import MEASUREMENT_QUANTITY_IDS
 from .messages.common import ReferenceSequence, Sender
-from .messages.if021 import iter_if021_payloads
+from .messages.if021 import REASON_BY_NUMBER, iter_if021_payloads
 from .messages.if041 import iter_if041_payloads
 from .population import ADVANCED, UNMETERED, build_population
 from .profiles import consumption, economy7_night_mask, load_temperature_csv
-from .quality import QUALITY_CODES, apply_plan, plan_meter, unmetered_flags
-from .readings import READ_COLUMNS, meter_reads
+from .quality import REPORTED_QUALITY_CODES, apply_plan, plan_meter, unmetered_flags
+from .readings import READ_COLUMNS, RegisterCapacityError, day_index, meter_reads
 from .scenario import Scenario
 from .settlement_time import (
     PERIODS_PER_UTC_DAY,
@@ -49,8 +51,7 @@ from .settlement_time import (
     utc_to_local,
 )
 
-MQIDS = ("AI", "AE", "RI", "RE")
-REASON_TEXT = [None] + [str(i) for i in range(1, 11)]
+MQIDS = MEASUREMENT_QUANTITY_IDS
 
 CONSUMPTION_SCHEMA = pa.schema(
     [
@@ -187,6 +188,10 @@ def _write_dataset(
 ) -> dict[str, int]:
     outputs = set(scenario.outputs)
     (root / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
+    if scenario.temperature_csv:
+        # the user's weather drives the data: keep it, checksummed, with the data set
+        (root / "inputs").mkdir()
+        shutil.copyfile(scenario.temperature_csv, root / "inputs" / "temperature.csv")
     population = build_population(scenario)
     days = day_range(scenario.start_date, scenario.end_date)
     n_days = days.size
@@ -198,16 +203,16 @@ def _write_dataset(
     stamp = sender_timestamp(scenario)
     ref_date = stamp[:10].replace("-", "")
     p = scenario.participants
-    fixed = (p.load_shaping_service, p.market_wide_data_service)
+    # IF-021 also goes to the central services (LSS, MDS); IF-041 only to supplier and distributor
+    fixed_recipients = {"IF-021": (p.load_shaping_service, p.market_wide_data_service), "IF-041": ()}
+    data_services = {"SDS": p.smart_data_service, "ADS": p.advanced_data_service, "UMSDS": p.unmetered_data_service}
     senders = {
-        role: Sender(dip, role, scenario.environment_tag, fixed, stamp, scenario.messages.sub_text)
-        for role, dip in (
-            ("SDS", p.smart_data_service),
-            ("ADS", p.advanced_data_service),
-            ("UMSDS", p.unmetered_data_service),
-        )
+        (role, interface): Sender(dip, role, scenario.environment_tag, fixed, stamp, scenario.messages.sub_text)
+        for role, dip in data_services.items()
+        for interface, fixed in fixed_recipients.items()
     }
-    refs = {(role, i): ReferenceSequence(s, ref_date) for role, s in senders.items() for i in ("IF-021", "IF-041")}
+    # one running number per sender and interface: references stay unique and chunk-independent
+    refs = {key: ReferenceSequence(s, ref_date) for key, s in senders.items()}
     for (_, interface), seq in refs.items():
         seq.check(interface)
 
@@ -256,9 +261,9 @@ def _write_dataset(
             else:
                 reported, quality, reasons = apply_plan(plan, true_values)
 
-            cos = _day_index(meter.change_of_supplier_date, days)
+            cos = day_index(meter.change_of_supplier_date, days)
             segments = _supplier_segments(meter.supplier_dip_id, p.new_supplier, cos, n_days)
-            sender = senders[meter.data_service_role]
+            role = meter.data_service_role
             meter_frame = chunk.iloc[[j]]
             for mqid, values in zip(channels, reported, strict=True):
                 gi = gsp_index[meter.gsp_group]
@@ -276,10 +281,10 @@ def _write_dataset(
                         days[first:last],
                         mqid,
                         values[None, sl],
-                        sender,
-                        refs[(sender.role, "IF-021")],
+                        senders[(role, "IF-021")],
+                        refs[(role, "IF-021")],
                         quality=quality[None, sl],
-                        quality_codes=QUALITY_CODES,
+                        quality_codes=REPORTED_QUALITY_CODES,
                         reasons=reasons[None, sl],
                         days_per_message=scenario.messages.days_per_message,
                         recipients=(supplier, meter.distributor_dip_id),
@@ -288,9 +293,13 @@ def _write_dataset(
 
             if unmetered:
                 continue  # no meter, no register
-            rows = meter_reads(
-                chunk.iloc[j], reported[0], plan, days, night, schedule=scenario.readings.schedule
-            )
+            try:
+                rows = meter_reads(
+                    chunk.iloc[j], reported[0], plan, days, night, schedule=scenario.readings.schedule
+                )
+            except RegisterCapacityError as exc:
+                bar.close()
+                raise RegisterCapacityError(f"MPAN {meter.mpan}: {exc}") from None
             read_rows.extend(rows)
             if "if041" in outputs and rows:
                 reads = pd.DataFrame(rows, columns=list(READ_COLUMNS))
@@ -302,7 +311,7 @@ def _write_dataset(
                      meter.distributor_dip_id)
                     for event, key in zip(reads["event_code"], reads["message_key"], strict=True)
                 ]
-                for payload in iter_if041_payloads(reads, sender, refs[(sender.role, "IF-041")]):
+                for payload in iter_if041_payloads(reads, senders[(role, "IF-041")], refs[(role, "IF-041")]):
                     if041.add(payload)
 
         if want_tables:
@@ -332,17 +341,13 @@ def _write_dataset(
     return counts
 
 
-def _day_index(value: Any, days: np.ndarray) -> int | None:
-    if pd.isna(value):
-        return None
-    return int((np.datetime64(value, "D") - days[0]).astype(np.int64))
-
-
 def _supplier_segments(old: str, new: str, cos: int | None, n_days: int) -> list[tuple[int, int, str]]:
-    """Day ranges ``[first, last)`` and the supplier addressed in each."""
-    if cos is None or cos <= 0:
-        return [(0, n_days, old if cos is None else new)]
-    if cos >= n_days:
+    """Day ranges ``[first, last)`` and the supplier addressed in each.
+
+    A change of supplier always falls after the first day and within the data set (the scenario
+    checks it), so it splits the days in two.
+    """
+    if cos is None:
         return [(0, n_days, old)]
     return [(0, cos, old), (cos, n_days, new)]
 
@@ -363,8 +368,8 @@ def _write_consumption(writer, rows, ends, sp_text, local_dates, local_periods) 
     mpan = np.repeat(np.array([r[0] for r in rows], dtype=object), t)
     mqid = np.repeat(np.array([r[1] for r in rows], dtype=object), t)
     values = np.concatenate([r[2] for r in rows])
-    quality = np.asarray(QUALITY_CODES, dtype=object)[np.concatenate([r[3] for r in rows])]
-    reason = np.asarray(REASON_TEXT, dtype=object)[np.concatenate([r[4] for r in rows])]
+    quality = np.asarray(REPORTED_QUALITY_CODES, dtype=object)[np.concatenate([r[3] for r in rows])]
+    reason = np.asarray(REASON_BY_NUMBER, dtype=object)[np.concatenate([r[4] for r in rows])]
     columns = {
         "mpan": mpan,
         "mqid": mqid,
@@ -388,10 +393,12 @@ def _write_readings(writer, rows) -> None:
 
 
 def _write_meters(tables: Path, population: pd.DataFrame, as_parquet: bool, as_csv: bool) -> None:
-    frame = population.copy()
-    frame["change_of_supplier_date"] = frame["change_of_supplier_date"].astype("datetime64[s]").dt.date
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(population.drop(columns="change_of_supplier_date"), preserve_index=False)
     table = table.replace_schema_metadata(None)  # no pandas/version metadata: stable bytes
+    cos = population["change_of_supplier_date"].to_numpy().astype("datetime64[D]")
+    table = table.append_column(
+        pa.field("change_of_supplier_date", pa.date32()), pa.array(cos, type=pa.date32(), mask=np.isnat(cos))
+    )
     write_table(tables, "meters", {n: table.column(n) for n in table.column_names}, table.schema,
                 parquet=as_parquet, csv=as_csv)
 

@@ -231,6 +231,7 @@ class Publication:
     """
 
     PARTIAL = ".partial-"
+    REPLACED = ".replaced-"
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         self.target = Path(target).absolute()
@@ -239,10 +240,17 @@ class Publication:
         self.published = False
 
     def __enter__(self) -> Publication:
-        if self.target.exists() and not self.overwrite:
-            raise PublicationError(
-                f"{self.target} already exists; choose another --out or pass --overwrite to replace it"
-            )
+        if self.target.exists():
+            if not self.overwrite:
+                raise PublicationError(
+                    f"{self.target} already exists; choose another --out or pass --overwrite to replace it"
+                )
+            if not (is_dataset(self.target) or _is_empty_dir(self.target)):
+                # --overwrite replaces data sets, never a folder of someone's other files
+                raise PublicationError(
+                    f"{self.target} is not a data set (no {MANIFEST} of this tool) and not empty; "
+                    "refusing to replace it"
+                )
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self._clear_stale()
         prefix = f".{self.target.name}{self.PARTIAL}{os.getpid()}-"
@@ -259,7 +267,7 @@ class Publication:
         write_manifest(self.staging, manifest)
         old = None
         if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.replaced-{os.getpid()}")
+            old = self.target.with_name(f".{self.target.name}{self.REPLACED}{os.getpid()}")
             os.replace(self.target, old)
         os.replace(self.staging, self.target)
         self.published = True
@@ -272,14 +280,28 @@ class Publication:
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _clear_stale(self) -> None:
-        """Remove staging folders of runs of this target whose process is gone."""
-        for path in self.target.parent.glob(f".{self.target.name}{self.PARTIAL}*"):
-            try:
-                pid = int(path.name.rsplit(self.PARTIAL, 1)[1].split("-")[0])
-            except ValueError:
-                continue
-            if not _process_alive(pid):
-                shutil.rmtree(path, ignore_errors=True)
+        """Remove staging and replaced folders of runs of this target whose process is gone."""
+        for marker in (self.PARTIAL, self.REPLACED):
+            for path in self.target.parent.glob(f".{self.target.name}{marker}*"):
+                try:
+                    pid = int(path.name.rsplit(marker, 1)[1].split("-")[0])
+                except ValueError:
+                    continue
+                if not _process_alive(pid):
+                    shutil.rmtree(path, ignore_errors=True)
+
+
+def is_dataset(folder: Path) -> bool:
+    """Whether ``folder`` holds a data set published by this tool (judged by its manifest)."""
+    try:
+        manifest = orjson.loads((folder / MANIFEST).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == MANIFEST_FORMAT
+
+
+def _is_empty_dir(folder: Path) -> bool:
+    return folder.is_dir() and not any(folder.iterdir())
 
 
 def _process_alive(pid: int) -> bool:

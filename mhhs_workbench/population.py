@@ -13,6 +13,7 @@ from .identifiers import (
     random_mpans,
 )
 from .profiles import ARCHETYPE_SPECS
+from .profiles.individuality import annual_kwh as draw_annual_kwh
 from .scenario import Scenario
 from .settlement_time import format_utc
 
@@ -136,6 +137,12 @@ def build_population(scenario: Scenario) -> pd.DataFrame:
     initial = np.where(near_wrap, capacity_wh - rng.integers(1_000, 200_000, n), initial)
     initial = np.where(unmetered, 0, initial)
 
+    # each meter's annual consumption, drawn as the model would draw it, so the register says it
+    annual = np.empty(n)
+    for name in np.unique(archetype):
+        sel = archetype == name
+        annual[sel] = draw_annual_kwh(ARCHETYPE_SPECS[name], scenario.seed, np.flatnonzero(sel), np.full(sel.sum(), np.nan))
+
     cos_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     for ev_spec in scenario.events:
         if ev_spec.type == "change_of_supplier":
@@ -156,7 +163,7 @@ def build_population(scenario: Scenario) -> pd.DataFrame:
             "data_service_role": role.astype(object),
             "meter_id": serial,
             "time_of_use": np.isin(archetype, TIME_OF_USE),
-            "annual_kwh": np.full(n, np.nan),
+            "annual_kwh": np.round(annual, 3),
             "pv_kwp": pv_kwp,
             "ev_kw": ev_kw,
             "ev_smart": ev_smart,

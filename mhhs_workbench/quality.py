@@ -23,17 +23,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .messages.codes import ESTIMATION_REASON_NAMES
 from .scenario import DataQuality
+from .settlement_time import PERIODS_PER_UTC_DAY
 
-#: ``q`` values the quality index arrays refer to.
-QUALITY_CODES: tuple[str, ...] = ("A", "E", "E1", "E4", "ZE")
+
+def _reason(name: str) -> str:
+    """The DI-076 code of an estimation reason, by its catalogue name."""
+    return next(code for code, text in ESTIMATION_REASON_NAMES.items() if text == name)
+
+
+#: ``q`` values the quality index arrays of a data set refer to (a subset of the DI-083 codes).
+REPORTED_QUALITY_CODES: tuple[str, ...] = ("A", "E", "E1", "E4", "ZE")
 ACTUAL, ESTIMATE, ESTIMATE_DAILY_ADVANCE, ESTIMATE_READ_HISTORY, ZERO_ADVANCE = range(5)
 
-REASON_NONE, REASON_MISSING, REASON_INVALID, REASON_COMMS_FAULT = 0, 2, 3, 4
-REASON_DEENERGISED, REASON_NON_SMART = 7, 10
+# Estimation reasons ``e`` (DI-076) as numbers; 0 stands for none (null)
+REASON_NONE = 0
+REASON_MISSING = int(_reason("Missing"))
+REASON_INVALID = int(_reason("Invalid"))
+REASON_COMMS_FAULT = int(_reason("CommsFault"))
+REASON_DEENERGISED = int(_reason("De-energised"))
+REASON_NON_SMART = int(_reason("NonSmart"))
 
 STREAM_QUALITY = 2
-PERIODS = 48
+PERIODS = PERIODS_PER_UTC_DAY
 
 
 @dataclass(frozen=True)
@@ -124,7 +137,7 @@ def apply_plan(
     reported : list of numpy.ndarray
         Values as the Data Service reports them [Wh], same sums over every read interval.
     quality : numpy.ndarray of int8
-        Index into :data:`QUALITY_CODES` per half hour.
+        Index into :data:`REPORTED_QUALITY_CODES` per half hour.
     reasons : numpy.ndarray of int8
         Estimation reason per half hour (0 = none).
     """

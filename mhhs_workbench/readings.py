@@ -13,8 +13,13 @@ import pandas as pd
 
 from .messages.if041 import CUMULATIVE_REGISTER
 from .quality import MeterQualityPlan
+from .settlement_time import PERIODS_PER_UTC_DAY
 
-PERIODS = 48
+
+class RegisterCapacityError(ValueError):
+    """A register would roll over more than once between two reads, so its reads are ambiguous."""
+
+PERIODS = PERIODS_PER_UTC_DAY
 DAY_REGISTER, NIGHT_REGISTER = "01", "02"
 #: Share of an Economy 7 meter's install reading on its day register.
 E7_DAY_SHARE = 0.58
@@ -35,11 +40,16 @@ READ_COLUMNS = (
 
 @dataclass(frozen=True)
 class ReadInstant:
-    """One read of a meter: at the end of ``boundary`` whole days from the start, for an event."""
+    """One read of a meter: at the end of ``boundary`` whole days from the start, for an event.
+
+    ``reading_method`` is ``A`` (actual, from the meter) unless the meter could not be read then,
+    as in a communications fault, when the Data Service estimates it (``E``).
+    """
 
     boundary: int
     event_code: str
     site_visit_check_code: str | None = None
+    reading_method: str = "A"
 
 
 def read_instants(
@@ -79,8 +89,17 @@ def read_instants(
         elif schedule == "daily" and b not in blocked:
             reads.append(ReadInstant(b, "[ReadingRemote]"))
         if change_of_supplier_day is not None and b == change_of_supplier_day:
-            reads.append(ReadInstant(b, "[ReadingCOS]"))
+            # during a comms fault the change-of-supplier read is the Data Service's estimate
+            method = "E" if plan.comms_fault and b in blocked and b not in energisation else "A"
+            reads.append(ReadInstant(b, "[ReadingCOS]", reading_method=method))
     return reads
+
+
+def day_index(value: object, days: np.ndarray) -> int | None:
+    """Index of a date among the data set's ``days`` (``None`` for a missing date)."""
+    if pd.isna(value):
+        return None
+    return int((np.datetime64(value, "D") - days[0]).astype(np.int64))
 
 
 def register_values(initial_wh: int, half_hours_wh: np.ndarray, boundaries: np.ndarray, capacity_wh: int) -> np.ndarray:
@@ -96,8 +115,21 @@ def register_values(initial_wh: int, half_hours_wh: np.ndarray, boundaries: np.n
         Day boundaries to read at.
     capacity_wh : int
         Value at which the register rolls over to zero [Wh].
+
+    Raises
+    ------
+    RegisterCapacityError
+        If the register would roll over more than once between two reads.
     """
     cumulative = np.concatenate([[0], np.cumsum(half_hours_wh.reshape(-1, PERIODS).sum(axis=1))])
+    advances = np.diff(cumulative[boundaries])
+    if advances.size and advances.max() >= capacity_wh:
+        i = int(np.argmax(advances))
+        raise RegisterCapacityError(
+            f"{advances[i] / 1000:,.0f} kWh flow between reads on days {boundaries[i]} and "
+            f"{boundaries[i + 1]}, more than the register holds ({capacity_wh / 1000:,.0f} kWh), so "
+            "it would roll over more than once; use more readings.register_digits or daily reads"
+        )
     return (initial_wh + cumulative[boundaries]) % capacity_wh
 
 
@@ -126,9 +158,7 @@ def meter_reads(
         Economy 7 night half hours, same shape as ``reported_import_wh``.
     """
     n_days = days.size
-    cos_day = None
-    if not pd.isna(meter.change_of_supplier_date):
-        cos_day = int((np.datetime64(meter.change_of_supplier_date, "D") - days[0]).astype(int))
+    cos_day = day_index(meter.change_of_supplier_date, days)
     instants = read_instants(n_days, plan, change_of_supplier_day=cos_day, schedule=schedule)
     boundaries = np.array([r.boundary for r in instants])
     capacity = 10 ** (int(meter.register_digits) + 3)
@@ -155,7 +185,7 @@ def meter_reads(
                     register_id,
                     stamps[i],
                     int(values[i]),
-                    "A",
+                    r.reading_method,
                     r.site_visit_check_code,
                     key,
                 )

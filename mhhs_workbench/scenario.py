@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 import yaml
 
 from .identifiers import GSP_GROUPS, ROLE_IDS, dip_id
-from .messages.codes import ENVIRONMENT_TAGS
+from .messages.codes import DIP_DATETIME_PATTERN, ENVIRONMENT_TAGS, SUB_TEXT_MAX_LENGTH
 
 OUTPUTS = ("if021", "if041", "parquet", "csv", "aggregates")
 EVENT_TYPES = ("change_of_supplier",)
@@ -279,6 +280,8 @@ class Scenario:
         def fail(path: tuple[str, ...], message: str) -> None:
             raise ScenarioError(f"{_where(source, node, path)}: {'.'.join(path)}: {message}")
 
+        if self.seed < 0:
+            fail(("seed",), f"must be zero or positive, got {self.seed}")
         if self.end_date < self.start_date:
             fail(("end_date",), f"{self.end_date} is before start_date {self.start_date}")
         if self.n_days > 3660:
@@ -306,8 +309,10 @@ class Scenario:
             if not 0 <= getattr(m, key) <= 1:
                 fail(("meters", key), f"must be between 0 and 1, got {getattr(m, key)}")
         _check_range(fail, ("meters", "pv_kwp"), m.pv_kwp, 0, 1000)
-        if not m.ev_kw or any(k <= 0 for k in m.ev_kw):
-            fail(("meters", "ev_kw"), f"needs positive charger powers, got {m.ev_kw}")
+        if not m.ev_kw or any(not 0 < k <= 50 for k in m.ev_kw):
+            fail(("meters", "ev_kw"), f"needs charger powers above 0 and at most 50 kW, got {m.ev_kw}")
+        if not 0 <= m.heat_pump_kwh <= 100_000:
+            fail(("meters", "heat_pump_kwh"), f"must be 0-100000 kWh, got {m.heat_pump_kwh}")
         for key in ("smart_data_service", "advanced_data_service", "unmetered_data_service",
                     "supplier", "new_supplier", "load_shaping_service", "market_wide_data_service"):
             value = getattr(self.participants, key)
@@ -320,6 +325,8 @@ class Scenario:
             fail(("messages", "days_per_message"), f"must be 1-200, got {msg.days_per_message}")
         if msg.messages_per_file < 1:
             fail(("messages", "messages_per_file"), f"must be at least 1, got {msg.messages_per_file}")
+        if msg.sub_text is not None and not 1 <= len(msg.sub_text) <= SUB_TEXT_MAX_LENGTH:
+            fail(("messages", "sub_text"), f"must be null or 1-{SUB_TEXT_MAX_LENGTH} characters, got {len(msg.sub_text)}")
         if msg.sender_timestamp and not _is_dip_datetime(msg.sender_timestamp):
             fail(("messages", "sender_timestamp"), f"{msg.sender_timestamp!r} is not like 2025-03-31T06:00:00+01:00")
         dq = self.data_quality
@@ -354,11 +361,12 @@ def _check_range(fail, path, value: list[float], low: float, high: float) -> Non
 
 
 def _is_dip_datetime(text: str) -> bool:
-    if len(text) != 25 or text[-6] not in "+-":
+    """Whether ``text`` is a DIP date-time that is also a real calendar instant."""
+    if not re.fullmatch(DIP_DATETIME_PATTERN, text):
         return False
     try:
         dt.datetime.fromisoformat(text)
-    except ValueError:
+    except ValueError:  # e.g. 31 February
         return False
     return True
 

@@ -313,11 +313,3 @@ def seasons(days: np.ndarray) -> np.ndarray:
         s[(dd >= b["Aut"]) & (dd < b["Wtr"])] = 4
         out[sel] = s
     return out
-
-
-def day_of_year_fraction(days: np.ndarray) -> np.ndarray:
-    """Fraction of the year elapsed at the start of each day (0 on 1 January)."""
-    d = as_days(days)
-    year_start = d.astype("datetime64[Y]").astype("datetime64[D]")
-    next_year = (d.astype("datetime64[Y]") + 1).astype("datetime64[D]")
-    return (d - year_start).astype(np.float64) / (next_year - year_start).astype(np.float64)

@@ -30,6 +30,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .identifiers import GSP_GROUP_BY_DISTRIBUTOR, mpan_problem
 from .messages.codes import (
+    DIP_DATETIME_PATTERN,
     ESTIMATE_CODES,
     INTERFACE_IDS,
     MQIDS_BY_EVENT,
@@ -127,9 +128,7 @@ class Problem:
 # Helpers
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DATETIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}"
-)
+_DATETIME = re.compile(DIP_DATETIME_PATTERN.strip("^$"))
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _DAY = timedelta(days=1)
 _PERIOD = timedelta(minutes=PERIOD_MINUTES)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import missing_reference
 
 from mhhs_workbench.profiles.parameters import PARAMETERS_PATH
 
@@ -19,7 +20,7 @@ REFERENCE = REPO.parent / "shared" / "reference" / "profiles"
 @pytest.fixture(scope="module")
 def reference_folder() -> Path:
     if not REFERENCE.is_dir():
-        pytest.skip(f"reference data not found at {REFERENCE} (../shared/reference/profiles)")
+        missing_reference(f"reference data not found at {REFERENCE} (../shared/reference/profiles)")
     return REFERENCE
 
 

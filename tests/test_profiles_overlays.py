@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing_reference
 
 from mhhs_workbench.identifiers import LATITUDE_BY_GSP_GROUP, LONGITUDE_BY_GSP_GROUP
 from mhhs_workbench.profiles import consumption, consumption_components, default_meters
@@ -21,7 +22,7 @@ YEAR = day_range("2025-01-01", "2025-12-31")
 @pytest.fixture(scope="module")
 def reference_folder() -> Path:
     if not REFERENCE.is_dir():
-        pytest.skip(f"reference data not found at {REFERENCE} (../shared/reference/profiles)")
+        missing_reference(f"reference data not found at {REFERENCE} (../shared/reference/profiles)")
     return REFERENCE
 
 

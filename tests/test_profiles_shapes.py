@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing_reference
 
 from mhhs_workbench.profiles import (
     ARCHETYPES,
@@ -29,7 +30,7 @@ WTR_WD, HSR_WD = 0, 9  # column indices (season * 3 + day type)
 @pytest.fixture(scope="module")
 def reference_folder() -> Path:
     if not REFERENCE.is_dir():
-        pytest.skip(f"reference data not found at {REFERENCE} (../shared/reference/profiles)")
+        missing_reference(f"reference data not found at {REFERENCE} (../shared/reference/profiles)")
     return REFERENCE
 
 

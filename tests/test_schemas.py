@@ -348,3 +348,13 @@ def test_validation_is_fast(make_if021) -> None:
         assert not validate_payload(payload)
     per_payload = (time.perf_counter() - start) / n
     assert per_payload < 0.005, f"{per_payload * 1e3:.2f} ms per payload"
+
+
+@pytest.mark.parametrize("interface_id", codes.INTERFACE_IDS)
+def test_schema_date_time_and_reference_patterns_are_the_shared_ones(interface_id: str) -> None:
+    from mhhs_workbench.identifiers import SENDER_UNIQUE_REFERENCE_PATTERN
+
+    schema = load_schema(interface_id)
+    assert schema["$defs"]["dateTime"]["pattern"] == codes.DIP_DATETIME_PATTERN
+    text = str(schema)
+    assert SENDER_UNIQUE_REFERENCE_PATTERN.pattern.replace(r"\d", "[0-9]") in text.replace("\\\\", "\\")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing_reference
 
 from mhhs_workbench.export import verify
 from mhhs_workbench.profiles import ARCHETYPES, typical_annual_kwh
@@ -111,7 +112,7 @@ def test_elexon_comparison_from_a_folder(designer: ProfileDesigner, tmp_path: Pa
     assert "Elexon data not used" in designer.status.value
     assert "Elexon class average (1997)" not in designer.plot_data()["day"]
     if not REFERENCE_PROFILES.is_dir():
-        pytest.skip(f"Elexon's profile class files not found at {REFERENCE_PROFILES}")
+        missing_reference(f"Elexon's profile class files not found at {REFERENCE_PROFILES}")
     designer.controls["reference_dir"].value = str(REFERENCE_PROFILES)
     data = designer.plot_data()
     elexon = data["day"]["Elexon class average (1997)"]

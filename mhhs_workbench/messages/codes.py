@@ -153,3 +153,13 @@ MAX_DAYS_PER_MESSAGE = 200
 
 #: Most configurable register readings (``B065List``) in one IF-041 message.
 MAX_CONFIGURABLE_REGISTERS = 48
+
+#: DIP date-time text (DT-003): exactly 25 characters, ``YYYY-MM-DDTHH:MM:SS`` and an offset; the
+#: ``Z`` form is refused. The package's JSON Schemas carry the same pattern.
+DIP_DATETIME_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9][+-]([01][0-9]|2[0-3]):[0-5][0-9]$"
+)
+
+#: ``subText`` length limits (DI-977).
+SUB_TEXT_MAX_LENGTH = 500

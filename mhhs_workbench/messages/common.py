@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -47,10 +45,11 @@ class Sender:
 
 
 class ReferenceSequence:
-    """Issues ``senderUniqueReference`` values, unique within a data set.
+    """Issues ``senderUniqueReference`` values for one sender and interface.
 
     References look like ``S-IF-021-1000000001-SDS-20250330-00000001``: interface, sender DIP ID,
-    role, creation date and a running number. The running number continues across interfaces.
+    role, creation date and a running number. Keep one sequence per sender and interface: the
+    interface and sender in the reference then make every reference in a data set unique.
     """
 
     def __init__(self, sender: Sender, date_yyyymmdd: str, start: int = 1) -> None:
@@ -115,18 +114,3 @@ def request_body(payloads: Sequence[dict[str, Any]]) -> bytes:
     if not payloads:
         raise ValueError("a DIP request body needs at least one message")
     return orjson.dumps([{"payload": p} for p in payloads])
-
-
-def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    """Consecutive slices of ``items`` holding at most ``size`` elements each."""
-    if size < 1:
-        raise ValueError(f"batch size must be at least 1, got {size}")
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def write_request_body(path: str | os.PathLike[str], payloads: Sequence[dict[str, Any]]) -> Path:
-    """Write one message file (a DIP request body) and return its path."""
-    path = Path(path)
-    path.write_bytes(request_body(payloads))
-    return path

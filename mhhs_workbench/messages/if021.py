@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 
 from ..settlement_time import PERIODS_PER_UTC_DAY, as_days, format_utc, utc_period_ends
-from .codes import MAX_DAYS_PER_MESSAGE, MQIDS_BY_EVENT
+from .codes import ESTIMATION_REASONS, MAX_DAYS_PER_MESSAGE, MQIDS_BY_EVENT
 from .common import ReferenceSequence, Sender, common_block
 from .formatting import wh_to_kwh_strings
 
 INTERFACE_ID = "IF-021"
 #: The event that carries each measurement quantity (ECS1002).
 EVENT_BY_MQID: dict[str, str] = {m: event for event, mqids in MQIDS_BY_EVENT.items() for m in mqids}
+#: ``e`` text by estimation reason number: 0 is none (null), 1-10 the DI-076 codes.
+REASON_BY_NUMBER: tuple[str | None, ...] = (None, *ESTIMATION_REASONS)
 
 #: Columns ``meters`` must have for :func:`if021_payloads`.
 METER_COLUMNS = (
@@ -98,7 +100,7 @@ def iter_if021_payloads(
         q = None
     else:
         q = np.asarray(quality).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
-    reason_table = [None] + [str(i) for i in range(1, 11)]
+    reason_table = REASON_BY_NUMBER
     e = (
         None
         if reasons is None
