@@ -83,6 +83,7 @@ ECS1006 = _rule("ECS1006", "no sp may appear twice in a message")
 ECS1007 = _rule("ECS1007", "periods and settlement days of a message must not overlap")
 ECS1010 = _rule("ECS1010", "consumption values must not be negative")
 ECS1011 = _rule("ECS1011", "the value must be 0.000 when q is a ZE code")
+ECS1013 = _rule("ECS1013", "no sp may be before the connection type's effective-from date (B067)")
 ECS1014 = _rule("ECS1014", "settlementDayDate must be UTC midnight (T00:00:00+00:00)")
 ECS1015 = _rule("ECS1015", "estimated data (q E*, EA*, EAE*, AAE*) must carry a reason code e")
 SP_DAY = _rule("WB-SP-DAY", "every sp must end a period of its UTC day D: D 00:30 ... D+1 00:00")
@@ -291,6 +292,10 @@ def _if021_rules(payload: dict[str, Any], path: str) -> Iterator[Problem]:
         periods = _list(_dict(day).get("consumptionPeriods"))
         days.append(_Day(day_path, start, date_text, periods))
 
+    effective = _instant(_dict(payload, "CustomBlock", "B067").get("connectionTypeEffectiveFromDate"))
+    if effective is not None:
+        yield from _before_connection(days, effective)
+
     overlaps = list(_day_overlaps(days))
     yield from overlaps
     # the usual case, every sp a distinct period end of its own midnight-aligned day, needs no
@@ -299,6 +304,23 @@ def _if021_rules(payload: dict[str, Any], path: str) -> Iterator[Problem]:
         yield from _period_timing(days)
     for day in days:
         yield from _period_values(day)
+
+
+def _before_connection(days: list[_Day], effective: datetime) -> Iterator[Problem]:
+    """ECS1013: the first ``sp`` ending before the connection type took effect, if any."""
+    for day in days:
+        if day.start is None or day.start >= effective:
+            continue  # only days starting before the effective date can hold such a period
+        for k, period in enumerate(day.periods):
+            end = _instant(period.get("sp")) if isinstance(period, dict) else None
+            if end is not None and end < effective:
+                yield Problem(
+                    ECS1013,
+                    f"{day.path}.consumptionPeriods[{k}].sp",
+                    f"sp {period['sp']} is before the connection type's effective-from date "
+                    f"{effective.isoformat()}",
+                )
+                return
 
 
 @dataclass(frozen=True)

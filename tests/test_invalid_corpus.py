@@ -156,6 +156,7 @@ RULES_CORPUS = [
     Case("day-duplicate", "IF-021", lambda p: _b900(p)["settlementDayConsumptionPeriods"].append(copy.deepcopy(_day(p))), "ECS1006,ECS1007", "settlementDayConsumptionPeriods[1]"),
     Case("v-negative", "IF-021", lambda p: _periods(p)[7].update(v="-0.250"), "ECS1010", "consumptionPeriods[7].v"),
     Case("ze-non-zero", "IF-021", lambda p: _periods(p)[2].update(v="0.500"), "ECS1011", "consumptionPeriods[2].v"),
+    Case("sp-before-connection", "IF-021", lambda p: p["CustomBlock"]["B067"].update(connectionTypeEffectiveFromDate="2025-03-30T12:00:00+01:00"), "ECS1013", "consumptionPeriods[0].sp"),
     Case("day-not-utc-midnight", "IF-021", lambda p: _day(p)["settlementDay"].update(settlementDayDate="2025-03-30T00:00:00+01:00"), "ECS1014,WB-SP-DAY", "settlementDayDate"),
     Case("estimate-no-reason", "IF-021", lambda p: _periods(p)[1].update(e=None), "ECS1015", "consumptionPeriods[1].e"),
     Case("advanced-estimate-no-reason", "IF-021", lambda p: _periods(p)[9].update(q="AAE2"), "ECS1015", "consumptionPeriods[9].e"),
