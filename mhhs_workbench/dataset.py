@@ -264,7 +264,6 @@ def _write_dataset(
             cos = day_index(meter.change_of_supplier_date, days)
             segments = _supplier_segments(meter.supplier_dip_id, p.new_supplier, cos, n_days)
             role = meter.data_service_role
-            meter_frame = chunk.iloc[[j]]
             for mqid, values in zip(channels, reported, strict=True):
                 gi = gsp_index[meter.gsp_group]
                 m = MQIDS.index(mqid)
@@ -277,7 +276,7 @@ def _write_dataset(
                 for first, last, supplier in segments:
                     sl = slice(first * PERIODS_PER_UTC_DAY, last * PERIODS_PER_UTC_DAY)
                     for payload in iter_if021_payloads(
-                        meter_frame,
+                        [meter],
                         days[first:last],
                         mqid,
                         values[None, sl],
@@ -294,18 +293,16 @@ def _write_dataset(
             if unmetered:
                 continue  # no meter, no register
             try:
-                rows = meter_reads(
-                    chunk.iloc[j], reported[0], plan, days, night, schedule=scenario.readings.schedule
-                )
+                rows = meter_reads(meter, reported[0], plan, days, night, schedule=scenario.readings.schedule)
             except RegisterCapacityError as exc:
                 bar.close()
                 raise RegisterCapacityError(f"MPAN {meter.mpan}: {exc}") from None
             read_rows.extend(rows)
             if "if041" in outputs and rows:
-                reads = pd.DataFrame(rows, columns=list(READ_COLUMNS))
-                reads["gsp_group"] = meter.gsp_group
-                reads["distributor_dip_id"] = meter.distributor_dip_id
-                reads["read_datetime"] = format_utc(reads["read_datetime"].to_numpy())
+                reads: dict[str, Any] = dict(zip(READ_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+                reads["gsp_group"] = [meter.gsp_group] * len(rows)
+                reads["distributor_dip_id"] = [meter.distributor_dip_id] * len(rows)
+                reads["read_datetime"] = format_utc(np.array(reads["read_datetime"])).tolist()
                 reads["recipients"] = [
                     (*_read_recipients(event, int(key.split(":")[1]), cos, meter.supplier_dip_id, p.new_supplier),
                      meter.distributor_dip_id)

@@ -7,6 +7,7 @@ the Wh, and wraps at the meter's digit capacity (``10**digits`` kWh).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,7 +135,7 @@ def register_values(initial_wh: int, half_hours_wh: np.ndarray, boundaries: np.n
 
 
 def meter_reads(
-    meter: pd.Series,
+    meter: Any,
     reported_import_wh: np.ndarray,
     plan: MeterQualityPlan,
     days: np.ndarray,
@@ -146,7 +147,7 @@ def meter_reads(
 
     Parameters
     ----------
-    meter : pandas.Series
+    meter : pandas.Series or named tuple
         The meter's row of the population.
     reported_import_wh : numpy.ndarray
         Import (AI) per UTC half hour as reported in IF-021 [Wh].

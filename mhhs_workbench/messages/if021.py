@@ -35,7 +35,7 @@ METER_COLUMNS = (
 
 
 def iter_if021_payloads(
-    meters: pd.DataFrame,
+    meters: pd.DataFrame | Sequence[Any],
     days: np.ndarray,
     mqid: str,
     values_wh: np.ndarray,
@@ -52,8 +52,9 @@ def iter_if021_payloads(
 
     Parameters
     ----------
-    meters : pandas.DataFrame
-        One row per meter with the columns in :data:`METER_COLUMNS`.
+    meters : pandas.DataFrame or sequence of records
+        One row per meter with the columns in :data:`METER_COLUMNS` (a DataFrame, or records
+        such as the named tuples of ``DataFrame.itertuples`` that have them as attributes).
     days : array of datetime64[D]
         Consecutive UTC settlement days covered by ``values_wh``.
     mqid : {'AI', 'AE', 'RI', 'RE'}
@@ -107,7 +108,7 @@ def iter_if021_payloads(
         else np.asarray(reasons).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
     )
 
-    rows = meters[list(METER_COLUMNS)].itertuples(index=False)
+    rows = meters[list(METER_COLUMNS)].itertuples(index=False) if isinstance(meters, pd.DataFrame) else meters
     for m, row in enumerate(rows):
         custom_head = {
             "B044": {"issuingDataServiceDIPID": row.data_service_dip_id},

@@ -6,9 +6,10 @@ and, for time-of-use meters, configurable register reads (``B065List``, at most 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .codes import IF041_EVENT_CODES, MAX_CONFIGURABLE_REGISTERS
@@ -38,7 +39,7 @@ CUMULATIVE_REGISTER = "C"
 
 
 def iter_if041_payloads(
-    reads: pd.DataFrame,
+    reads: pd.DataFrame | Mapping[str, Sequence[Any]],
     sender: Sender,
     references: ReferenceSequence,
     recipients: Sequence[str] = (),
@@ -47,7 +48,7 @@ def iter_if041_payloads(
 
     Parameters
     ----------
-    reads : pandas.DataFrame
+    reads : pandas.DataFrame or mapping of column name to sequence
         One row per register read with the columns in :data:`READ_COLUMNS`. Rows sharing a
         ``message_key`` (and so one MPAN and event) form one message. ``register_id`` is
         :data:`CUMULATIVE_REGISTER` for the meter's cumulative register (``B064List``) and a
@@ -67,15 +68,16 @@ def iter_if041_payloads(
     dict
         One IF-041 payload.
     """
-    missing = [c for c in READ_COLUMNS if c not in reads.columns]
+    columns = set(reads.columns if isinstance(reads, pd.DataFrame) else reads)
+    missing = [c for c in READ_COLUMNS if c not in columns]
     if missing:
         raise ValueError(f"reads table lacks column(s) {', '.join(missing)}")
     bad_events = set(reads["event_code"]) - set(EVENT_CODES)
     if bad_events:
         raise ValueError(f"unknown IF-041 event code(s): {', '.join(sorted(bad_events))}")
-    text = wh_to_kwh_strings(reads["reading_wh"].to_numpy()).tolist()
-    cols = {c: reads[c].tolist() for c in READ_COLUMNS}
-    per_message = reads["recipients"].tolist() if "recipients" in reads.columns else None
+    text = wh_to_kwh_strings(np.asarray(reads["reading_wh"], dtype=np.int64)).tolist()
+    cols = {c: list(reads[c]) for c in READ_COLUMNS}
+    per_message = list(reads["recipients"]) if "recipients" in columns else None
     keys = cols["message_key"]
     start = 0
     n = len(keys)
