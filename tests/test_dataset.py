@@ -350,3 +350,18 @@ def test_register_too_small_for_its_read_gaps_is_refused_in_one_line(tmp_path):
     assert result.output.startswith("error: MPAN ") and "roll over more than once" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+@pytest.mark.parametrize("outputs", [["if021", "csv"], ["if041", "parquet", "aggregates"], ["aggregates"]])
+def test_output_subsets_are_byte_identical_across_chunk_sizes(outputs, tmp_path):
+    scenario = small_scenario(meters=MeterMix(count=11), end_date=dt.date(2025, 3, 30), outputs=outputs, events=[])
+    generate_dataset(scenario, tmp_path / "a", progress=False, chunk_size=3)
+    generate_dataset(scenario, tmp_path / "b", progress=False, chunk_size=100)
+    a = _hashes(tmp_path / "a")
+    assert a == _hashes(tmp_path / "b")
+    names = {Path(p).name for p in a}
+    assert ("consumption.csv" in names) == ("csv" in outputs)
+    assert ("consumption.parquet" in names) == ("parquet" in outputs)
+    assert any(n.startswith("IF-021_") for n in names) == ("if021" in outputs)
+    assert any(n.startswith("IF-041_") for n in names) == ("if041" in outputs)
+    assert any(n.startswith("aggregates.") for n in names) == ("aggregates" in outputs)
