@@ -42,6 +42,8 @@ NATIONS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR")
 
 def as_days(days: Iterable | np.ndarray | pd.DatetimeIndex | str | date) -> np.ndarray:
     """Coerce dates to a 1-D ``datetime64[D]`` array."""
+    if isinstance(days, np.ndarray) and days.dtype == "datetime64[D]":
+        return days.ravel()  # already right: the common case inside the package
     if isinstance(days, (str, date, np.datetime64)):
         days = [days]
     return np.atleast_1d(np.asarray(pd.to_datetime(np.asarray(days)).values, dtype="datetime64[D]"))
