@@ -299,7 +299,7 @@ def _write_dataset(
                 raise RegisterCapacityError(f"MPAN {meter.mpan}: {exc}") from None
             read_rows.extend(rows)
             if "if041" in outputs and rows:
-                reads: dict[str, Any] = dict(zip(READ_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+                reads = _read_columns(rows)
                 reads["gsp_group"] = [meter.gsp_group] * len(rows)
                 reads["distributor_dip_id"] = [meter.distributor_dip_id] * len(rows)
                 reads["read_datetime"] = format_utc(np.array(reads["read_datetime"])).tolist()
@@ -380,10 +380,15 @@ def _write_consumption(writer, rows, ends, sp_text, local_dates, local_periods) 
     writer.write(columns, {"utc_period_end": np.tile(sp_text, k).tolist()})
 
 
+def _read_columns(rows: list[tuple]) -> dict[str, list[Any]]:
+    """Rows of the readings table (see :data:`READ_COLUMNS`) as lists by column name."""
+    return dict(zip(READ_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+
+
 def _write_readings(writer, rows) -> None:
     if not rows:
         return
-    by_name = dict(zip(READ_COLUMNS, zip(*rows, strict=True), strict=True))
+    by_name = _read_columns(rows)
     columns: dict[str, Any] = {name: list(by_name[name]) for name in READINGS_SCHEMA.names}
     columns["read_datetime"] = np.array(by_name["read_datetime"], dtype="datetime64[s]")
     writer.write(columns, {"read_datetime": format_utc(columns["read_datetime"]).tolist()})

@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .messages.common import join_items, request_item
+
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "mhhs-workbench data set"
 MANIFEST_VERSION = 1
@@ -50,7 +52,7 @@ class MessageFileWriter:
 
     def add(self, payload: dict[str, Any]) -> None:
         """Queue one payload; writes a file whenever ``per_file`` are queued."""
-        self.pending.append(b'{"payload":' + orjson.dumps(payload) + b"}")
+        self.pending.append(request_item(payload))
         self.messages += 1
         if len(self.pending) == self.per_file:
             self._flush()
@@ -64,7 +66,7 @@ class MessageFileWriter:
     def _flush(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{self.interface_id}_{len(self.files) + 1:06d}.json"
-        path.write_bytes(b"[" + b",".join(self.pending) + b"]")
+        path.write_bytes(join_items(self.pending))
         self.files.append(path)
         self.pending = []
 

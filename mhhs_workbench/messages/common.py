@@ -113,4 +113,14 @@ def request_body(payloads: Sequence[dict[str, Any]]) -> bytes:
     """Serialise payloads as a DIP request body: a JSON array of ``{"payload": ...}``."""
     if not payloads:
         raise ValueError("a DIP request body needs at least one message")
-    return orjson.dumps([{"payload": p} for p in payloads])
+    return join_items([request_item(p) for p in payloads])
+
+
+def request_item(payload: dict[str, Any]) -> bytes:
+    """One element of a DIP request body, ``{"payload": ...}``, as compact JSON bytes."""
+    return b'{"payload":' + orjson.dumps(payload) + b"}"
+
+
+def join_items(items: Sequence[bytes]) -> bytes:
+    """A request body from serialised elements (see :func:`request_item`)."""
+    return b"[" + b",".join(items) + b"]"
