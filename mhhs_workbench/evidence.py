@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,7 +23,14 @@ import pandas as pd
 from IPython.display import Image, Markdown
 from matplotlib.figure import Figure
 
-from .export import MANIFEST, sha256_file, verify
+from .export import (
+    MANIFEST,
+    MANIFEST_CHECKSUM,
+    manifest_checksum,
+    sha256_file,
+    verify,
+    write_manifest,
+)
 from .plots import figure_png
 from .scenario import Scenario, demo_scenario
 from .validation import ValidationReport, format_report, validate_files
@@ -378,8 +384,9 @@ def record_in_manifest(root: str | os.PathLike[str], paths: Iterable[str | os.Pa
 
     The entries of the given files are added or replaced (path, size [bytes], sha256); the
     other entries are kept as they are, so a file changed since publication still fails
-    :func:`mhhs_workbench.export.verify`. The manifest is replaced atomically: written to a
-    temporary file in the same folder, flushed to disk, then renamed over the old one.
+    :func:`mhhs_workbench.export.verify`. A manifest whose ``manifest_sha256`` matched before is
+    sealed again (one edited by hand is not, so the edit stays visible), and it is replaced
+    atomically: written to a temporary file in the same folder, flushed, then renamed over the old.
 
     Parameters
     ----------
@@ -403,6 +410,7 @@ def record_in_manifest(root: str | os.PathLike[str], paths: Iterable[str | os.Pa
     root = Path(root).absolute()
     manifest_path = root / MANIFEST
     manifest = orjson.loads(manifest_path.read_bytes())
+    intact = manifest.get(MANIFEST_CHECKSUM) == manifest_checksum(manifest)
     entries = {f["path"]: f for f in manifest["files"]}
     for given in paths:
         file = Path(given).absolute()
@@ -414,16 +422,12 @@ def record_in_manifest(root: str | os.PathLike[str], paths: Iterable[str | os.Pa
             raise ValueError(f"{file} is not inside the data set {root}") from None
         entries[rel] = {"path": rel, "bytes": file.stat().st_size, "sha256": sha256_file(file)}
     manifest["files"] = [entries[k] for k in sorted(entries)]
-    data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", suffix=".tmp", dir=root)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, manifest_path.stat().st_mode & 0o777)  # mkstemp makes it private
+    if intact:
+        write_manifest(root, manifest)  # sealed again: the new entries are the tool's own
+    else:
+        # a manifest already edited by hand stays unsealed, so verify keeps reporting it
+        data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        tmp = manifest_path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
         os.replace(tmp, manifest_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return manifest

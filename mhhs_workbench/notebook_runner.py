@@ -4,7 +4,9 @@ Conventions over plain papermill:
 
 - a notebook is named by a path or by the bare name of a bundled one (``generate_dataset``);
 - parameters are checked against the notebook's ``parameters`` cell, so a misspelt name is an
-  error rather than a silently unused variable;
+  error rather than a silently unused variable; every name must be a Python identifier (not a
+  keyword), because papermill writes ``NAME = VALUE`` into the notebook as code;
+- parameter YAML may not use anchors or aliases, which could expand a short value into gigabytes;
 - the kernel is always the interpreter running this code (whatever kernel specs the user has);
 - the executed notebook lands where it documents the data: ``evidence/generate_dataset.ipynb``
   inside the generated data set, ``evidence/validate_messages.ipynb`` beside the validated
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import os
 import shutil
 import sys
@@ -46,6 +49,7 @@ __all__ = [
     "RunResult",
     "SameInterpreterKernelManager",
     "bundled_notebook_dirs",
+    "check_parameter_names",
     "evidence_path",
     "find_notebook",
     "load_parameter_file",
@@ -191,8 +195,27 @@ def find_notebook(notebook: str | os.PathLike[str]) -> Path:
 # --------------------------------------------------------------------------- parameters
 
 
+class _AliasRefused(yaml.YAMLError):
+    """A YAML anchor or alias in parameters, found before it is expanded."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that keeps dates as text: notebooks and scenarios take ISO strings."""
+    """Safe YAML loader that keeps dates as text: notebooks and scenarios take ISO strings.
+
+    Anchors and aliases are refused while composing: nested aliases ("billion laughs") are cheap
+    to load as shared objects but papermill writes them out in full into the notebook.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose the next node, refusing an alias or an anchored node."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark, "YAML anchors and aliases are not allowed in parameters")
+        return super().compose_node(parent, index)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -206,9 +229,16 @@ def parse_parameter_value(text: str) -> Any:
 
     Dates stay text (``2025-03-01``); flow collections work too (``{meters: {count: 8}}``).
     Text that is not valid YAML is taken as it is.
+
+    Raises
+    ------
+    RunError
+        If the value uses YAML anchors or aliases (``&a``, ``*a``).
     """
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except _AliasRefused as exc:
+        raise RunError(f"parameter value {_clip(text)}: {exc}") from None
     except yaml.YAMLError:
         return text
 
@@ -219,22 +249,62 @@ def load_parameter_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises
     ------
     RunError
-        If the file cannot be read, is not YAML or is not a mapping.
+        If the file cannot be read, is not UTF-8 YAML, uses anchors or aliases, is not a
+        mapping, or a name is not a Python identifier.
     """
     path = Path(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
     except OSError as exc:
-        raise RunError(f"{path}: cannot read parameter file ({exc.strerror})") from None
+        raise RunError(f"{path}: cannot read parameter file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise RunError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at byte offset "
+                       f"{exc.start})") from None
+    except _AliasRefused as exc:
+        raise RunError(f"{path}:{exc.mark.line + 1}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RunError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise RunError(f"{where}: not valid YAML ({_clip(str(getattr(exc, 'problem', exc)))})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise RunError(f"{path}: a parameter file must be a mapping of names to values")
-    return {str(k): v for k, v in data.items()}
+    params = {str(k): v for k, v in data.items()}
+    check_parameter_names(params, source=str(path))
+    return params
+
+
+def check_parameter_names(parameters: Mapping[str, Any], *, source: str | None = None) -> None:
+    """Refuse parameter names that are not plain Python identifiers.
+
+    papermill injects each parameter as the line ``NAME = VALUE`` into the notebook's code, and
+    into a notebook without a ``parameters`` cell it does so with no other check, so a name such
+    as ``x = __import__("os").system("..."); y`` would run as code.
+
+    Parameters
+    ----------
+    parameters : mapping
+        The parameters, by name.
+    source : str, optional
+        What the names came from (a parameter file), to start the message with.
+
+    Raises
+    ------
+    RunError
+        If a name is not a string, not an identifier, or a Python keyword.
+    """
+    for name in parameters:
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            where = f"{source}: " if source else ""
+            raise RunError(f"{where}parameter name {_clip(repr(name))} is not a Python identifier "
+                           "(letters, digits and _, not starting with a digit, not a keyword)")
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """``text`` on one line and at most ``limit`` characters, so errors stay short."""
+    text = text if text.isprintable() else repr(text)[1:-1]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
@@ -387,15 +457,17 @@ def run_notebook(
     Raises
     ------
     RunError
-        If the notebook or a parameter name is unknown (nothing is run).
+        If the notebook or a parameter name is unknown or not a Python identifier (nothing is
+        run).
     NotebookFailed
         If a cell raised; the partly executed notebook is kept and named.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    path = find_notebook(notebook)
     params = dict(parameters or {})
+    check_parameter_names(params)  # before anything else: names become code in the notebook
+    path = find_notebook(notebook)
     declared = notebook_parameters(path)
     _check_names(path, params, declared)
     # the kernel runs in ``workdir`` too, so relative paths mean the same here and there
@@ -435,5 +507,7 @@ def run_notebook(
 
     root = find_dataset_root(target.parent)
     if root is not None:
-        record_in_manifest(root, [target])
+        record_in_manifest(root, [target])  # seals the manifest again if it was intact
     return RunResult(notebook=target, dataset=root, parameters=params)
+
+

@@ -1,6 +1,13 @@
-"""Population: the fleet of meters a scenario describes, with valid identifiers and attributes."""
+"""Population: the fleet of meters a scenario describes, with valid identifiers and attributes.
+
+Every attribute of meter *i* is drawn from keyed random streams of ``(seed, i)``
+(:mod:`~mhhs_workbench.profiles.randomness`), and its identifiers are keyed bijections of *i*, so
+any slice of the fleet can be built alone and a meter is the same whatever the fleet's size.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -9,12 +16,13 @@ from .identifiers import (
     DISTRIBUTOR_BY_GSP_GROUP,
     GSP_GROUPS,
     NATION_BY_GSP_GROUP,
-    random_meter_serials,
-    random_mpans,
+    indexed_meter_serials,
+    indexed_mpans,
 )
 from .profiles import ARCHETYPE_SPECS
 from .profiles.individuality import annual_kwh as draw_annual_kwh
-from .scenario import Scenario
+from .profiles.randomness import Stream, meter_keys, meter_normal, meter_uniform, stratified_uniform
+from .scenario import MAX_METERS, Scenario
 from .settlement_time import format_utc
 
 # Kinds of archetype, from the model's own facts about each (one source of truth)
@@ -23,8 +31,14 @@ TIME_OF_USE = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.economy7)
 ADVANCED = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.reactive)
 UNMETERED = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.connection_types == ("U",))
 
-#: Stream numbers keep each kind of random draw independent of the others.
-STREAM_POPULATION = 0
+#: Share of sites whose archetype allows two connection types that take the second one.
+SECOND_CONNECTION_SHARE = 0.3
+#: Connection types were taken up this many days before the data set starts, at least / at most.
+CONNECTION_AGE_DAYS = (30, 720)
+#: A near-wrap register starts this many Wh below its capacity, at least / at most.
+NEAR_WRAP_WH = (1_000, 200_000)
+#: Spread (sigma of the log) of heat-pump annual electricity around the scenario's mean.
+HEAT_PUMP_LOG_SD = 0.25
 
 #: Columns of the meter register, in order.
 METER_COLUMNS = (
@@ -52,29 +66,91 @@ METER_COLUMNS = (
 )
 
 
-def apportion(total: int, shares: dict[str, float]) -> dict[str, int]:
-    """Split ``total`` items by relative ``shares`` with the largest-remainder method."""
-    names = list(shares)
-    weights = np.array([shares[n] for n in names], dtype=float)
-    exact = total * weights / weights.sum()
-    counts = np.floor(exact).astype(int)
-    order = np.argsort(-(exact - counts), kind="stable")
-    counts[order[: total - counts.sum()]] += 1
-    return dict(zip(names, counts.tolist(), strict=True))
-
-
 def distributor_dip_id(prefix: str, gsp_group: str) -> str:
     """Test DIP ID of the distributor hosting a GSP group: prefix, zeros, distributor ID."""
     return f"{prefix}000000{DISTRIBUTOR_BY_GSP_GROUP[gsp_group]}"
 
 
-def build_population(scenario: Scenario) -> pd.DataFrame:
-    """Draw the fleet of meters for a scenario.
+@dataclass(frozen=True)
+class MeterKinds:
+    """The few attributes of a slice of meters that decide which messages they send.
+
+    Cheap to draw for millions of meters (no identifiers), so a run can count every chunk's
+    messages before generating any of them.
+
+    Attributes
+    ----------
+    meter_index : numpy.ndarray of int64
+        Global meter indices.
+    archetype : numpy.ndarray of object
+        Consumption archetype names.
+    pv_kwp : numpy.ndarray of float
+        Rooftop PV peak power [kWp]; 0 without PV.
+    change_of_supplier_date : numpy.ndarray of datetime64[D]
+        Date of a change of supplier, NaT for none.
+    """
+
+    meter_index: np.ndarray
+    archetype: np.ndarray
+    pv_kwp: np.ndarray
+    change_of_supplier_date: np.ndarray
+
+    @property
+    def metered(self) -> np.ndarray:
+        """Whether each meter has a meter (and so registers and reads)."""
+        return ~np.isin(self.archetype, UNMETERED)
+
+    @property
+    def role(self) -> np.ndarray:
+        """Role of each meter's data service: ``SDS``, ``ADS`` or ``UMSDS``."""
+        advanced = np.isin(self.archetype, ADVANCED)
+        return np.where(advanced, "ADS", np.where(self.metered, "SDS", "UMSDS")).astype(object)
+
+    @property
+    def channels(self) -> list[tuple[str, ...]]:
+        """Measurement quantities each meter reports: AI, AE with PV, RI and RE when advanced."""
+        out = []
+        for archetype, pv in zip(self.archetype, self.pv_kwp, strict=True):
+            mqids = ("AI", "AE") if pv > 0 else ("AI",)
+            out.append(mqids + ("RI", "RE") if archetype in ADVANCED else mqids)
+        return out
+
+
+def meter_kinds(scenario: Scenario, start: int, stop: int) -> MeterKinds:
+    """Draw the message-deciding attributes of meters ``start .. stop - 1``."""
+    mix = scenario.meters
+    seed = scenario.seed
+    idx = np.arange(start, stop, dtype=np.int64)
+    names = [k for k, v in mix.archetypes.items() if v > 0]
+    weights = np.array([mix.archetypes[k] for k in names], dtype=float)
+    # stratified draws: a run of consecutive meters matches the shares closely
+    u = stratified_uniform(seed, idx, Stream.POP_ARCHETYPE)
+    which = np.minimum(np.searchsorted(np.cumsum(weights) / weights.sum(), u, side="right"), len(names) - 1)
+    archetype = np.array(names, dtype=object)[which]
+    domestic = np.isin(archetype, DOMESTIC)
+    pv = domestic & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 0) < mix.pv_share)
+    low, high = mix.pv_kwp
+    size = np.round(low + meter_uniform(seed, idx, Stream.POP_OVERLAY, 1) * (high - low), 1)
+    pv_kwp = np.where(pv, size, 0.0)
+
+    cos = np.full(idx.size, np.datetime64("NaT"), dtype="datetime64[D]")
+    metered = ~np.isin(archetype, UNMETERED)
+    for k, event in enumerate(scenario.events):
+        if event.type == "change_of_supplier":
+            hit = metered & np.isnat(cos) & (meter_uniform(seed, idx, Stream.POP_EVENT, k) < event.share)
+            cos[hit] = np.datetime64(event.date, "D")
+    return MeterKinds(idx, archetype, pv_kwp, cos)
+
+
+def build_population(scenario: Scenario, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+    """Draw meters ``start .. stop - 1`` of a scenario's fleet (all of it by default).
 
     Parameters
     ----------
     scenario : Scenario
         The data set description; ``scenario.meters`` says how many meters of which kinds.
+    start, stop : int
+        Slice of global meter indices; a slice gives exactly those rows of the whole fleet.
 
     Returns
     -------
@@ -84,34 +160,40 @@ def build_population(scenario: Scenario) -> pd.DataFrame:
         overlays, data service, register size and install reading [Wh], and supplier events.
     """
     mix = scenario.meters
-    n = mix.count
-    rng = np.random.default_rng([scenario.seed, STREAM_POPULATION])
-
-    counts = apportion(n, {k: v for k, v in mix.archetypes.items() if v > 0})
-    archetype = np.repeat(np.array(list(counts), dtype=object), list(counts.values()))
-    archetype = archetype[rng.permutation(n)]
+    seed = scenario.seed
+    stop = mix.count if stop is None else stop
+    if stop > MAX_METERS:
+        raise ValueError(f"at most {MAX_METERS:,} meters per data set (distinct meter serials), got {stop:,}")
+    kinds = meter_kinds(scenario, start, stop)
+    idx = kinds.meter_index
+    n = idx.size
+    archetype = kinds.archetype
 
     groups = list(mix.gsp_groups) or list(GSP_GROUPS)
-    gsp = np.array(groups, dtype=object)[np.arange(n) % len(groups)]
+    gsp = np.array(groups, dtype=object)[idx % len(groups)]
     mpan = np.empty(n, dtype="U13")
     for g in groups:
         sel = gsp == g
-        mpan[sel] = random_mpans(rng, g, int(sel.sum()))
+        if sel.any():
+            # meters are dealt round-robin, so idx // len(groups) numbers them within the group
+            key = int(meter_keys(seed, np.array([GSP_GROUPS.index(g)]), Stream.POP_MPAN)[0])
+            pick = meter_uniform(seed, idx[sel], Stream.POP_MPAN)
+            mpan[sel] = indexed_mpans(g, idx[sel] // len(groups), key, pick)
 
     domestic = np.isin(archetype, DOMESTIC)
     advanced = np.isin(archetype, ADVANCED)
-    unmetered = np.isin(archetype, UNMETERED)
+    unmetered = ~kinds.metered
 
-    pv = domestic & (rng.random(n) < mix.pv_share)
-    pv_kwp = np.where(pv, np.round(rng.uniform(mix.pv_kwp[0], mix.pv_kwp[1], n), 1), 0.0)
-    ev = domestic & (rng.random(n) < mix.ev_share)
-    ev_kw = np.where(ev, np.array(mix.ev_kw)[rng.integers(0, len(mix.ev_kw), n)], 0.0)
-    ev_smart = ev & (rng.random(n) < mix.ev_smart_share)
-    hp = domestic & (rng.random(n) < mix.heat_pump_share)
-    hp_kwh = np.where(hp, np.round(mix.heat_pump_kwh * rng.lognormal(0.0, 0.25, n)), 0.0)
+    ev = domestic & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 2) < mix.ev_share)
+    power = np.array(mix.ev_kw)[(meter_uniform(seed, idx, Stream.POP_OVERLAY, 3) * len(mix.ev_kw)).astype(int)]
+    ev_kw = np.where(ev, power, 0.0)
+    ev_smart = ev & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 4) < mix.ev_smart_share)
+    hp = domestic & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 5) < mix.heat_pump_share)
+    hp_size = np.round(mix.heat_pump_kwh * np.exp(HEAT_PUMP_LOG_SD * meter_normal(seed, idx, Stream.POP_OVERLAY, 6)))
+    hp_kwh = np.where(hp, hp_size, 0.0)
 
-    # the archetype's usual connection type, or its second one for 30 % of sites that have two
-    second = rng.random(n) < 0.3
+    # the archetype's usual connection type, or its second one for some sites that have two
+    second = meter_uniform(seed, idx, Stream.POP_CONNECTION, 0) < SECOND_CONNECTION_SHARE
     connection = np.array(
         [ARCHETYPE_SPECS[a].connection_types[int(s) % len(ARCHETYPE_SPECS[a].connection_types)]
          for a, s in zip(archetype, second, strict=True)],
@@ -122,36 +204,32 @@ def build_population(scenario: Scenario) -> pd.DataFrame:
     data_service = np.where(
         advanced, p.advanced_data_service, np.where(unmetered, p.unmetered_data_service, p.smart_data_service)
     )
-    role = np.where(advanced, "ADS", np.where(unmetered, "UMSDS", "SDS"))
-    serial = random_meter_serials(rng, n).astype(object)
+    serial = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
     serial[unmetered] = ""
 
-    # Connection type held since a date before the data set starts: midnight UTC, 30-720 days back
-    start = np.datetime64(scenario.start_date, "D")
-    since = start - rng.integers(30, 720, n).astype("timedelta64[D]")
+    # Connection type held since a date before the data set starts: midnight UTC
+    first, last = CONNECTION_AGE_DAYS
+    age = first + (meter_uniform(seed, idx, Stream.POP_CONNECTION, 1) * (last - first)).astype(np.int64)
+    since = np.datetime64(scenario.start_date, "D") - age.astype("timedelta64[D]")
 
     capacity_wh = 10 ** (scenario.readings.register_digits + 3)
-    initial = rng.integers(0, capacity_wh // 2, n)
-    near_wrap = rng.random(n) < scenario.readings.near_wrap_share
+    initial = (meter_uniform(seed, idx, Stream.POP_REGISTER, 0) * (capacity_wh // 2)).astype(np.int64)
+    near_wrap = meter_uniform(seed, idx, Stream.POP_REGISTER, 1) < scenario.readings.near_wrap_share
     # near the top: a few days of heavy use away from rolling over
-    initial = np.where(near_wrap, capacity_wh - rng.integers(1_000, 200_000, n), initial)
+    low, high = NEAR_WRAP_WH
+    below = low + (meter_uniform(seed, idx, Stream.POP_REGISTER, 2) * (high - low)).astype(np.int64)
+    initial = np.where(near_wrap, capacity_wh - below, initial)
     initial = np.where(unmetered, 0, initial)
 
     # each meter's annual consumption, drawn as the model would draw it, so the register says it
     annual = np.empty(n)
     for name in np.unique(archetype):
         sel = archetype == name
-        annual[sel] = draw_annual_kwh(ARCHETYPE_SPECS[name], scenario.seed, np.flatnonzero(sel), np.full(sel.sum(), np.nan))
-
-    cos_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    for ev_spec in scenario.events:
-        if ev_spec.type == "change_of_supplier":
-            hit = ~unmetered & np.isnat(cos_date) & (rng.random(n) < ev_spec.share)
-            cos_date[hit] = np.datetime64(ev_spec.date, "D")
+        annual[sel] = draw_annual_kwh(ARCHETYPE_SPECS[name], seed, idx[sel], np.full(sel.sum(), np.nan))
 
     return pd.DataFrame(
         {
-            "meter_index": np.arange(n, dtype=np.int64),
+            "meter_index": idx,
             "mpan": mpan.astype(object),
             "gsp_group": gsp,
             "nation": [NATION_BY_GSP_GROUP[g] for g in gsp],
@@ -160,18 +238,18 @@ def build_population(scenario: Scenario) -> pd.DataFrame:
             "connection_type": connection,
             "connection_effective_from": format_utc(since).astype(object),
             "data_service_dip_id": data_service.astype(object),
-            "data_service_role": role.astype(object),
+            "data_service_role": kinds.role,
             "meter_id": serial,
             "time_of_use": np.isin(archetype, TIME_OF_USE),
             "annual_kwh": np.round(annual, 3),
-            "pv_kwp": pv_kwp,
+            "pv_kwp": kinds.pv_kwp,
             "ev_kw": ev_kw,
             "ev_smart": ev_smart,
             "heat_pump_kwh": hp_kwh,
             "register_digits": np.full(n, scenario.readings.register_digits, dtype=np.int64),
             "initial_register_wh": initial.astype(np.int64),
             "supplier_dip_id": np.full(n, p.supplier, dtype=object),
-            "change_of_supplier_date": cos_date,
+            "change_of_supplier_date": kinds.change_of_supplier_date,
         },
         columns=list(METER_COLUMNS),
     )

@@ -15,6 +15,11 @@ unmetered         E      10     the agreed dusk-to-dawn profile
 
 Estimates keep every sum the registers see: a meter's reported half hours always add up to its
 register advance between any two reads, which is what a Data Service's estimation must honour.
+
+Plans are drawn for a whole chunk of meters at once from keyed random streams of
+``(seed, meter, ...)``: spells from six draws per meter, missing half hours from one draw per
+meter and *absolute* half hour (UTC days since 1970 x 48 + period), so a meter's gaps on a day do
+not depend on the chunk or on the date range around that day.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .messages.codes import ESTIMATION_REASON_NAMES
+from .profiles.randomness import Stream, hash_counter, meter_keys, meter_uniform, uniform
 from .scenario import DataQuality
 from .settlement_time import PERIODS_PER_UTC_DAY
 
@@ -45,8 +51,9 @@ REASON_COMMS_FAULT = int(_reason("CommsFault"))
 REASON_DEENERGISED = int(_reason("De-energised"))
 REASON_NON_SMART = int(_reason("NonSmart"))
 
-STREAM_QUALITY = 2
 PERIODS = PERIODS_PER_UTC_DAY
+#: Spell arrays hold this for "no spell".
+NO_SPELL = -1
 
 
 @dataclass(frozen=True)
@@ -71,37 +78,120 @@ class MeterQualityPlan:
     invalid: np.ndarray
 
 
-def plan_meter(settings: DataQuality, seed: int, meter_index: int, n_days: int, *, metered: bool) -> MeterQualityPlan:
-    """Draw one meter's imperfections from its own random stream (independent of chunking)."""
-    rng = np.random.default_rng([seed, STREAM_QUALITY, meter_index])
-    u = rng.random(8)
-    n = n_days * PERIODS
-    none = np.zeros(n, dtype=bool)
-    if not metered:
-        return MeterQualityPlan(None, None, none, none)
+@dataclass(frozen=True)
+class QualityPlan:
+    """What goes wrong for a chunk of meters over the data set's days.
 
-    deenergised = None
-    lo, hi = settings.deenergised_days
-    if u[0] < settings.deenergised_share and n_days >= lo + 2:
-        length = int(min(lo + u[1] * (hi - lo + 1), hi, n_days - 2))
-        first = 1 + int(u[2] * (n_days - length - 1))  # a normal day before and after
-        deenergised = (first, length)
+    Attributes
+    ----------
+    deenergised_first, deenergised_days : numpy.ndarray of int64
+        First day index and length [days] of each meter's de-energised spell; ``NO_SPELL`` / 0
+        for none.
+    comms_first, comms_days : numpy.ndarray of int64
+        The same for a communications fault.
+    missing : numpy.ndarray of bool, shape ``(n_meters, n_days * 48)``
+        Half hours that are missing or invalid.
+    invalid : numpy.ndarray of bool, same shape
+        The subset of ``missing`` that was invalid rather than absent.
+    """
 
-    comms = None
-    lo, hi = settings.comms_fault_days
-    if u[3] < settings.comms_fault_share and n_days >= lo + 2:
-        length = int(min(lo + u[4] * (hi - lo + 1), hi, n_days - 2))
-        first = 1 + int(u[5] * (n_days - length - 1))
-        if deenergised is None or first + length <= deenergised[0] or first >= sum(deenergised):
-            comms = (first, length)
+    deenergised_first: np.ndarray
+    deenergised_days: np.ndarray
+    comms_first: np.ndarray
+    comms_days: np.ndarray
+    missing: np.ndarray
+    invalid: np.ndarray
 
-    missing = rng.random(n) < settings.missing_share
-    invalid = missing & (rng.random(n) < settings.invalid_share)
-    for spell in (deenergised, comms):
-        if spell:
-            missing[spell[0] * PERIODS : (spell[0] + spell[1]) * PERIODS] = False
+    def meter(self, j: int) -> MeterQualityPlan:
+        """The plan of the chunk's ``j``-th meter."""
+        de = (int(self.deenergised_first[j]), int(self.deenergised_days[j]))
+        co = (int(self.comms_first[j]), int(self.comms_days[j]))
+        return MeterQualityPlan(
+            de if de[0] != NO_SPELL else None,
+            co if co[0] != NO_SPELL else None,
+            self.missing[j],
+            self.invalid[j],
+        )
+
+
+def plan_spells(
+    settings: DataQuality, seed: int, meter_index: np.ndarray, n_days: int, metered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw each meter's de-energised spell and communications fault (cheap: six draws a meter).
+
+    Spells keep a normal day before and after them, and a fault never overlaps a de-energised
+    spell. Returns ``(deenergised_first, deenergised_days, comms_first, comms_days)``.
+    """
+    idx = np.asarray(meter_index, dtype=np.int64)
+    u = [meter_uniform(seed, idx, Stream.QUALITY_SPELL, k) for k in range(6)]
+    metered = np.asarray(metered, dtype=bool)
+
+    def spell(share: float, bounds: list[int], draws: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = bounds
+        hit = metered & (draws[0] < share) & (n_days >= lo + 2)
+        length = np.minimum(np.minimum((lo + draws[1] * (hi - lo + 1)).astype(np.int64), hi), n_days - 2)
+        first = 1 + (draws[2] * (n_days - length - 1)).astype(np.int64)
+        return np.where(hit, first, NO_SPELL), np.where(hit, length, 0)
+
+    de_first, de_days = spell(settings.deenergised_share, settings.deenergised_days, u[0:3])
+    co_first, co_days = spell(settings.comms_fault_share, settings.comms_fault_days, u[3:6])
+    clash = (de_first != NO_SPELL) & (co_first != NO_SPELL) & (co_first + co_days > de_first) & (
+        co_first < de_first + de_days
+    )
+    co_first = np.where(clash, NO_SPELL, co_first)
+    co_days = np.where(clash, 0, co_days)
+    return de_first, de_days, co_first, co_days
+
+
+def plan_meters(
+    settings: DataQuality,
+    seed: int,
+    meter_index: np.ndarray,
+    days: np.ndarray,
+    metered: np.ndarray,
+) -> QualityPlan:
+    """Draw the imperfections of a chunk of meters.
+
+    Parameters
+    ----------
+    settings : DataQuality
+        Shares and spell lengths.
+    seed : int
+        Data-set seed.
+    meter_index : array of int
+        Global meter indices.
+    days : array of datetime64[D]
+        The data set's consecutive UTC days.
+    metered : array of bool
+        Whether each meter is metered (unmetered supplies have no imperfections).
+    """
+    idx = np.asarray(meter_index, dtype=np.int64)
+    days = np.asarray(days, dtype="datetime64[D]")
+    n_days = days.size
+    metered = np.asarray(metered, dtype=bool)
+    de_first, de_days, co_first, co_days = plan_spells(settings, seed, idx, n_days, metered)
+    absolute = days[0].astype(np.int64) * PERIODS + np.arange(n_days * PERIODS, dtype=np.int64)
+    keys = meter_keys(seed, idx, Stream.QUALITY_MISSING)[:, None]
+    missing = (uniform(hash_counter(keys, absolute[None, :])) < settings.missing_share) & metered[:, None]
+    invalid = np.zeros_like(missing)
+    rows, cols = np.nonzero(missing)
+    if rows.size:
+        draw = uniform(hash_counter(meter_keys(seed, idx[rows], Stream.QUALITY_INVALID), absolute[cols]))
+        invalid[rows, cols] = draw < settings.invalid_share
+    period = np.arange(n_days * PERIODS)
+    for first, length in ((de_first, de_days), (co_first, co_days)):
+        inside = (period[None, :] >= first[:, None] * PERIODS) & (period[None, :] < (first + length)[:, None] * PERIODS)
+        missing &= ~inside
     invalid &= missing
-    return MeterQualityPlan(deenergised, comms, missing, invalid)
+    return QualityPlan(de_first, de_days, co_first, co_days, missing, invalid)
+
+
+def plan_meter(
+    settings: DataQuality, seed: int, meter_index: int, n_days: int, *, metered: bool, first_day: str = "2025-01-01"
+) -> MeterQualityPlan:
+    """One meter's plan (see :func:`plan_meters`); ``first_day`` is the data set's first UTC day."""
+    days = np.datetime64(first_day, "D") + np.arange(n_days)
+    return plan_meters(settings, seed, np.array([meter_index]), days, np.array([metered])).meter(0)
 
 
 def spread(total: int, weights: np.ndarray) -> np.ndarray:
@@ -141,44 +231,83 @@ def apply_plan(
     reasons : numpy.ndarray of int8
         Estimation reason per half hour (0 = none).
     """
-    n = channels[0].size
-    quality = np.zeros(n, dtype=np.int8)
-    reasons = np.zeros(n, dtype=np.int8)
-    reported = [c.astype(np.int64, copy=True) for c in channels]
+    def spell(value: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+        return (np.array([value[0]]), np.array([value[1]])) if value else (np.array([NO_SPELL]), np.array([0]))
 
-    if plan.deenergised:
-        sl = slice(plan.deenergised[0] * PERIODS, sum(plan.deenergised) * PERIODS)
-        for r in reported:
-            r[sl] = 0  # nothing flows through a de-energised meter
-        quality[sl] = ZERO_ADVANCE
-        reasons[sl] = REASON_DEENERGISED
-
-    if plan.comms_fault:
-        first, length = plan.comms_fault
-        sl = slice(first * PERIODS, (first + length) * PERIODS)
-        outside = np.ones(n, dtype=bool)
-        outside[sl] = False
-        for r in reported:
-            # shape: the meter's own average day outside the fault
-            shape = r[outside].reshape(-1, PERIODS).mean(axis=0) if outside.any() else np.ones(PERIODS)
-            r[sl] = spread(int(r[sl].sum()), np.tile(shape, length))
-        quality[sl] = ESTIMATE_READ_HISTORY
-        reasons[sl] = REASON_COMMS_FAULT
-
-    if plan.missing.any():
-        days_hit = np.unique(np.flatnonzero(plan.missing) // PERIODS)
-        for d in days_hit:
-            sl = slice(d * PERIODS, (d + 1) * PERIODS)
-            gap = plan.missing[sl]
-            for r in reported:
-                day = r[sl]
-                day[gap] = spread(int(day[gap].sum()), np.ones(int(gap.sum())))
-        quality[plan.missing] = ESTIMATE_DAILY_ADVANCE
-        reasons[plan.missing] = REASON_MISSING
-        reasons[plan.invalid] = REASON_INVALID
-    return reported, quality, reasons
+    chunk = QualityPlan(*spell(plan.deenergised), *spell(plan.comms_fault), plan.missing[None], plan.invalid[None])
+    reported, quality, reasons = apply_quality(chunk, [np.asarray(c)[None] for c in channels], np.array([True]))
+    return [r[0] for r in reported], quality[0], reasons[0]
 
 
 def unmetered_flags(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Quality and reason arrays for an unmetered supply: every period an estimate (``E``, 10)."""
     return np.full(n, ESTIMATE, dtype=np.int8), np.full(n, REASON_NON_SMART, dtype=np.int8)
+
+
+def apply_quality(
+    plan: QualityPlan, channels: list[np.ndarray], metered: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Apply a chunk's plan to its true half-hourly values (see :func:`apply_plan`).
+
+    Parameters
+    ----------
+    plan : QualityPlan
+        The chunk's imperfections.
+    channels : list of numpy.ndarray
+        True values per measurement quantity [Wh], each shape ``(n_meters, n_days * 48)``.
+    metered : array of bool
+        Unmetered supplies are reported as estimates (``E``, reason 10) of their profile.
+
+    Returns
+    -------
+    reported : list of numpy.ndarray of int64
+        Values as the Data Service reports them [Wh], same sums over every read interval.
+    quality : numpy.ndarray of int8, shape ``(n_meters, n_days * 48)``
+        Index into :data:`REPORTED_QUALITY_CODES`.
+    reasons : numpy.ndarray of int8, same shape
+        Estimation reason (0 = none).
+    """
+    n, t = channels[0].shape
+    metered = np.asarray(metered, dtype=bool)
+    quality = np.where(metered[:, None], np.int8(ACTUAL), np.int8(ESTIMATE)).repeat(t, axis=1)
+    reasons = np.where(metered[:, None], np.int8(REASON_NONE), np.int8(REASON_NON_SMART)).repeat(t, axis=1)
+    reported = [np.array(c, dtype=np.int64) for c in channels]
+    period = np.arange(t)
+
+    def spell_mask(first: np.ndarray, length: np.ndarray) -> np.ndarray:
+        return (period[None, :] >= first[:, None] * PERIODS) & (period[None, :] < (first + length)[:, None] * PERIODS)
+
+    dead = spell_mask(plan.deenergised_first, plan.deenergised_days)
+    if dead.any():
+        for r in reported:
+            r[dead] = 0  # nothing flows through a de-energised meter
+        quality[dead] = ZERO_ADVANCE
+        reasons[dead] = REASON_DEENERGISED
+
+    for j in np.flatnonzero(plan.comms_first != NO_SPELL):
+        first, length = int(plan.comms_first[j]), int(plan.comms_days[j])
+        sl = slice(first * PERIODS, (first + length) * PERIODS)
+        outside = np.ones(t, dtype=bool)
+        outside[sl] = False
+        for r in reported:
+            # shape: the meter's own average day outside the fault
+            shape = r[j, outside].reshape(-1, PERIODS).mean(axis=0)
+            r[j, sl] = spread(int(r[j, sl].sum()), np.tile(shape, length))
+        quality[j, sl] = ESTIMATE_READ_HISTORY
+        reasons[j, sl] = REASON_COMMS_FAULT
+
+    gap = plan.missing
+    if gap.any():
+        # each day's missing energy shared equally over its missing half hours, exactly
+        g = gap.reshape(n, -1, PERIODS)
+        count = g.sum(axis=2, keepdims=True)
+        rank = np.cumsum(g, axis=2) - 1
+        for r in reported:
+            day = r.reshape(n, -1, PERIODS)
+            total = np.where(g, day, 0).sum(axis=2, keepdims=True)
+            share = total // np.maximum(count, 1) + (rank < total % np.maximum(count, 1))
+            day[g] = share[g]
+        quality[gap] = ESTIMATE_DAILY_ADVANCE
+        reasons[gap] = REASON_MISSING
+        reasons[plan.invalid] = REASON_INVALID
+    return reported, quality, reasons

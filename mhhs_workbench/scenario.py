@@ -4,6 +4,12 @@ A scenario is plain dataclasses. It loads from YAML (``Scenario.from_yaml``) and
 the same keys (``Scenario.from_dict``), which is what papermill parameters give a notebook, so the
 two map onto each other 1:1. Loading is strict: an unknown key, a value of the wrong type or an
 impossible setting is a :class:`ScenarioError` naming the file, line and key.
+
+Everything that could make a run fail later is refused here, before a byte is written: numbers
+that are not finite or do not fit the manifest's JSON, a seed outside ``0 <= seed < 2**64``,
+files larger than :data:`MAX_SCENARIO_BYTES`, text that is not UTF-8, duplicate keys, and YAML
+anchors and aliases (which could expand a few hundred bytes into gigabytes). Errors echo at most
+:data:`SHOW_CHARS` characters of any value the user gave.
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import math
 import os
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,19 +29,55 @@ from typing import Any
 
 import yaml
 
-from .identifiers import GSP_GROUPS, ROLE_IDS, dip_id
+from .identifiers import GSP_GROUPS, METER_SERIALS, ROLE_IDS, dip_id
 from .messages.codes import DIP_DATETIME_PATTERN, ENVIRONMENT_TAGS, SUB_TEXT_MAX_LENGTH
 
 OUTPUTS = ("if021", "if041", "parquet", "csv", "aggregates")
 EVENT_TYPES = ("change_of_supplier",)
+
+#: Largest scenario file read [bytes] (1 MB); a scenario is a short description, never data.
+MAX_SCENARIO_BYTES = 1_000_000
+#: Most characters of a user's value that an error message echoes (longer ones end in "...").
+SHOW_CHARS = 80
+#: Seeds are ``0 <= seed < SEED_LIMIT``: numpy's generators take them and JSON keeps them exactly.
+SEED_LIMIT = 2**64
+#: Integers the manifest (orjson) can hold: ``INT_MIN <= value < SEED_LIMIT``.
+INT_MIN = -(2**63)
+#: Most meters in one data set: each needs its own meter serial.
+MAX_METERS = METER_SERIALS
+#: Longest integer literal read from YAML [digits]; longer ones cannot be a usable setting.
+_MAX_INT_DIGITS = 40
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used, with the place that is wrong."""
 
 
+class _Refused(Exception):
+    """YAML the scenario loader will not compose, with where it stands."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that leaves dates as text, so a bad date gets a located error here."""
+    """Safe YAML loader that leaves dates as text, so a bad date gets a located error here.
+
+    It refuses anchors and aliases while composing, before any alias is expanded: a few hundred
+    bytes of nested aliases ("billion laughs") would otherwise expand to gigabytes.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose the next node, refusing an alias or an anchored node."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(event.start_mark, f"YAML alias *{_clip(event.anchor)} is not allowed in a scenario "
+                           "(write the value out)")
+        if getattr(event, "anchor", None) is not None:
+            raise _Refused(event.start_mark, f"YAML anchor &{_clip(event.anchor)} is not allowed in a scenario "
+                           "(write the value out)")
+        return super().compose_node(parent, index)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -231,30 +275,31 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "scenario") -> Scenario:
-        """Build and check a scenario from a mapping (YAML content or papermill parameters)."""
+        """Build and check a scenario from a mapping (YAML content or papermill parameters).
+
+        Raises
+        ------
+        ScenarioError
+            If ``data`` is not a mapping, or a key or value is unknown, mistyped or impossible.
+        """
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{source}: a scenario must be a mapping of keys to values, got {_show(data)}")
         scenario = _build(cls, data, (), source, None)
         scenario.check(source)
         return scenario
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> Scenario:
-        """Load and check a scenario file."""
+        """Load and check a scenario file.
+
+        Raises
+        ------
+        ScenarioError
+            If the file is unreadable, larger than :data:`MAX_SCENARIO_BYTES`, not UTF-8, not
+            YAML, uses anchors, aliases or duplicate keys, or describes an impossible scenario.
+        """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror})") from None
-        try:
-            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-            node = yaml.compose(text, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-            raise ScenarioError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ScenarioError(f"{path}:1: a scenario must be a mapping of keys to values")
+        data, node = _read_yaml(path)
         scenario = _build(cls, data, (), str(path), node)
         scenario.check(str(path), node)
         return scenario
@@ -277,23 +322,31 @@ class Scenario:
     def check(self, source: str = "scenario", node: yaml.Node | None = None) -> None:
         """Raise :class:`ScenarioError` on the first impossible setting."""
 
-        def fail(path: tuple[str, ...], message: str) -> None:
-            raise ScenarioError(f"{_where(source, node, path)}: {'.'.join(path)}: {message}")
+        def fail(path: tuple[str, ...], message: str) -> typing.NoReturn:
+            raise ScenarioError(f"{_where(source, node, path)}: {_dotted(path)}: {message}")
 
-        if self.seed < 0:
-            fail(("seed",), f"must be zero or positive, got {self.seed}")
+        if isinstance(self.seed, int) and not 0 <= self.seed < SEED_LIMIT:
+            fail(("seed",), f"must be zero or positive, got {_show(self.seed)}" if self.seed < 0
+                 else f"must be less than 2**64, got {_show(self.seed)}")
+        # dataclasses built directly (UI, notebooks) skip _convert, so look at every number here too
+        for path, value in _numbers(self, ()):
+            problem = _number_problem(value)
+            if problem:
+                fail(path, f"{_show(value)}: {problem}")
         if self.end_date < self.start_date:
             fail(("end_date",), f"{self.end_date} is before start_date {self.start_date}")
         if self.n_days > 3660:
             fail(("end_date",), f"{self.n_days} days is more than ten years")
         if self.environment_tag not in ENVIRONMENT_TAGS:
-            fail(("environment_tag",), f"{self.environment_tag!r} is not one of {', '.join(ENVIRONMENT_TAGS)}")
+            fail(("environment_tag",), f"{_show(self.environment_tag)} is not one of {', '.join(ENVIRONMENT_TAGS)}")
         m = self.meters
         if m.count < 1:
             fail(("meters", "count"), f"must be at least 1, got {m.count}")
+        if m.count > MAX_METERS:
+            fail(("meters", "count"), f"must be at most {MAX_METERS:,}, got {_show(m.count)}")
         for g in m.gsp_groups:
             if g not in GSP_GROUPS:
-                fail(("meters", "gsp_groups"), f"unknown GSP group {g!r}; expected {', '.join(GSP_GROUPS)}")
+                fail(("meters", "gsp_groups"), f"unknown GSP group {_show(g)}; expected {', '.join(GSP_GROUPS)}")
         from .profiles import ARCHETYPES  # the model defines which archetypes exist
 
         if not m.archetypes:
@@ -310,15 +363,16 @@ class Scenario:
                 fail(("meters", key), f"must be between 0 and 1, got {getattr(m, key)}")
         _check_range(fail, ("meters", "pv_kwp"), m.pv_kwp, 0, 1000)
         if not m.ev_kw or any(not 0 < k <= 50 for k in m.ev_kw):
-            fail(("meters", "ev_kw"), f"needs charger powers above 0 and at most 50 kW, got {m.ev_kw}")
+            fail(("meters", "ev_kw"), f"needs charger powers above 0 and at most 50 kW, got {_show(m.ev_kw)}")
         if not 0 <= m.heat_pump_kwh <= 100_000:
             fail(("meters", "heat_pump_kwh"), f"must be 0-100000 kWh, got {m.heat_pump_kwh}")
         for key in ("smart_data_service", "advanced_data_service", "unmetered_data_service",
                     "supplier", "new_supplier", "load_shaping_service", "market_wide_data_service"):
             value = getattr(self.participants, key)
             if len(value) != 10 or not all(c in "0123456789abcdefABCDEF" for c in value):
-                fail(("participants", key), f"DIP ID {value!r} must be 10 hexadecimal characters")
-        if len(self.participants.distributor_prefix) != 2 or not self.participants.distributor_prefix.isdigit():
+                fail(("participants", key), f"DIP ID {_show(value)} must be 10 hexadecimal characters")
+        # not str.isdigit(): that also takes digits of other scripts, which MPANs cannot hold
+        if not re.fullmatch(r"[0-9]{2}", self.participants.distributor_prefix):
             fail(("participants", "distributor_prefix"), "must be two digits")
         msg = self.messages
         if not 1 <= msg.days_per_message <= 200:
@@ -328,7 +382,7 @@ class Scenario:
         if msg.sub_text is not None and not 1 <= len(msg.sub_text) <= SUB_TEXT_MAX_LENGTH:
             fail(("messages", "sub_text"), f"must be null or 1-{SUB_TEXT_MAX_LENGTH} characters, got {len(msg.sub_text)}")
         if msg.sender_timestamp and not _is_dip_datetime(msg.sender_timestamp):
-            fail(("messages", "sender_timestamp"), f"{msg.sender_timestamp!r} is not like 2025-03-31T06:00:00+01:00")
+            fail(("messages", "sender_timestamp"), f"{_show(msg.sender_timestamp)} is not like 2025-03-31T06:00:00+01:00")
         dq = self.data_quality
         for key in ("missing_share", "invalid_share", "comms_fault_share", "deenergised_share"):
             if not 0 <= getattr(dq, key) <= 1:
@@ -336,28 +390,29 @@ class Scenario:
         _check_range(fail, ("data_quality", "comms_fault_days"), dq.comms_fault_days, 1, 366)
         _check_range(fail, ("data_quality", "deenergised_days"), dq.deenergised_days, 1, 366)
         if self.readings.schedule not in ("daily", "none"):
-            fail(("readings", "schedule"), f"{self.readings.schedule!r} is not 'daily' or 'none'")
+            fail(("readings", "schedule"), f"{_show(self.readings.schedule)} is not 'daily' or 'none'")
         if not 4 <= self.readings.register_digits <= 9:
             fail(("readings", "register_digits"), f"must be 4-9, got {self.readings.register_digits}")
         if not 0 <= self.readings.near_wrap_share <= 1:
             fail(("readings", "near_wrap_share"), "must be between 0 and 1")
         for i, ev in enumerate(self.events):
             if ev.type not in EVENT_TYPES:
-                fail(("events", str(i), "type"), f"{ev.type!r} is not one of {', '.join(EVENT_TYPES)}")
+                fail(("events", str(i), "type"), f"{_show(ev.type)} is not one of {', '.join(EVENT_TYPES)}")
             if not self.start_date < ev.date <= self.end_date:
                 fail(("events", str(i), "date"), f"{ev.date} is not after start_date and within the data set")
             if not 0 <= ev.share <= 1:
                 fail(("events", str(i), "share"), "must be between 0 and 1")
         for i, out in enumerate(self.outputs):
             if out not in OUTPUTS:
-                fail(("outputs", str(i)), f"{out!r} is not one of {', '.join(OUTPUTS)}")
+                fail(("outputs", str(i)), f"{_show(out)} is not one of {', '.join(OUTPUTS)}")
         if not self.outputs:
             fail(("outputs",), "asks for nothing")
 
 
-def _check_range(fail, path, value: list[float], low: float, high: float) -> None:
+def _check_range(fail: typing.Callable[[tuple[str, ...], str], None], path: tuple[str, ...],
+                 value: list[float], low: float, high: float) -> None:
     if len(value) != 2 or not low <= value[0] <= value[1] <= high:
-        fail(path, f"must be [low, high] with {low} <= low <= high <= {high}, got {value}")
+        fail(path, f"must be [low, high] with {low} <= low <= high <= {high}, got {_show(value)}")
 
 
 def _is_dip_datetime(text: str) -> bool:
@@ -405,7 +460,7 @@ def _type_name(tp: Any) -> str:
 
 def _convert(tp: Any, value: Any, path: tuple[str, ...], source: str, node: yaml.Node | None) -> Any:
     def fail(message: str) -> typing.NoReturn:
-        raise ScenarioError(f"{_where(source, node, path)}: {'.'.join(path)}: {message}")
+        raise ScenarioError(f"{_where(source, node, path)}: {_dotted(path)}: {message}")
 
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -415,61 +470,207 @@ def _convert(tp: Any, value: Any, path: tuple[str, ...], source: str, node: yaml
         return _convert(args[0], value, path, source, node)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            fail(f"expected a mapping, got {value!r}")
+            fail(f"expected a mapping, got {_show(value)}")
         return _build(tp, value, path, source, node)
     if origin is list:
         if not isinstance(value, list):
-            fail(f"expected {_type_name(tp)}, got {value!r}")
+            fail(f"expected {_type_name(tp)}, got {_show(value)}")
         (item,) = typing.get_args(tp)
         return [_convert(item, v, (*path, str(i)), source, node) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
-            fail(f"expected {_type_name(tp)}, got {value!r}")
+            fail(f"expected {_type_name(tp)}, got {_show(value)}")
         _, item = typing.get_args(tp)
         return {str(k): _convert(item, v, (*path, str(k)), source, node) for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
-            fail(f"expected true or false, got {value!r}")
+            fail(f"expected true or false, got {_show(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            fail(f"expected an integer, got {value!r}")
+            fail(f"expected an integer, got {_show(value)}")
+        problem = _number_problem(value)
+        if problem and path != ("seed",):  # the seed's own check says which range
+            fail(f"{_show(value)}: {problem}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            fail(f"expected a number, got {value!r}")
+            fail(f"expected a number, got {_show(value)}")
+        problem = _number_problem(value)
+        if problem:
+            fail(f"{_show(value)}: {problem}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            fail(f"expected a string, got {value!r}")
+            fail(f"expected a string, got {_show(value)}")
         return value
     if tp is dt.date:
         if isinstance(value, dt.datetime):
-            fail(f"expected a date (YYYY-MM-DD), got a date-time {value!r}")
+            fail(f"expected a date (YYYY-MM-DD), got a date-time {_show(value)}")
         if isinstance(value, dt.date):
             return value
         if isinstance(value, str):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
-                fail(f"{value!r} is not a date (YYYY-MM-DD)")
-        fail(f"expected a date (YYYY-MM-DD), got {value!r}")
+                fail(f"{_show(value)} is not a date (YYYY-MM-DD)")
+        fail(f"expected a date (YYYY-MM-DD), got {_show(value)}")
     raise TypeError(f"unsupported scenario field type {tp!r}")  # a bug, not a user error
 
 
-def _build(cls: type, data: dict[str, Any], path: tuple[str, ...], source: str, node: yaml.Node | None):
+def _build(cls: type, data: dict[str, Any], path: tuple[str, ...], source: str, node: yaml.Node | None) -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in data.items():
         key = str(key)
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
+            # difflib is quadratic in the key's length; a long key is no typo anyway
+            close = difflib.get_close_matches(key, names, n=1) if len(key) <= SHOW_CHARS else []
             hint = f" (did you mean {close[0]!r}?)" if close else f" (expected one of {', '.join(names)})"
             where = _where(source, node, (*path, key))
-            raise ScenarioError(f"{where}: {'.'.join((*path, key))}: unknown key{hint}")
+            raise ScenarioError(f"{where}: {_dotted((*path, key))}: unknown key{hint}")
         kwargs[key] = _convert(hints[key], value, (*path, key), source, node)
     return cls(**kwargs)
+
+
+# ---------------------------------------------------------------------- reading YAML safely
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    """The mapping a scenario file holds and its composed node tree (for error locations).
+
+    Size and encoding are checked on the raw bytes before any parsing; anchors, aliases,
+    duplicate keys and merge keys are refused on the composed tree before anything is built.
+    """
+    try:
+        with path.open("rb") as f:
+            # read one byte past the limit rather than trusting stat: pipes and devices have no size
+            raw = f.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES:,} bytes (1 MB); "
+                            "a scenario file is a short description, not data")
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte offset "
+                            f"{exc.start}); save the file as UTF-8") from None
+    loader = None
+    try:
+        loader = _Loader(text)  # checks every character is one YAML allows
+        node = loader.get_single_node()
+        if node is not None:
+            _check_nodes(node, str(path), ())
+        data = loader.construct_document(node) if node is not None else None
+    except _Refused as exc:
+        raise ScenarioError(f"{path}:{exc.mark.line + 1}: {exc}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ScenarioError(f"{path}:{line}: not valid YAML (character U+{exc.character:04X} is not "
+                            "allowed)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ScenarioError(f"{where}: not valid YAML ({_clip(str(getattr(exc, 'problem', exc)))})") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not a usable scenario (nested too deeply)") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}:1: a scenario must be a mapping of keys to values")
+    return data, node
+
+
+def _check_nodes(node: yaml.Node, source: str, path: tuple[str, ...]) -> None:
+    """Refuse duplicate keys, merge keys and over-long integers in a composed YAML tree.
+
+    PyYAML keeps the last of two equal keys silently; a scenario with both is ambiguous.
+    """
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ScenarioError(f"{source}:{line}: {_dotted((*path, '<<'))}: merge keys (<<) are not "
+                                    "allowed in a scenario")
+            name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            if isinstance(key_node, yaml.ScalarNode):
+                if name in seen:
+                    raise ScenarioError(f"{source}:{line}: {_dotted((*path, name))}: duplicate key "
+                                        f"(first at line {seen[name]})")
+                seen[name] = line
+            _check_nodes(value_node, source, (*path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_nodes(item, source, (*path, str(i)))
+    elif node.tag == "tag:yaml.org,2002:int" and len(node.value) > _MAX_INT_DIGITS:
+        # Python refuses to parse integers of over 4300 digits with a traceback; none is usable
+        raise ScenarioError(f"{source}:{node.start_mark.line + 1}: {_dotted(path)}: {_clip(node.value)}: "
+                            f"integer of {len(node.value)} characters is out of range")
+
+
+# ---------------------------------------------------------------------- bounded echoes
+
+
+_REPR = reprlib.Repr()
+# bounded in depth and width, so even a value with shared references (a Python-side "billion
+# laughs") is shown in constant time
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 6
+_REPR.maxstring = _REPR.maxother = SHOW_CHARS
+_REPR.maxlong = 40
+
+
+def _show(value: Any) -> str:
+    """``repr`` of a user's value, at most :data:`SHOW_CHARS` characters (cut with ``...``)."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an int beyond Python's 4300-digit str() limit
+        text = f"<integer of about {int(value.bit_length() * 0.30103)} digits>"
+    return _clip(text)
+
+
+def _clip(text: str) -> str:
+    """``text`` on one line and at most :data:`SHOW_CHARS` characters (cut with ``...``)."""
+    text = text if text.isprintable() else repr(text)[1:-1]
+    return text if len(text) <= SHOW_CHARS else text[: SHOW_CHARS - 3] + "..."
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    """A key path as ``meters.count``, bounded like any echoed value."""
+    return _clip(".".join(path))
+
+
+def _number_problem(value: Any) -> str | None:
+    """Why a number cannot be in a scenario (not finite, or too big for the manifest), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if isinstance(value, int) and not INT_MIN <= value < SEED_LIMIT:
+        return "is out of range (integers are 64-bit)"
+    return None
+
+
+def _numbers(value: Any, path: tuple[str, ...]) -> typing.Iterator[tuple[tuple[str, ...], Any]]:
+    """Every int and float in a scenario's dataclasses, lists and dicts, with its key path."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _numbers(getattr(value, f.name), (*path, f.name))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _numbers(item, (*path, str(i)))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, (*path, str(key)))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield path, value
 
 
 def _plain(value: Any) -> Any:

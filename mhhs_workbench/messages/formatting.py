@@ -21,6 +21,6 @@ def wh_to_kwh_strings(wh: np.ndarray) -> np.ndarray:
     wh = np.asarray(wh, dtype=np.int64)
     if wh.size and wh.min() < 0:
         raise ValueError(f"negative energy {wh.min()} Wh cannot be written")
-    whole = (wh // 1000).astype("U10")
+    whole = (wh // 1000).astype("U16")  # int64 Wh has at most 16 whole kWh digits
     frac = np.char.zfill((wh % 1000).astype("U3"), 3)
     return np.char.add(np.char.add(whole, "."), frac)

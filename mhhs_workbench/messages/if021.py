@@ -92,7 +92,6 @@ def iter_if021_payloads(
         raise ValueError(
             f"values have shape {values_wh.shape}, expected {(len(meters), n_days * PERIODS_PER_UTC_DAY)}"
         )
-    event = EVENT_BY_MQID[mqid]
     sp = format_utc(utc_period_ends(days)).tolist()  # [day][period]
     day_dates = format_utc(days.astype("datetime64[m]")).tolist()
     v = wh_to_kwh_strings(values_wh).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
@@ -110,13 +109,6 @@ def iter_if021_payloads(
 
     rows = meters[list(METER_COLUMNS)].itertuples(index=False) if isinstance(meters, pd.DataFrame) else meters
     for m, row in enumerate(rows):
-        custom_head = {
-            "B044": {"issuingDataServiceDIPID": row.data_service_dip_id},
-            "B067": {
-                "connectionTypeIndicator": row.connection_type,
-                "connectionTypeEffectiveFromDate": row.connection_effective_from,
-            },
-        }
         for first in range(0, n_days, days_per_message):
             day_blocks = []
             for d in range(first, min(first + days_per_message, n_days)):
@@ -139,22 +131,54 @@ def iter_if021_payloads(
                         "consumptionPeriods": periods,
                     }
                 )
-            yield {
-                "CommonBlock": common_block(
-                    INTERFACE_ID,
-                    event,
-                    sender,
-                    references.take(INTERFACE_ID),
-                    row.mpan,
-                    row.distributor_dip_id,
-                    row.gsp_group,
-                    recipients,
-                ),
-                "CustomBlock": {
-                    **custom_head,
-                    "B900": {
-                        "MQID": {"measurementQuantityID": mqid},
-                        "settlementDayConsumptionPeriods": day_blocks,
-                    },
-                },
-            }
+            yield if021_payload(row, mqid, sender, references.take(INTERFACE_ID), recipients, day_blocks)
+
+
+def if021_payload(
+    meter: Any,
+    mqid: str,
+    sender: Sender,
+    reference: str,
+    recipients: Sequence[str],
+    day_blocks: Any,
+) -> dict[str, Any]:
+    """One IF-021 payload around its ``settlementDayConsumptionPeriods`` list.
+
+    Parameters
+    ----------
+    meter : record
+        Has the attributes in :data:`METER_COLUMNS`.
+    mqid : str
+        Measurement quantity; decides the event code.
+    sender : Sender
+        Sender and addressing details.
+    reference : str
+        The message's ``senderUniqueReference``.
+    recipients : sequence of str
+        DIP IDs addressed besides the sender's fixed recipients.
+    day_blocks : list of dict
+        The settlement days (or a placeholder a byte-level writer replaces).
+    """
+    return {
+        "CommonBlock": common_block(
+            INTERFACE_ID,
+            EVENT_BY_MQID[mqid],
+            sender,
+            reference,
+            meter.mpan,
+            meter.distributor_dip_id,
+            meter.gsp_group,
+            recipients,
+        ),
+        "CustomBlock": {
+            "B044": {"issuingDataServiceDIPID": meter.data_service_dip_id},
+            "B067": {
+                "connectionTypeIndicator": meter.connection_type,
+                "connectionTypeEffectiveFromDate": meter.connection_effective_from,
+            },
+            "B900": {
+                "MQID": {"measurementQuantityID": mqid},
+                "settlementDayConsumptionPeriods": day_blocks,
+            },
+        },
+    }

@@ -26,7 +26,8 @@ What is fitted, and how:
 * **PV**: the output scale that gives 930 kWh/kWp a year at 52.5° N under the model's expected
   cloudiness (no reference data needed).
 
-Every number is rounded to 6 significant figures so the written file is stable.
+Every number is rounded to 6 significant figures (and floating-point noise below 1e-12 to 0) so
+the written file is stable.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ HP_HARMONICS = 6
 REFERENCE_YEAR = 2025
 ECONOMY7_CLASSES = (2, 4)
 SIGNIFICANT_FIGURES = 6
+#: Fitted numbers smaller than this in magnitude are written as 0 (no parameter is that small).
+ZERO_BELOW = 1e-12
 
 
 def column_day_counts(year: int = REFERENCE_YEAR) -> np.ndarray:
@@ -341,6 +344,8 @@ def _rounded(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_rounded(v) for v in value]
     if isinstance(value, (float, np.floating)):
+        if abs(value) < ZERO_BELOW:
+            return 0.0  # rounding noise of an exact zero; its digits vary with the BLAS build
         r = float(f"{float(value):.{SIGNIFICANT_FIGURES}g}")
         return 0.0 if r == 0 else r
     return value

@@ -49,6 +49,16 @@ class Stream(IntEnum):
     WEATHER_CLOUD_HH = 61
     WEATHER_TEMPERATURE = 62
     DEFAULT_METERS = 70
+    POP_ARCHETYPE = 80
+    POP_MPAN = 81
+    POP_SERIAL = 82
+    POP_OVERLAY = 83  # + counter: PV, PV size, EV, EV power, EV smart, heat pump, heat pump size
+    POP_CONNECTION = 84  # + counter: second connection type, connection date
+    POP_REGISTER = 85  # + counter: initial reading, near wrap, distance from the wrap
+    POP_EVENT = 86  # + counter: event number
+    QUALITY_SPELL = 90  # + counter: the six draws of the de-energised and comms-fault spells
+    QUALITY_MISSING = 91
+    QUALITY_INVALID = 92
 
 
 def mix64(z: np.ndarray) -> np.ndarray:

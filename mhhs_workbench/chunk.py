@@ -1,0 +1,185 @@
+"""The chunk contract: one stage function over a slice of meters x all the data set's days.
+
+A data set is cut into chunks of consecutive meters. :func:`generate_chunk` builds one chunk alone
+from the scenario and the meter slice: the meters, their reported half hours (one row per meter
+and measurement quantity, in message order), quality and reason codes as small integer indices,
+and their register reads as columns. Every later stage (IF-021 and IF-041 writers, tables,
+aggregates) takes the whole chunk. Because every random draw is keyed by ``(seed, meter)``, a
+chunk is the same whichever process builds it and whatever the chunk size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .messages.codes import MEASUREMENT_QUANTITY_IDS
+from .population import ADVANCED, UNMETERED, build_population
+from .profiles import consumption, economy7_night_mask
+from .quality import QualityPlan, apply_quality, plan_meters
+from .readings import chunk_reads
+from .scenario import Scenario
+from .settlement_time import day_range, format_utc, utc_period_ends, utc_to_local
+
+MQIDS = MEASUREMENT_QUANTITY_IDS
+
+
+@dataclass(frozen=True)
+class DatasetFrame:
+    """What every chunk of one data set shares: the scenario and its time axis.
+
+    Small and picklable, so it travels to workers once.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The data set description.
+    temperature : pandas.Series or None
+        The scenario's daily temperatures [°C], read once before anything is written.
+    """
+
+    scenario: Scenario
+    temperature: pd.Series | None = None
+
+    @cached_property
+    def days(self) -> np.ndarray:
+        """The data set's consecutive UTC settlement days, datetime64[D]."""
+        return day_range(self.scenario.start_date, self.scenario.end_date)
+
+    @property
+    def n_days(self) -> int:
+        """Number of UTC days."""
+        return int(self.days.size)
+
+    @cached_property
+    def period_ends(self) -> np.ndarray:
+        """UTC period ends of every half hour, datetime64[m], shape ``(n_days * 48,)``."""
+        return utc_period_ends(self.days).ravel()
+
+    @cached_property
+    def period_end_text(self) -> np.ndarray:
+        """Period ends as the DIP writes them (``2025-10-26T00:30:00+00:00``)."""
+        return format_utc(self.period_ends)
+
+    @cached_property
+    def local_periods(self) -> tuple[np.ndarray, np.ndarray]:
+        """Local settlement date (datetime64[D]) and period (1-50) of every half hour."""
+        return utc_to_local(self.period_ends)
+
+    @cached_property
+    def night(self) -> np.ndarray:
+        """Economy 7 night half hours, bool, shape ``(n_days * 48,)``."""
+        return economy7_night_mask(self.period_ends)
+
+    def __getstate__(self) -> dict:
+        # derived arrays are cheap to rebuild; ship only the inputs
+        return {"scenario": self.scenario, "temperature": self.temperature}
+
+    def __setstate__(self, state: dict) -> None:
+        object.__setattr__(self, "scenario", state["scenario"])
+        object.__setattr__(self, "temperature", state["temperature"])
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of meters with everything the writers need, as whole arrays.
+
+    Attributes
+    ----------
+    index : int
+        Chunk number (0-based) in the data set.
+    meters : pandas.DataFrame
+        The meters' rows of the population (see :data:`~mhhs_workbench.population.METER_COLUMNS`).
+    row_meter : numpy.ndarray of int64
+        For each value row, the position of its meter in ``meters``; rows are meter-major.
+    row_mqid : numpy.ndarray of int8
+        For each value row, its measurement quantity as an index into :data:`MQIDS` (AI, AE with
+        PV, then RI and RE for advanced meters).
+    values : numpy.ndarray of int64, shape ``(n_rows, n_days * 48)``
+        Reported energy per UTC half hour [Wh] (reactive [varh]).
+    quality : numpy.ndarray of int8, same shape
+        ``q`` as an index into :data:`~mhhs_workbench.quality.REPORTED_QUALITY_CODES`.
+    reasons : numpy.ndarray of int8, same shape
+        ``e`` as a DI-076 number, 0 for none.
+    plan : QualityPlan
+        The meters' imperfections (one row per meter).
+    reads : dict of str to list
+        Register reads as columns of :data:`~mhhs_workbench.readings.READ_COLUMNS`, in message order.
+    """
+
+    index: int
+    meters: pd.DataFrame
+    row_meter: np.ndarray
+    row_mqid: np.ndarray
+    values: np.ndarray
+    quality: np.ndarray
+    reasons: np.ndarray
+    plan: QualityPlan
+    reads: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def n_meters(self) -> int:
+        """Meters in the chunk."""
+        return len(self.meters)
+
+
+def chunk_bounds(n_meters: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` global meter indices of each chunk."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
+    return [(s, min(s + chunk_size, n_meters)) for s in range(0, n_meters, chunk_size)]
+
+
+def value_rows(meters: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which value rows a set of meters has: ``(row_meter, row_mqid)`` in message order."""
+    archetype = meters["archetype"].to_numpy()
+    pv = meters["pv_kwp"].to_numpy() > 0
+    advanced = np.isin(archetype, ADVANCED)
+    has = np.stack([np.ones(len(meters), dtype=bool), pv, advanced, advanced], axis=1)  # AI AE RI RE
+    row_meter, row_mqid = np.nonzero(has)
+    return row_meter.astype(np.int64), row_mqid.astype(np.int8)
+
+
+def generate_chunk(frame: DatasetFrame, index: int, start: int, stop: int, *, with_reads: bool = True) -> Chunk:
+    """Build chunk ``index`` holding meters ``start .. stop - 1``.
+
+    Parameters
+    ----------
+    frame : DatasetFrame
+        The data set's scenario and time axis.
+    index : int
+        Chunk number.
+    start, stop : int
+        Global meter indices of the slice.
+    with_reads : bool
+        Integrate register reads (needed for IF-041 and the readings table).
+
+    Raises
+    ------
+    RegisterCapacityError
+        A register would roll over more than once between two reads (message names the MPAN).
+    """
+    scenario = frame.scenario
+    meters = build_population(scenario, start, stop)
+    result = consumption(meters, frame.days, scenario.seed, temperature=frame.temperature)
+    metered = ~meters["archetype"].isin(UNMETERED).to_numpy()
+    plan = plan_meters(scenario.data_quality, scenario.seed, meters["meter_index"].to_numpy(), frame.days, metered)
+
+    row_meter, row_mqid = value_rows(meters)
+    by_mqid = (result.import_wh, result.export_wh, result.reactive_import_varh, result.reactive_export_varh)
+    true_values = np.empty((row_meter.size, frame.n_days * 48), dtype=np.int64)
+    for m, array in enumerate(by_mqid):
+        sel = row_mqid == m
+        true_values[sel] = array[row_meter[sel]]
+    row_plan = QualityPlan(*(getattr(plan, f)[row_meter] for f in QualityPlan.__dataclass_fields__))
+    (values,), quality, reasons = apply_quality(row_plan, [true_values], metered[row_meter])
+
+    reads: dict[str, list] = {}
+    if with_reads:
+        ai_rows = np.flatnonzero(row_mqid == 0)  # one AI row per meter, in meter order
+        reads = chunk_reads(meters, values[ai_rows], plan, frame.days, frame.night,
+                            schedule=scenario.readings.schedule)
+    return Chunk(index, meters, row_meter, row_mqid, values, quality, reasons, plan, reads)

@@ -1,0 +1,236 @@
+"""IF-021 request-body items formatted a whole chunk at a time, byte for byte as the builder gives.
+
+:func:`~mhhs_workbench.messages.if021.iter_if021_payloads` builds a dict per half hour and lets
+``orjson`` serialise it: clear, and the reference for what a message is, but Python work per value.
+Here each (value row, day) becomes one fixed-width *record* copied from a per-day template that
+already holds the day's period-end strings and the JSON around them; every half hour is an *item*
+of the same width inside it, with slots for the value's digits and for ``q``/``e``. Digits are
+filled from a lookup table by one strided numpy assignment, ``q``/``e`` only where a period is not
+an actual reading. Where a slot is wider than its text (fewer digits than the block's largest
+value) the unused bytes are zero and one boolean mask drops them; blocks without any, the common
+case for homes, need no compaction at all. Message headers and trailers come from ``orjson``
+itself (the builder's payload dict with a placeholder for the days), so every byte matches the
+builder's output; a test compares the two on every measurement quantity, quality code and
+clock-change day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..settlement_time import PERIODS_PER_UTC_DAY, format_utc
+from .common import ReferenceSequence
+from .if021 import REASON_BY_NUMBER, if021_payload
+
+PERIODS = PERIODS_PER_UTC_DAY
+#: Record memory per block of rows [bytes]: bounds the writer's working set whatever the days.
+BLOCK_BYTES = 48 << 20
+_PLACEHOLDER = "\x00days\x00"
+
+
+@lru_cache(maxsize=8)
+def _value_table(digits: int) -> np.ndarray:
+    """``'d.ddd'`` bytes of every Wh value below ``10**(digits + 3)``, whole part left-padded with 0 bytes."""
+    wh = np.arange(10 ** (digits + 3), dtype=np.int64)
+    whole, frac = wh // 1000, wh % 1000
+    out = np.zeros((wh.size, digits + 4), dtype=np.uint8)
+    for k in range(digits):
+        place = 10 ** (digits - 1 - k)
+        out[:, k] = np.where((whole >= place) | (k == digits - 1), 48 + (whole // place) % 10, 0)
+    out[:, digits] = ord(".")
+    for k in range(3):
+        out[:, digits + 1 + k] = 48 + (frac // 10 ** (2 - k)) % 10
+    return out
+
+
+def _value_bytes(values: np.ndarray, digits: int) -> np.ndarray:
+    """``values`` [Wh] as ``(n, digits + 4)`` bytes of kWh text with left zero-byte padding."""
+    if digits <= 2:
+        return _value_table(digits)[values]
+    whole, frac = values // 1000, values % 1000
+    out = np.empty(values.shape + (digits + 4,), dtype=np.uint8)
+    for k in range(digits):
+        place = 10 ** (digits - 1 - k)
+        out[..., k] = np.where((whole >= place) | (k == digits - 1), 48 + (whole // place) % 10, 0)
+    out[..., digits:] = _frac_bytes(frac)
+    return out
+
+
+def _frac_bytes(frac: np.ndarray) -> np.ndarray:
+    """``'.ddd'`` bytes of Wh below 1000."""
+    return _value_table(1)[:1000, 1:][frac]
+
+
+class IF021ByteWriter:
+    """Formats IF-021 request-body items for chunks of one data set.
+
+    Parameters
+    ----------
+    days : array of datetime64[D]
+        The data set's consecutive UTC settlement days.
+    days_per_message : int
+        Settlement days per message.
+    quality_codes : sequence of str
+        ``q`` text of each quality index.
+    """
+
+    def __init__(self, days: np.ndarray, days_per_message: int, quality_codes: Sequence[str]) -> None:
+        self.days = np.asarray(days, dtype="datetime64[D]")
+        self.n_days = self.days.size
+        self.days_per_message = days_per_message
+        # text between '"q":"' and ',"arc"' for every (quality, reason) pair, by q * n_reasons + e
+        self._qe = [f'{q}","e":' + ("null" if e is None else f'"{e}"') for q in quality_codes for e in REASON_BY_NUMBER]
+        self._n_reasons = len(REASON_BY_NUMBER)
+        self._sp = format_utc((self.days.astype("datetime64[m]")[:, None]
+                               + np.timedelta64(30, "m") * np.arange(1, PERIODS + 1)).ravel()).tolist()
+        self._day_text = format_utc(self.days.astype("datetime64[m]")).tolist()
+        self._templates: dict[tuple[int, int], _Template] = {}
+
+    def _template(self, digits: int, qe_width: int) -> _Template:
+        """Day records for values of up to ``digits`` whole kWh digits and q/e text of ``qe_width``."""
+        key = (digits, qe_width)
+        if key not in self._templates:
+            actual = self._qe[0].encode()
+            records = []
+            for d in range(self.n_days):
+                head = orjson.dumps({"settlementDay": {"settlementDayDate": self._day_text[d], "periodDuration": 30},
+                                     "consumptionPeriods": [_PLACEHOLDER]})
+                before, after = head.split(orjson.dumps(_PLACEHOLDER))
+                out = bytearray(before)
+                for p in range(PERIODS):
+                    out += b'{"sp":"' + self._sp[d * PERIODS + p].encode() + b'","v":"'
+                    out += b"\0" * (digits + 4) + b'","q":"'
+                    out += actual + b"\0" * (qe_width - len(actual)) + b',"arc":null}'
+                    out += b"," if p < PERIODS - 1 else after[:1]
+                out += after[1:] + b","  # the separator of the next day (dropped after a message's last)
+                records.append(np.frombuffer(bytes(out), np.uint8))
+            item = (len(records[0]) - len(before) - len(after)) // PERIODS
+            value_at = len(b'{"sp":"') + 25 + len(b'","v":"')
+            self._templates[key] = _Template(np.stack(records), len(before), item, value_at,
+                                             value_at + digits + 4 + len(b'","q":"'))
+        return self._templates[key]
+
+    def message_days(self, cos_day: int | None) -> list[tuple[int, int, int]]:
+        """``(first_day, last_day, segment)`` of each message of one row, in order."""
+        segments = [(0, self.n_days)] if cos_day is None else [(0, cos_day), (cos_day, self.n_days)]
+        return [
+            (first, min(first + self.days_per_message, last), s)
+            for s, (start, last) in enumerate(segments)
+            for first in range(start, last, self.days_per_message)
+        ]
+
+    def blocks(
+        self,
+        meters: Sequence[Any],
+        row_meter: np.ndarray,
+        row_mqid: Sequence[str],
+        values: np.ndarray,
+        quality: np.ndarray,
+        reasons: np.ndarray,
+        senders: Sequence[Any],
+        references: Sequence[ReferenceSequence],
+        recipients: Sequence[Sequence[tuple[str, ...]]],
+        cos_days: Sequence[int | None],
+    ) -> Iterator[list[tuple[bytes, memoryview, bytes]]]:
+        """Request-body items ``{"payload": ...}`` of every message of a chunk, in order, by block.
+
+        Parameters
+        ----------
+        meters : sequence of records
+            The chunk's meters (attributes of :data:`~mhhs_workbench.messages.if021.METER_COLUMNS`).
+        row_meter : array of int
+            Position in ``meters`` of each value row; rows are meter-major.
+        row_mqid : sequence of str
+            Measurement quantity of each row.
+        values : array of int, shape ``(n_rows, n_days * 48)``
+            Energy per UTC half hour [Wh] (or [varh]), >= 0.
+        quality, reasons : arrays of int, same shape
+            Index into the quality codes, and DI-076 reason number (0 = none).
+        senders, references : sequences, one per meter
+            The sending data service and its reference sequence (shared objects per sender).
+        recipients : sequence, one per meter
+            Recipients of each supplier segment (see :meth:`message_days`).
+        cos_days : sequence, one per meter
+            Day index of a change of supplier, ``None`` for none.
+
+        Yields
+        ------
+        list of tuple
+            The items of a block of rows, each as ``(head, days, tail)``; their concatenation is
+            exactly ``request_item(payload)`` of the builder's payload. The buffers are valid until
+            the next block is asked for: write them before.
+        """
+        values = np.asarray(values, dtype=np.int64)
+        if values.size and values.min() < 0:
+            raise ValueError(f"negative energy {values.min()} Wh cannot be written")
+        n_rows = values.shape[0]
+        width = self._template(1, len(self._qe[0])).records.shape[1] + 8 * PERIODS
+        per_block = max(1, BLOCK_BYTES // max(1, self.n_days * width))
+        for lo in range(0, n_rows, per_block):
+            hi = min(lo + per_block, n_rows)
+            yield self._block(meters, row_meter[lo:hi], row_mqid[lo:hi], values[lo:hi], quality[lo:hi],
+                              reasons[lo:hi], senders, references, recipients, cos_days)
+
+    def _block(self, meters, row_meter, row_mqid, values, quality, reasons, senders, references, recipients,
+               cos_days) -> list[tuple[bytes, memoryview, bytes]]:
+        n_rows = values.shape[0]
+        top = int(values.max()) if values.size else 0
+        digits = max(1, len(str(top // 1000)))
+        odd = (quality != 0) | (reasons != 0)
+        combos = np.unique(quality[odd].astype(np.int64) * self._n_reasons + reasons[odd]) if odd.any() else []
+        lengths = {len(self._qe[c]) for c in (0, *combos)}
+        qe_width = max(lengths)
+        tpl = self._template(digits, qe_width)
+        buf = np.empty((n_rows, self.n_days, tpl.records.shape[1]), dtype=np.uint8)
+        buf[:] = tpl.records[None]
+        items = buf[:, :, tpl.head : tpl.head + PERIODS * tpl.item].reshape(n_rows, self.n_days, PERIODS, tpl.item)
+        items[..., tpl.value_at : tpl.value_at + digits + 4] = _value_bytes(values, digits).reshape(
+            n_rows, self.n_days, PERIODS, digits + 4)
+        if len(combos):
+            r, t = np.nonzero(odd)
+            table = np.zeros((len(self._qe), qe_width), dtype=np.uint8)
+            for c in combos:
+                text = self._qe[c].encode()
+                table[c, : len(text)] = np.frombuffer(text, np.uint8)
+            code = quality[r, t].astype(np.int64) * self._n_reasons + reasons[r, t]
+            items[r, t // PERIODS, t % PERIODS, tpl.qe_at : tpl.qe_at + qe_width] = table[code]
+
+        # zero bytes remain where a value has fewer digits than the block's largest, or q/e text is short
+        padded = len(lengths) > 1 or (digits > 1 and bool((values < 10 ** (digits + 2)).any()))
+        if padded:
+            gaps = (items[..., tpl.value_at : tpl.value_at + digits] == 0).sum(axis=(2, 3))
+            gaps += (items[..., tpl.qe_at : tpl.qe_at + qe_width] == 0).sum(axis=(2, 3))
+            ends = np.cumsum(buf.shape[2] - gaps.ravel())
+            body = memoryview(buf[buf != 0])
+        else:
+            ends = np.arange(1, n_rows * self.n_days + 1) * buf.shape[2]
+            body = memoryview(buf.reshape(-1))
+        out = []
+        for r in range(n_rows):
+            m = int(row_meter[r])
+            meter = meters[m]
+            for first, last, segment in self.message_days(cos_days[m]):
+                a = int(ends[r * self.n_days + first - 1]) if r * self.n_days + first else 0
+                b = int(ends[r * self.n_days + last - 1]) - 1  # without the day separator
+                ref = references[m].take("IF-021")
+                payload = if021_payload(meter, row_mqid[r], senders[m], ref, recipients[m][segment], _PLACEHOLDER)
+                head, tail = orjson.dumps(payload).split(orjson.dumps(_PLACEHOLDER))
+                out.append((b'{"payload":' + head + b"[", body[a:b], b"]" + tail + b"}"))
+        return out
+
+
+@dataclass(frozen=True)
+class _Template:
+    """Day records of one slot layout and where the slots are."""
+
+    records: np.ndarray  # (n_days, width) bytes
+    head: int  # bytes before the first item
+    item: int  # bytes per half-hour item
+    value_at: int  # offset of the value slot in an item
+    qe_at: int  # offset of the q/e slot in an item

@@ -1,0 +1,106 @@
+"""The size guard: estimates close to real data sets, refusals in one line before anything is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mhhs_workbench.budget import MAX_OUTPUT_ENV, BudgetError, check_budget, estimate
+from mhhs_workbench.cli import main
+from mhhs_workbench.dataset import generate_dataset
+from mhhs_workbench.export import verify
+from mhhs_workbench.scenario import OUTPUTS, MeterMix, Scenario
+
+
+def scenario(meters: int, days: int, **changes) -> Scenario:
+    start = dt.date(2016, 1, 1) if days > 365 else dt.date(2025, 3, 1)
+    return Scenario(name="budget", seed=3, start_date=start, end_date=start + dt.timedelta(days=days - 1),
+                    meters=MeterMix(count=meters), **changes)
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def one_error_line(text: str) -> str:
+    assert "Traceback" not in text, text
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), text
+    return lines[0]
+
+
+@pytest.mark.parametrize("outputs", [list(OUTPUTS), ["if021"], ["if041", "csv"], ["parquet", "aggregates"]],
+                         ids=lambda o: "+".join(o))
+def test_output_estimate_is_close_to_a_real_data_set(outputs, tmp_path):
+    s = scenario(60, 14, outputs=outputs)
+    generate_dataset(s, tmp_path / "data", progress=False)
+    est = estimate(s)
+    assert set(est.by_output) == set(outputs)
+    assert 0.8 <= est.output_bytes / folder_bytes(tmp_path / "data") <= 1.3, est.describe()
+
+
+def test_peak_memory_estimate_covers_a_measured_run(tmp_path):
+    s = scenario(300, 60)
+    code = (
+        "import resource, sys\n"
+        "from mhhs_workbench.scenario import Scenario\n"
+        "from mhhs_workbench.dataset import generate_dataset\n"
+        "generate_dataset(Scenario.from_yaml(sys.argv[1]), sys.argv[2], progress=False, chunk_size=300)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"  # KiB on Linux
+    )
+    (tmp_path / "s.yaml").write_text(s.to_yaml())
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.yaml"), str(tmp_path / "data")],
+                         capture_output=True, text=True, check=True)
+    measured = int(run.stdout.split()[-1])
+    predicted = estimate(s, chunk_size=300).peak_memory_bytes
+    assert measured <= predicted <= 3 * measured, (measured, predicted)
+
+
+def test_huge_scenario_is_refused_in_one_line_before_anything_is_written(tmp_path):
+    s = scenario(10_000_000, 3653)
+    (tmp_path / "huge.yaml").write_text(s.to_yaml())
+    result = CliRunner().invoke(main, ["generate", str(tmp_path / "huge.yaml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    line = one_error_line(result.output)
+    assert line.startswith("error: 10,000,000 meters x 3,653 days: about ")
+    assert "TB of output (if021 " in line and "over the 50.0 GB output limit" in line and "--allow-large" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.yaml"]
+    est = estimate(s)
+    assert est.output_bytes > 100 * 10**12 and "\n" not in est.describe()
+
+
+def test_output_limit_is_configurable_and_allow_large_accepts(tmp_path, monkeypatch):
+    s = scenario(200, 14)
+    out = tmp_path / "out"
+    assert check_budget(s, out).output_bytes > 10**7  # about 30 MB: under the default limit
+    monkeypatch.setenv(MAX_OUTPUT_ENV, "0.01")
+    with pytest.raises(BudgetError, match=r"over the 10\.0 MB output limit \(set MHHS_WORKBENCH_MAX_OUTPUT_GB"):
+        check_budget(s, out)
+    assert check_budget(s, out, allow_large=True) == estimate(s)
+    with pytest.raises(BudgetError, match="limit"):
+        check_budget(s, out, max_output_bytes=10**6)
+    (tmp_path / "s.yaml").write_text(s.to_yaml())
+    refused = CliRunner().invoke(main, ["generate", str(tmp_path / "s.yaml"), "--out", str(out)])
+    assert refused.exit_code == 2 and "output limit" in one_error_line(refused.output)
+    assert not out.exists()
+    allowed = CliRunner().invoke(main, ["generate", str(tmp_path / "s.yaml"), "--out", str(out), "--allow-large",
+                                        "--no-progress"])
+    assert allowed.exit_code == 0, allowed.output
+    assert verify(out) == []
+    monkeypatch.setenv(MAX_OUTPUT_ENV, "lots")
+    with pytest.raises(BudgetError, match="'lots' is not a number of gigabytes"):
+        check_budget(s, out)
+
+
+def test_memory_beyond_this_machine_is_refused_unless_chunks_are_smaller(tmp_path):
+    s = scenario(20_000, 3652, outputs=["aggregates"])  # little output, all meters at once: terabytes
+    with pytest.raises(BudgetError, match="of memory: use a smaller --chunk-size"):
+        check_budget(s, tmp_path / "out", chunk_size=20_000)
+    fits = check_budget(s, tmp_path / "out", chunk_size=10)
+    assert fits.peak_memory_bytes < 4 * 10**9
+    assert list(tmp_path.iterdir()) == []
