@@ -1,7 +1,7 @@
 """The chunk contract: one stage function over a slice of meters x all the data set's days.
 
 A data set is cut into chunks of consecutive meters. :func:`generate_chunk` builds one chunk alone
-from the scenario and the meter slice: the meters, their reported half hours (one row per meter
+from the scenario (or the consumption a user supplied) and the meter slice: the meters, their reported half hours (one row per meter
 and measurement quantity, in message order), quality and reason codes as small integer indices,
 and their register reads as columns. Every later stage (IF-021 and IF-041 writers, tables,
 aggregates) takes the whole chunk. Because every random draw is keyed by ``(seed, meter)``, a
@@ -16,13 +16,15 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .messages.codes import MEASUREMENT_QUANTITY_IDS
-from .population import ADVANCED, UNMETERED, build_population
+from .messages.addressing import message_counts, supplied_message_counts
+from .messages.codes import MEASUREMENT_QUANTITY_IDS, QUALITY_CODES
+from .population import ADVANCED, build_population, supplied_population
 from .profiles import consumption, economy7_night_mask
-from .quality import QualityPlan, apply_quality, plan_meters
-from .readings import chunk_reads
+from .quality import NO_SPELL, REPORTED_QUALITY_CODES, QualityPlan, apply_quality, plan_meters
+from .readings import UNMETERED_CONNECTION, chunk_reads
 from .scenario import Scenario
 from .settlement_time import day_range, format_utc, utc_period_ends, utc_to_local
+from .supplied import SuppliedConsumption
 
 MQIDS = MEASUREMENT_QUANTITY_IDS
 
@@ -39,15 +41,37 @@ class DatasetFrame:
         The data set description.
     temperature : pandas.Series or None
         The scenario's daily temperatures [°C], read once before anything is written.
+    supplied : SuppliedConsumption or None
+        Consumption the user supplied; its meters and days replace the scenario's fleet and dates.
     """
 
     scenario: Scenario
     temperature: pd.Series | None = None
+    supplied: SuppliedConsumption | None = None
 
     @cached_property
     def days(self) -> np.ndarray:
         """The data set's consecutive UTC settlement days, datetime64[D]."""
+        if self.supplied is not None:
+            return self.supplied.days
         return day_range(self.scenario.start_date, self.scenario.end_date)
+
+    @property
+    def n_meters(self) -> int:
+        """Meters in the data set."""
+        return self.supplied.n_meters if self.supplied is not None else self.scenario.meters.count
+
+    @property
+    def quality_codes(self) -> tuple[str, ...]:
+        """``q`` text of each quality index the chunks use."""
+        return QUALITY_CODES if self.supplied is not None else REPORTED_QUALITY_CODES
+
+    def message_counts(self, start: int, stop: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Sending role and messages per interface of meters ``start .. stop - 1`` (see
+        :func:`~mhhs_workbench.messages.addressing.message_counts`)."""
+        if self.supplied is not None:
+            return supplied_message_counts(self.scenario, self.supplied, start, stop)
+        return message_counts(self.scenario, start, stop)
 
     @property
     def n_days(self) -> int:
@@ -76,11 +100,11 @@ class DatasetFrame:
 
     def __getstate__(self) -> dict:
         # derived arrays are cheap to rebuild; ship only the inputs
-        return {"scenario": self.scenario, "temperature": self.temperature}
+        return {"scenario": self.scenario, "temperature": self.temperature, "supplied": self.supplied}
 
     def __setstate__(self, state: dict) -> None:
-        object.__setattr__(self, "scenario", state["scenario"])
-        object.__setattr__(self, "temperature", state["temperature"])
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -101,7 +125,7 @@ class Chunk:
     values : numpy.ndarray of int64, shape ``(n_rows, n_days * 48)``
         Reported energy per UTC half hour [Wh] (reactive [varh]).
     quality : numpy.ndarray of int8, same shape
-        ``q`` as an index into :data:`~mhhs_workbench.quality.REPORTED_QUALITY_CODES`.
+        ``q`` as an index into the frame's :attr:`~DatasetFrame.quality_codes`.
     reasons : numpy.ndarray of int8, same shape
         ``e`` as a DI-076 number, 0 for none.
     plan : QualityPlan
@@ -149,7 +173,7 @@ def generate_chunk(frame: DatasetFrame, index: int, start: int, stop: int, *, wi
     Parameters
     ----------
     frame : DatasetFrame
-        The data set's scenario and time axis.
+        The data set's scenario (or supplied consumption) and time axis.
     index : int
         Chunk number.
     start, stop : int
@@ -162,10 +186,26 @@ def generate_chunk(frame: DatasetFrame, index: int, start: int, stop: int, *, wi
     RegisterCapacityError
         A register would roll over more than once between two reads (message names the MPAN).
     """
+    if frame.supplied is not None:
+        meters, row_meter, row_mqid, values, quality, reasons, plan = _supplied_parts(frame, start, stop)
+    else:
+        meters, row_meter, row_mqid, values, quality, reasons, plan = _generated_parts(frame, start, stop)
+    reads: dict[str, list] = {}
+    if with_reads:
+        # one AI row per meter that has one, in meter order; -1 marks a meter without import
+        import_wh = np.full((len(meters), frame.n_days * 48), -1, dtype=np.int64)
+        ai = np.flatnonzero(row_mqid == 0)
+        import_wh[row_meter[ai]] = values[ai]
+        reads = chunk_reads(meters, import_wh, plan, frame.days, frame.night, schedule=frame.scenario.readings.schedule)
+    return Chunk(index, meters, row_meter, row_mqid, values, quality, reasons, plan, reads)
+
+
+def _generated_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:
+    """A generated fleet's meters, consumption and imperfections."""
     scenario = frame.scenario
     meters = build_population(scenario, start, stop)
     result = consumption(meters, frame.days, scenario.seed, temperature=frame.temperature)
-    metered = ~meters["archetype"].isin(UNMETERED).to_numpy()
+    metered = (meters["connection_type"] != UNMETERED_CONNECTION).to_numpy()
     plan = plan_meters(scenario.data_quality, scenario.seed, meters["meter_index"].to_numpy(), frame.days, metered)
 
     row_meter, row_mqid = value_rows(meters)
@@ -176,10 +216,17 @@ def generate_chunk(frame: DatasetFrame, index: int, start: int, stop: int, *, wi
         true_values[sel] = array[row_meter[sel]]
     row_plan = QualityPlan(*(getattr(plan, f)[row_meter] for f in QualityPlan.__dataclass_fields__))
     (values,), quality, reasons = apply_quality(row_plan, [true_values], metered[row_meter])
+    return meters, row_meter, row_mqid, values, quality, reasons, plan
 
-    reads: dict[str, list] = {}
-    if with_reads:
-        ai_rows = np.flatnonzero(row_mqid == 0)  # one AI row per meter, in meter order
-        reads = chunk_reads(meters, values[ai_rows], plan, frame.days, frame.night,
-                            schedule=scenario.readings.schedule)
-    return Chunk(index, meters, row_meter, row_mqid, values, quality, reasons, plan, reads)
+
+def _supplied_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:
+    """Supplied meters and their values as given: no spells, no imperfections added."""
+    supplied = frame.supplied
+    meters = supplied_population(frame.scenario, supplied, start, stop)
+    rows = np.flatnonzero((supplied.row_meter >= start) & (supplied.row_meter < stop))
+    n, t = stop - start, frame.n_days * 48
+    none = np.full(n, NO_SPELL, dtype=np.int64)
+    zeros = np.zeros(n, dtype=np.int64)
+    plan = QualityPlan(none, zeros, none, zeros, np.zeros((n, t), dtype=bool), np.zeros((n, t), dtype=bool))
+    return (meters, supplied.row_meter[rows] - start, supplied.row_mqid[rows], supplied.values[rows],
+            supplied.quality[rows], supplied.reasons[rows], plan)

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
 from . import __version__
 from .budget import check_budget
 from .chunk import DatasetFrame
@@ -33,9 +36,10 @@ from .export import Publication
 from .messages.addressing import Addressing, sender_timestamp
 from .pipeline import RunPlan, assemble, run_local
 from .profiles import load_temperature_csv
-from .scenario import Scenario
+from .scenario import Scenario, demo_scenario
+from .supplied import REPORT_COLUMNS, SuppliedConsumption
 
-__all__ = ["DatasetSummary", "generate_dataset", "sender_timestamp"]
+__all__ = ["DatasetSummary", "convert_csv", "generate_dataset", "sender_timestamp"]
 
 
 @dataclass(frozen=True)
@@ -122,18 +126,78 @@ def generate_dataset(
     DatasetSummary
         Where the data set is and its manifest.
     """
-    if chunk_size < 1:
-        raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
     # everything that can fail on the user's input fails here, before anything is written
     scenario.check()
     temperature = load_temperature_csv(scenario.temperature_csv) if scenario.temperature_csv else None
+    return _build(DatasetFrame(scenario, temperature), out, overwrite=overwrite, chunk_size=chunk_size,
+                  progress=progress, on_chunk=on_chunk, workers=workers, scheduler=scheduler,
+                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large)
+
+
+def convert_csv(
+    supplied: SuppliedConsumption,
+    out: str | os.PathLike[str],
+    *,
+    scenario: Scenario | None = None,
+    overwrite: bool = False,
+    chunk_size: int = 500,
+    progress: bool = True,
+    on_chunk: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    overwrite_extra_files: bool | None = None,
+    allow_large: bool = False,
+) -> DatasetSummary:
+    """Publish a data set from consumption the user supplied (see :mod:`~mhhs_workbench.csv_input`).
+
+    The same layout, manifest and ``verify`` as :func:`generate_dataset`: messages, reads
+    integrated exactly from the supplied half hours, tables and aggregates, plus
+    ``inputs/conversion_report.csv`` listing every change made to the user's data.
+
+    Parameters
+    ----------
+    supplied : SuppliedConsumption
+        The checked consumption.
+    out : path
+        Folder the data set is published as.
+    scenario : Scenario, optional
+        Participants, environment tag, messages per file, reading settings and seed; the built-in
+        demo scenario's when omitted. Its dates and meter count are replaced by the supplied ones.
+
+    Other parameters are as for :func:`generate_dataset`.
+    """
+    scenario = supplied_scenario(scenario or demo_scenario(), supplied)
+    return _build(DatasetFrame(scenario, None, supplied), out, overwrite=overwrite, chunk_size=chunk_size,
+                  progress=progress, on_chunk=on_chunk, workers=workers, scheduler=scheduler,
+                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large)
+
+
+def supplied_scenario(base: Scenario, supplied: SuppliedConsumption) -> Scenario:
+    """``base`` with the supplied data's UTC days and meter count, no events and no weather file."""
+    data = base.to_dict()
+    data.update(
+        start_date=str(supplied.days[0]),
+        end_date=str(supplied.days[-1]),
+        meters={**data["meters"], "count": supplied.n_meters},
+        events=[],
+        temperature_csv="",
+    )
+    return Scenario.from_dict(data)
+
+
+def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool, chunk_size: int, progress: bool,
+           on_chunk: Callable[[int, int], None] | None, workers: int | None, scheduler: str | None,
+           overwrite_extra_files: bool | None, allow_large: bool) -> DatasetSummary:
+    """Plan, write the chunks (here or on Dask), assemble and publish a data set."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
+    scenario = frame.scenario
     Addressing.from_scenario(scenario)
     check_budget(scenario, out, allow_large, chunk_size=chunk_size)
-    frame = DatasetFrame(scenario, temperature)
     plan = RunPlan.build(frame, chunk_size)
     with Publication(out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files) as pub:
         root = pub.staging
-        _write_inputs(scenario, root)
+        _write_inputs(frame, root)
         if workers or scheduler:
             from .scale import run_dask
 
@@ -147,16 +211,26 @@ def generate_dataset(
             "seed": scenario.seed,
             "counts": counts,
         }
+        if frame.supplied is not None:
+            header["source"] = {"kind": "supplied consumption", "files": list(frame.supplied.sources)}
         t = time.perf_counter()
         manifest = pub.publish(header, checksums)
         seconds["publication"] += time.perf_counter() - t
     return DatasetSummary(Path(out), manifest, seconds)
 
 
-def _write_inputs(scenario: Scenario, root: Path) -> None:
-    """The scenario, and the user's own input files it names, kept with the data set."""
+def _write_inputs(frame: DatasetFrame, root: Path) -> None:
+    """The scenario, and the user's own inputs that drive the data, kept with the data set."""
+    scenario = frame.scenario
     (root / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
     if scenario.temperature_csv:
         # the user's weather drives the data: keep it, checksummed, with the data set
         (root / "inputs").mkdir()
         shutil.copyfile(scenario.temperature_csv, root / "inputs" / "temperature.csv")
+    if frame.supplied is not None:
+        # not the user's files (they may hold real identifiers): what was changed in them
+        (root / "inputs").mkdir(exist_ok=True)
+        columns = {name: [note.get(name) for note in frame.supplied.notes] for name in REPORT_COLUMNS}
+        report = pa.table(columns, schema=pa.schema([(name, pa.string()) for name in REPORT_COLUMNS]))
+        pacsv.write_csv(report, root / "inputs" / "conversion_report.csv",
+                        pacsv.WriteOptions(quoting_style="needed"))

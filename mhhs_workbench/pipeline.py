@@ -26,11 +26,10 @@ from tqdm.auto import tqdm
 from .allocator import keep_buffers_in_heap
 from .chunk import DatasetFrame, chunk_bounds, generate_chunk
 from .export import TableWriter
-from .messages.addressing import INTERFACES, ROLES, Addressing, message_counts
+from .messages.addressing import INTERFACES, ROLES, Addressing
 from .messages.chunk_messages import if021_items, if041_items
 from .messages.files import Checksums, MessageFiles
 from .messages.if021_bytes import IF021ByteWriter
-from .quality import REPORTED_QUALITY_CODES
 from .tables import (
     CONSUMPTION_SCHEMA,
     METERS_SCHEMA,
@@ -77,13 +76,13 @@ class RunPlan:
     @classmethod
     def build(cls, frame: DatasetFrame, chunk_size: int) -> RunPlan:
         """Count every meter's messages and place each chunk's."""
-        scenario = frame.scenario
-        bounds = chunk_bounds(scenario.meters.count, chunk_size)
+        n = frame.n_meters
+        bounds = chunk_bounds(n, chunk_size)
         starts = np.array([b[0] for b in bounds], dtype=np.int64)
         per_chunk = {i: np.zeros((len(bounds), len(ROLES)), dtype=np.int64) for i in INTERFACES}
-        for lo in range(0, scenario.meters.count, PLAN_BATCH):
-            hi = min(lo + PLAN_BATCH, scenario.meters.count)
-            role, counts = message_counts(scenario, lo, hi)
+        for lo in range(0, n, PLAN_BATCH):
+            hi = min(lo + PLAN_BATCH, n)
+            role, counts = frame.message_counts(lo, hi)
             chunk_of = np.searchsorted(starts, np.arange(lo, hi), side="right") - 1
             for interface, n in counts.items():
                 np.add.at(per_chunk[interface], (chunk_of, role), n)
@@ -197,10 +196,10 @@ _WRITERS: dict[tuple, IF021ByteWriter] = {}
 
 def _if021_writer(frame: DatasetFrame) -> IF021ByteWriter:
     """One byte writer per data set and process: its day templates are built once."""
-    key = (frame.scenario.start_date, frame.scenario.end_date, frame.scenario.messages.days_per_message)
+    key = (str(frame.days[0]), frame.n_days, frame.scenario.messages.days_per_message, frame.quality_codes)
     if key not in _WRITERS:
         _WRITERS.clear()
-        _WRITERS[key] = IF021ByteWriter(frame.days, frame.scenario.messages.days_per_message, REPORTED_QUALITY_CODES)
+        _WRITERS[key] = IF021ByteWriter(frame.days, frame.scenario.messages.days_per_message, frame.quality_codes)
     return _WRITERS[key]
 
 
@@ -298,7 +297,7 @@ def assemble(
     Returns the data set's counts, the time per stage [s] and the checksums of the message files.
     """
     assembler = Assembler(plan, root)
-    total = plan.frame.scenario.meters.count
+    total = plan.frame.n_meters
     with tqdm(total=total, desc="meters", unit="meter", disable=not progress, leave=False) as bar:
         for result in results:
             assembler.add(result)

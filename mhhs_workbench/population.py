@@ -24,6 +24,7 @@ from .profiles.individuality import annual_kwh as draw_annual_kwh
 from .profiles.randomness import Stream, meter_keys, meter_normal, meter_uniform, stratified_uniform
 from .scenario import MAX_METERS, Scenario
 from .settlement_time import format_utc
+from .supplied import SuppliedConsumption
 
 # Kinds of archetype, from the model's own facts about each (one source of truth)
 DOMESTIC = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.domestic)
@@ -31,6 +32,8 @@ TIME_OF_USE = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.economy7)
 ADVANCED = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.reactive)
 UNMETERED = tuple(a for a, s in ARCHETYPE_SPECS.items() if s.connection_types == ("U",))
 
+#: ``archetype`` of meters whose consumption the user supplied.
+SUPPLIED_ARCHETYPE = "supplied"
 #: Share of sites whose archetype allows two connection types that take the second one.
 SECOND_CONNECTION_SHARE = 0.3
 #: Connection types were taken up this many days before the data set starts, at least / at most.
@@ -114,6 +117,30 @@ class MeterKinds:
             mqids = ("AI", "AE") if pv > 0 else ("AI",)
             out.append(mqids + ("RI", "RE") if archetype in ADVANCED else mqids)
         return out
+
+
+def connection_dates(scenario: Scenario, meter_index: np.ndarray) -> np.ndarray:
+    """When each meter's connection type took effect: midnight UTC, 30-720 days before the start.
+
+    Returns the DIP's text form (``2024-06-27T00:00:00+00:00``), object array.
+    """
+    first, last = CONNECTION_AGE_DAYS
+    u = meter_uniform(scenario.seed, meter_index, Stream.POP_CONNECTION, 1)
+    age = first + (u * (last - first)).astype(np.int64)
+    since = np.datetime64(scenario.start_date, "D") - age.astype("timedelta64[D]")
+    return format_utc(since).astype(object)
+
+
+def initial_registers(scenario: Scenario, meter_index: np.ndarray) -> np.ndarray:
+    """Each meter's cumulative register at the start [Wh]: anywhere in its lower half, or, for a
+    share of meters, a few days of heavy use below rolling over."""
+    seed = scenario.seed
+    capacity_wh = 10 ** (scenario.readings.register_digits + 3)
+    initial = (meter_uniform(seed, meter_index, Stream.POP_REGISTER, 0) * (capacity_wh // 2)).astype(np.int64)
+    near_wrap = meter_uniform(seed, meter_index, Stream.POP_REGISTER, 1) < scenario.readings.near_wrap_share
+    low, high = NEAR_WRAP_WH
+    below = low + (meter_uniform(seed, meter_index, Stream.POP_REGISTER, 2) * (high - low)).astype(np.int64)
+    return np.where(near_wrap, capacity_wh - below, initial).astype(np.int64)
 
 
 def meter_kinds(scenario: Scenario, start: int, stop: int) -> MeterKinds:
@@ -207,19 +234,8 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
     serial = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
     serial[unmetered] = ""
 
-    # Connection type held since a date before the data set starts: midnight UTC
-    first, last = CONNECTION_AGE_DAYS
-    age = first + (meter_uniform(seed, idx, Stream.POP_CONNECTION, 1) * (last - first)).astype(np.int64)
-    since = np.datetime64(scenario.start_date, "D") - age.astype("timedelta64[D]")
-
-    capacity_wh = 10 ** (scenario.readings.register_digits + 3)
-    initial = (meter_uniform(seed, idx, Stream.POP_REGISTER, 0) * (capacity_wh // 2)).astype(np.int64)
-    near_wrap = meter_uniform(seed, idx, Stream.POP_REGISTER, 1) < scenario.readings.near_wrap_share
-    # near the top: a few days of heavy use away from rolling over
-    low, high = NEAR_WRAP_WH
-    below = low + (meter_uniform(seed, idx, Stream.POP_REGISTER, 2) * (high - low)).astype(np.int64)
-    initial = np.where(near_wrap, capacity_wh - below, initial)
-    initial = np.where(unmetered, 0, initial)
+    since = connection_dates(scenario, idx)
+    initial = np.where(unmetered, 0, initial_registers(scenario, idx))
 
     # each meter's annual consumption, drawn as the model would draw it, so the register says it
     annual = np.empty(n)
@@ -236,7 +252,7 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
             "distributor_dip_id": [distributor_dip_id(p.distributor_prefix, g) for g in gsp],
             "archetype": archetype,
             "connection_type": connection,
-            "connection_effective_from": format_utc(since).astype(object),
+            "connection_effective_from": since,
             "data_service_dip_id": data_service.astype(object),
             "data_service_role": kinds.role,
             "meter_id": serial,
@@ -250,6 +266,76 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
             "initial_register_wh": initial.astype(np.int64),
             "supplier_dip_id": np.full(n, p.supplier, dtype=object),
             "change_of_supplier_date": kinds.change_of_supplier_date,
+        },
+        columns=list(METER_COLUMNS),
+    )
+
+
+def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start: int, stop: int) -> pd.DataFrame:
+    """The meter register of supplied meters ``start .. stop - 1``, in the population's columns.
+
+    What the user gave (MPAN, meter ID, connection type, GSP group, opening register) is kept;
+    the sending data service follows the connection type; what a CSV cannot say (the date the
+    connection type took effect, a missing meter ID or opening register) is drawn from the
+    meter's keyed streams as for a generated fleet.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Participants, register size and seed.
+    supplied : SuppliedConsumption
+        The user's meters and values.
+    start, stop : int
+        Slice of meter positions.
+    """
+    seed = scenario.seed
+    p = scenario.participants
+    m = supplied.meters.iloc[start:stop].reset_index(drop=True)
+    idx = np.arange(start, stop, dtype=np.int64)
+    n = idx.size
+    connection = m["connection_type"].to_numpy().astype(object)
+    unmetered = connection == "U"
+    advanced = np.isin(connection, ("L", "H"))
+    role = np.where(advanced, "ADS", np.where(unmetered, "UMSDS", "SDS")).astype(object)
+    service = np.where(advanced, p.advanced_data_service,
+                       np.where(unmetered, p.unmetered_data_service, p.smart_data_service)).astype(object)
+    serial = m["meter_id"].to_numpy().astype(object)
+    drawn = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
+    serial = np.where((serial == "") & ~unmetered, drawn, serial)
+    serial[unmetered] = ""
+    given = m["register_start_wh"].to_numpy(dtype=np.int64)
+    initial = np.where(given >= 0, given, initial_registers(scenario, idx))
+    initial = np.where(unmetered, 0, initial)
+    rows = supplied.row_mqid == 0
+    ai_total = np.zeros(n)
+    for r in np.flatnonzero(rows & (supplied.row_meter >= start) & (supplied.row_meter < stop)):
+        ai_total[supplied.row_meter[r] - start] = supplied.values[r].sum() / 1000
+    gsp = m["gsp_group"].to_numpy().astype(object)
+    return pd.DataFrame(
+        {
+            "meter_index": idx,
+            "mpan": m["mpan"].to_numpy().astype(object),
+            "gsp_group": gsp,
+            "nation": [NATION_BY_GSP_GROUP[g] for g in gsp],
+            # the MPAN's own distributor: the host's, or an IDNO's
+            "distributor_dip_id": [f"{p.distributor_prefix}000000{mpan[:2]}" for mpan in m["mpan"]],
+            "archetype": np.full(n, SUPPLIED_ARCHETYPE, dtype=object),
+            "connection_type": connection,
+            "connection_effective_from": connection_dates(scenario, idx),
+            "data_service_dip_id": service,
+            "data_service_role": role,
+            "meter_id": serial,
+            "time_of_use": np.zeros(n, dtype=bool),
+            # annualised from the data the user gave
+            "annual_kwh": np.round(ai_total * 365 / supplied.days.size, 3),
+            "pv_kwp": np.zeros(n),
+            "ev_kw": np.zeros(n),
+            "ev_smart": np.zeros(n, dtype=bool),
+            "heat_pump_kwh": np.zeros(n),
+            "register_digits": np.full(n, scenario.readings.register_digits, dtype=np.int64),
+            "initial_register_wh": initial.astype(np.int64),
+            "supplier_dip_id": np.full(n, p.supplier, dtype=object),
+            "change_of_supplier_date": np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
         },
         columns=list(METER_COLUMNS),
     )

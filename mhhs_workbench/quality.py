@@ -143,6 +143,13 @@ def plan_spells(
     return de_first, de_days, co_first, co_days
 
 
+def spell_mask(first: np.ndarray, length: np.ndarray, n_periods: int) -> np.ndarray:
+    """Half hours inside each meter's spell, shape ``(n_meters, n_periods)`` (none for ``NO_SPELL``)."""
+    period = np.arange(n_periods)
+    start = np.asarray(first)[:, None] * PERIODS
+    return (period >= start) & (period < start + np.asarray(length)[:, None] * PERIODS)
+
+
 def plan_meters(
     settings: DataQuality,
     seed: int,
@@ -178,10 +185,8 @@ def plan_meters(
     if rows.size:
         draw = uniform(hash_counter(meter_keys(seed, idx[rows], Stream.QUALITY_INVALID), absolute[cols]))
         invalid[rows, cols] = draw < settings.invalid_share
-    period = np.arange(n_days * PERIODS)
     for first, length in ((de_first, de_days), (co_first, co_days)):
-        inside = (period[None, :] >= first[:, None] * PERIODS) & (period[None, :] < (first + length)[:, None] * PERIODS)
-        missing &= ~inside
+        missing &= ~spell_mask(first, length, n_days * PERIODS)
     invalid &= missing
     return QualityPlan(de_first, de_days, co_first, co_days, missing, invalid)
 
@@ -239,11 +244,6 @@ def apply_plan(
     return [r[0] for r in reported], quality[0], reasons[0]
 
 
-def unmetered_flags(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Quality and reason arrays for an unmetered supply: every period an estimate (``E``, 10)."""
-    return np.full(n, ESTIMATE, dtype=np.int8), np.full(n, REASON_NON_SMART, dtype=np.int8)
-
-
 def apply_quality(
     plan: QualityPlan, channels: list[np.ndarray], metered: np.ndarray
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -272,12 +272,7 @@ def apply_quality(
     quality = np.where(metered[:, None], np.int8(ACTUAL), np.int8(ESTIMATE)).repeat(t, axis=1)
     reasons = np.where(metered[:, None], np.int8(REASON_NONE), np.int8(REASON_NON_SMART)).repeat(t, axis=1)
     reported = [np.array(c, dtype=np.int64) for c in channels]
-    period = np.arange(t)
-
-    def spell_mask(first: np.ndarray, length: np.ndarray) -> np.ndarray:
-        return (period[None, :] >= first[:, None] * PERIODS) & (period[None, :] < (first + length)[:, None] * PERIODS)
-
-    dead = spell_mask(plan.deenergised_first, plan.deenergised_days)
+    dead = spell_mask(plan.deenergised_first, plan.deenergised_days, t)
     if dead.any():
         for r in reported:
             r[dead] = 0  # nothing flows through a de-energised meter

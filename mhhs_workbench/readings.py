@@ -22,6 +22,8 @@ class RegisterCapacityError(ValueError):
 
 PERIODS = PERIODS_PER_UTC_DAY
 DAY_REGISTER, NIGHT_REGISTER = "01", "02"
+#: Connection type of an unmetered supply: no meter, so no register and no reads.
+UNMETERED_CONNECTION = "U"
 #: Share of an Economy 7 meter's install reading on its day register.
 E7_DAY_SHARE = 0.58
 
@@ -246,7 +248,7 @@ def chunk_reads(
     meters : pandas.DataFrame
         The chunk's rows of the population.
     reported_import_wh : numpy.ndarray, shape ``(n_meters, n_days * 48)``
-        Import (AI) as reported in IF-021 [Wh].
+        Import (AI) as reported in IF-021 [Wh]; a row of -1 for a meter without import (no reads).
     plan : QualityPlan
         The meters' imperfections.
     days : numpy.ndarray of datetime64[D]
@@ -259,12 +261,10 @@ def chunk_reads(
     RegisterCapacityError
         Naming the MPAN whose register would roll over more than once between two reads.
     """
-    from .population import UNMETERED
-
     rows: list[tuple] = []
     for j, meter in enumerate(meters.itertuples(index=False)):
-        if meter.archetype in UNMETERED:
-            continue  # no meter, no register
+        if meter.connection_type == UNMETERED_CONNECTION or reported_import_wh[j, 0] < 0:
+            continue  # no meter (or no import), no register
         try:
             rows.extend(meter_reads(meter, reported_import_wh[j], plan.meter(j), days, night_mask, schedule=schedule))
         except RegisterCapacityError as exc:

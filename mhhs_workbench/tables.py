@@ -25,7 +25,6 @@ from .export import write_table
 from .identifiers import GSP_GROUPS
 from .messages.if021 import REASON_BY_NUMBER
 from .population import METER_COLUMNS
-from .quality import REPORTED_QUALITY_CODES
 from .settlement_time import format_utc, local_period_counts
 
 #: Most settlement periods a local day can have (the October clock change): slots per day.
@@ -100,7 +99,7 @@ def consumption_rows(chunk: Chunk, frame: DatasetFrame) -> TableRows:
         "settlement_date": local_dates[period],
         "settlement_period": local_periods.astype(np.int8)[period],
         "value_wh": chunk.values.ravel(),
-        "quality": pc.take(pa.array(REPORTED_QUALITY_CODES, type=pa.string()), chunk.quality.ravel()),
+        "quality": pc.take(pa.array(frame.quality_codes, type=pa.string()), chunk.quality.ravel()),
         "reason": pc.take(pa.array(REASON_BY_NUMBER, type=pa.string()), chunk.reasons.ravel()),
     }
     return columns, {"utc_period_end": pc.take(pa.array(frame.period_end_text, type=pa.string()), period)}

@@ -22,6 +22,7 @@ from ..population import meter_kinds
 from ..quality import QualityPlan, plan_spells
 from ..readings import read_counts
 from ..scenario import Scenario
+from ..supplied import SuppliedConsumption
 from .common import ReferenceSequence, Sender
 
 INTERFACES = ("IF-021", "IF-041")
@@ -136,5 +137,33 @@ def message_counts(scenario: Scenario, start: int, stop: int) -> tuple[np.ndarra
         spells = plan_spells(scenario.data_quality, scenario.seed, kinds.meter_index, n_days, kinds.metered)
         empty = np.zeros((kinds.meter_index.size, 0), dtype=bool)
         counts["IF-041"] = read_counts(n_days, QualityPlan(*spells, empty, empty), cos, kinds.metered,
+                                       schedule=scenario.readings.schedule)
+    return role, counts
+
+
+def supplied_message_counts(
+    scenario: Scenario, supplied: SuppliedConsumption, start: int, stop: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """As :func:`message_counts`, for supplied meters ``start .. stop - 1``.
+
+    Supplied meters have the channels the user gave, no change of supplier and no spells; reads
+    integrate the import (AI) of metered supplies.
+    """
+    connection = supplied.meters["connection_type"].to_numpy()[start:stop].astype(str)
+    role = np.where(np.isin(connection, ("L", "H")), 1, np.where(connection == "U", 2, 0)).astype(np.int64)
+    inside = (supplied.row_meter >= start) & (supplied.row_meter < stop)
+    n_channels = np.bincount(supplied.row_meter[inside] - start, minlength=stop - start)
+    has_import = np.zeros(stop - start, dtype=bool)
+    has_import[supplied.row_meter[inside & (supplied.row_mqid == 0)] - start] = True
+    n_days = supplied.days.size
+    zeros = np.zeros(stop - start, dtype=np.int64)
+    counts = {"IF-021": zeros, "IF-041": zeros}
+    none = np.full(stop - start, -1, dtype=np.int64)
+    if "if021" in scenario.outputs:
+        counts["IF-021"] = if021_message_counts(n_channels, none, n_days, scenario.messages.days_per_message)
+    if "if041" in scenario.outputs:
+        empty = np.zeros((stop - start, 0), dtype=bool)
+        no_spells = QualityPlan(none, zeros, none, zeros, empty, empty)
+        counts["IF-041"] = read_counts(n_days, no_spells, none, has_import & (connection != "U"),
                                        schedule=scenario.readings.schedule)
     return role, counts
