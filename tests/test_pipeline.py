@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from mhhs_workbench.chunk import MQIDS, DatasetFrame, generate_chunk
-from mhhs_workbench.dataset import generate_dataset
+from mhhs_workbench.dataset import convert_csv, generate_dataset
 from mhhs_workbench.identifiers import (
     indexed_meter_serials,
     indexed_mpans,
@@ -26,8 +26,10 @@ from mhhs_workbench.identifiers import (
     keyed_permutation,
     mpan_check_digit,
 )
+from mhhs_workbench.message_frames import if021_frame, if041_frame
 from mhhs_workbench.messages.addressing import ROLES, Addressing, message_counts
 from mhhs_workbench.messages.chunk_messages import if021_items
+from mhhs_workbench.messages.codes import QUALITY_CODES
 from mhhs_workbench.messages.common import request_item
 from mhhs_workbench.messages.files import MessageFiles
 from mhhs_workbench.messages.if021 import iter_if021_payloads
@@ -37,6 +39,8 @@ from mhhs_workbench.population import build_population
 from mhhs_workbench.quality import NO_SPELL, REPORTED_QUALITY_CODES, plan_meters
 from mhhs_workbench.readings import day_index, read_counts, read_instants
 from mhhs_workbench.scenario import DataQuality, Scenario
+from mhhs_workbench.supplied import SuppliedConsumption
+from mhhs_workbench.validation import validate_files
 
 EVERY_ARCHETYPE = {
     "domestic_unrestricted": 0.3,
@@ -336,3 +340,56 @@ def test_the_notebook_writes_the_same_data_set_on_dask_workers(tmp_path):
         digests[workers] = {p: d for p, d in _file_digests(out).items() if not p.startswith("evidence/")}
     assert len(digests[0]) > 5
     assert digests[2] == digests[0]
+
+
+def _supplied(n_meters: int = 9) -> SuppliedConsumption:
+    """Synthetic supplied consumption: smart, advanced and unmetered meters over the March change."""
+    days = np.datetime64("2025-03-29") + np.arange(3)
+    mpans = sorted(indexed_mpans("_C", np.arange(n_meters), key=77, pick=np.full(n_meters, 0.5)).tolist())
+    kinds = ["W", "H", "U"] * (n_meters // 3)
+    meters = pd.DataFrame({"mpan": mpans, "meter_id": [""] * n_meters, "connection_type": kinds,
+                           "gsp_group": ["_C"] * n_meters, "register_start_wh": [-1, 123_456, -1] * (n_meters // 3)})
+    channels = {"W": (0, 1), "H": (0, 2, 3), "U": (0,)}
+    row_meter = np.array([m for m, k in enumerate(kinds) for _ in channels[k]])
+    row_mqid = np.array([c for k in kinds for c in channels[k]], dtype=np.int8)
+    rng = np.random.default_rng(8)
+    values = rng.integers(0, 4000, (row_meter.size, days.size * 48))
+    quality = np.zeros(values.shape, dtype=np.int8)
+    reasons = np.zeros(values.shape, dtype=np.int8)
+    unmetered = np.array([kinds[m] == "U" for m in row_meter])
+    quality[unmetered] = QUALITY_CODES.index("E")
+    reasons[unmetered] = 10
+    quality[0, 5], reasons[0, 5] = QUALITY_CODES.index("E0"), 2
+    quality[0, 99], reasons[0, 99], values[0, 99] = QUALITY_CODES.index("ZE"), 7, 0
+    notes = [{"mpan": mpans[0], "mqid": "AI", "utc_period_end": "2025-03-29T03:00:00+00:00",
+              "action": "filled", "detail": "estimated"}]
+    return SuppliedConsumption(days, meters, row_meter, row_mqid, values, quality, reasons, notes, ["in.csv"])
+
+
+def test_supplied_consumption_makes_a_valid_data_set_the_same_on_dask(tmp_path, official_spec_dir):
+    supplied = _supplied()
+    convert_csv(supplied, tmp_path / "single", chunk_size=4, progress=False)
+    report = validate_files([tmp_path / "single"], spec_dir=official_spec_dir, business_rules=True)
+    assert report.ok, report
+    frame = if021_frame([tmp_path / "single" / "messages"])
+    assert set(frame["quality"]) == {"A", "E", "E0", "ZE"}
+    assert sorted(frame["mpan"].unique()) == supplied.meters["mpan"].tolist()
+    # values arrive unchanged: every supplied row is in the messages, half hour by half hour
+    got = frame.sort_values(["mpan", "mqid", "sp"])
+    for r in range(supplied.values.shape[0]):
+        mpan = supplied.meters["mpan"][supplied.row_meter[r]]
+        mqid = MQIDS[supplied.row_mqid[r]]
+        sent = got[(got["mpan"] == mpan) & (got["mqid"] == mqid)]["value_wh"].to_numpy()
+        np.testing.assert_array_equal(sent, supplied.values[r])
+    reads = if041_frame([tmp_path / "single" / "messages"])
+    assert set(reads["mpan"]) == set(supplied.meters["mpan"][supplied.meters["connection_type"] != "U"])
+    opening = reads[(reads["mpan"] == supplied.meters["mpan"][1]) & (reads["register_id"] == "C")]
+    assert opening.sort_values("read_datetime")["reading_wh"].iloc[0] == 123_456  # as given
+    report_csv = (tmp_path / "single" / "inputs" / "conversion_report.csv").read_text()
+    assert report_csv.splitlines()[0] == '"mpan","mqid","utc_period_end","action","detail"'
+    assert "estimated" in report_csv
+    manifest = json.loads((tmp_path / "single" / "manifest.json").read_text())
+    assert manifest["source"]["files"] == ["in.csv"] and manifest["counts"]["meters"] == 9
+    pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
+    convert_csv(supplied, tmp_path / "dask", chunk_size=2, progress=False, workers=2)
+    assert _file_digests(tmp_path / "dask") == _file_digests(tmp_path / "single")
