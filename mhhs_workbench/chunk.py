@@ -10,6 +10,7 @@ chunk is the same whichever process builds it and whatever the chunk size.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .messages.addressing import message_counts, supplied_message_counts
 from .messages.codes import MEASUREMENT_QUANTITY_IDS, QUALITY_CODES
-from .population import ADVANCED, build_population, supplied_population
+from .population import ADVANCED, build_population, meter_records, supplied_population
 from .profiles import consumption, economy7_night_mask
 from .quality import NO_SPELL, REPORTED_QUALITY_CODES, QualityPlan, apply_quality, plan_meters
 from .readings import UNMETERED_CONNECTION, chunk_reads
@@ -107,7 +108,7 @@ class DatasetFrame:
             object.__setattr__(self, name, value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Chunk:
     """A slice of meters with everything the writers need, as whole arrays.
 
@@ -148,6 +149,11 @@ class Chunk:
     def n_meters(self) -> int:
         """Meters in the chunk."""
         return len(self.meters)
+
+    @cached_property
+    def meter_records(self) -> list[tuple]:
+        """The meters as named tuples (attribute per column), built once per chunk."""
+        return meter_records(self.meters)
 
 
 def chunk_bounds(n_meters: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -190,14 +196,19 @@ def generate_chunk(frame: DatasetFrame, index: int, start: int, stop: int, *, wi
         meters, row_meter, row_mqid, values, quality, reasons, plan = _supplied_parts(frame, start, stop)
     else:
         meters, row_meter, row_mqid, values, quality, reasons, plan = _generated_parts(frame, start, stop)
-    reads: dict[str, list] = {}
-    if with_reads:
-        # one AI row per meter that has one, in meter order; -1 marks a meter without import
-        import_wh = np.full((len(meters), frame.n_days * 48), -1, dtype=np.int64)
-        ai = np.flatnonzero(row_mqid == 0)
-        import_wh[row_meter[ai]] = values[ai]
-        reads = chunk_reads(meters, import_wh, plan, frame.days, frame.night, schedule=frame.scenario.readings.schedule)
-    return Chunk(index, meters, row_meter, row_mqid, values, quality, reasons, plan, reads)
+    chunk = Chunk(index, meters, row_meter, row_mqid, values, quality, reasons, plan)
+    return attach_reads(frame, chunk) if with_reads else chunk
+
+
+def attach_reads(frame: DatasetFrame, chunk: Chunk) -> Chunk:
+    """The chunk with its register reads, integrated from its reported import (AI) rows."""
+    # one AI row per meter that has one, in meter order; -1 marks a meter without import
+    import_wh = np.full((chunk.n_meters, frame.n_days * 48), -1, dtype=np.int64)
+    ai = np.flatnonzero(chunk.row_mqid == 0)
+    import_wh[chunk.row_meter[ai]] = chunk.values[ai]
+    reads = chunk_reads(chunk.meters, import_wh, chunk.plan, frame.days, frame.night,
+                        schedule=frame.scenario.readings.schedule)
+    return dataclasses.replace(chunk, reads=reads)
 
 
 def _generated_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:

@@ -7,6 +7,7 @@ any slice of the fleet can be built alone and a meter is the same whatever the f
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -339,3 +340,10 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
         },
         columns=list(METER_COLUMNS),
     )
+
+
+def meter_records(meters: pd.DataFrame) -> list[tuple]:
+    """Rows of a meter table as named tuples; column lists first, as iterating Arrow-backed
+    pandas columns value by value is slow."""
+    record = namedtuple("Meter", meters.columns)  # noqa: PYI024 - fields come from the table
+    return [record(*values) for values in zip(*(meters[c].tolist() for c in meters.columns), strict=True)]

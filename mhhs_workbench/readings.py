@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .messages.if041 import CUMULATIVE_REGISTER
+from .population import meter_records
 from .quality import NO_SPELL, MeterQualityPlan, QualityPlan
 from .settlement_time import PERIODS_PER_UTC_DAY
 
@@ -262,7 +263,7 @@ def chunk_reads(
         Naming the MPAN whose register would roll over more than once between two reads.
     """
     rows: list[tuple] = []
-    for j, meter in enumerate(meters.itertuples(index=False)):
+    for j, meter in enumerate(meter_records(meters)):
         if meter.connection_type == UNMETERED_CONNECTION or reported_import_wh[j, 0] < 0:
             continue  # no meter (or no import), no register
         try:

@@ -40,7 +40,7 @@ def if021_items(
     first_reference : numpy.ndarray of int
         Messages each role (:data:`~mhhs_workbench.messages.addressing.ROLES`) sent before this chunk.
     """
-    meters = list(chunk.meters.itertuples(index=False))
+    meters = chunk.meter_records
     refs = _references(addressing, "IF-021", first_reference)
     cos = [day_index(m.change_of_supplier_date, frame.days) for m in meters]
     recipients = [
@@ -68,7 +68,7 @@ def if041_items(chunk: Chunk, frame: DatasetFrame, addressing: Addressing, first
     if not n:
         return []
     refs = _references(addressing, "IF-041", first_reference)
-    by_mpan = {m.mpan: m for m in chunk.meters.itertuples(index=False)}
+    by_mpan = {m.mpan: m for m in chunk.meter_records}
     text = format_utc(np.array(reads["read_datetime"], dtype="datetime64[s]")).tolist()
     mpans = reads["mpan"]
     bounds = [0, *(i for i in range(1, n) if mpans[i] != mpans[i - 1]), n]
