@@ -1,7 +1,7 @@
 """Identifiers used in MHHS messages: MPAN cores, GSP groups, DIP IDs, meter serials, references.
 
-Random generators take a :class:`numpy.random.Generator`; the ``indexed_*`` ones are keyed bijections
-of meter numbers, so a meter's identifiers do not depend on how many meters there are.
+Generated MPANs and meter serials are keyed bijections of meter numbers (``indexed_*``), so a
+meter's identifiers do not depend on how many meters there are, and never collide.
 """
 
 from __future__ import annotations
@@ -167,47 +167,6 @@ def gsp_group_of_mpan(mpan: str) -> str | None:
     return GSP_GROUP_BY_DISTRIBUTOR.get(mpan[:2])
 
 
-def random_mpans(rng: np.random.Generator, gsp_group: str, n: int) -> np.ndarray:
-    """Draw ``n`` distinct valid MPAN cores in a GSP group's host distributor area.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        Source of randomness.
-    gsp_group : str
-        GSP group ID such as ``'_A'``.
-    n : int
-        Number of MPANs wanted.
-
-    Returns
-    -------
-    numpy.ndarray of str
-        ``n`` distinct 13-digit MPAN cores, dtype ``<U13``.
-
-    Notes
-    -----
-    The check digit is ``sum % 11 % 10``, so cores whose weighted sum is 0 or 10 modulo 11 share
-    check digit 0 and a single-digit change can turn one into the other undetected. Generated cores
-    avoid those two residues: every single-digit change of a generated core fails the check.
-    """
-    if gsp_group not in DISTRIBUTOR_BY_GSP_GROUP:
-        raise IdentifierError(f"unknown GSP group {gsp_group!r}; expected one of {', '.join(GSP_GROUPS)}")
-    distributor = DISTRIBUTOR_BY_GSP_GROUP[gsp_group]
-    chosen = np.empty(0, dtype="U12")
-    while chosen.size < n:
-        # 10 digits with a non-zero lead so the cores look real; 30 % spare for the filter below
-        body = rng.integers(10**9, 10**10, size=int((n - chosen.size) * 1.3) + 8)
-        prefixes = np.char.add(distributor, body.astype("U10"))
-        # Keep cores whose weighted sum is 1-9 mod 11: their check digit is unambiguous, so any
-        # single-digit typo is caught (residues 0 and 10 both give check digit 0).
-        residue = _weighted_sum(prefixes) % 11
-        prefixes = prefixes[(residue >= 1) & (residue <= 9)]
-        merged = np.concatenate([chosen, prefixes])
-        _, first = np.unique(merged, return_index=True)
-        chosen = merged[np.sort(first)][:n]
-    return np.char.add(chosen, mpan_check_digit(chosen))
-
-
 #: How many distinct MPAN cores :func:`indexed_mpans` can make in one GSP group.
 MPANS_PER_GSP_GROUP = 9 * 10**8
 #: How many distinct serials :func:`indexed_meter_serials` can make.
@@ -277,7 +236,8 @@ def indexed_mpans(gsp_group: str, index: np.ndarray, key: int, pick: np.ndarray)
         raise IdentifierError(f"at most {MPANS_PER_GSP_GROUP:,} MPANs per GSP group")
     body9 = 10**8 + keyed_permutation(index, MPANS_PER_GSP_GROUP, key)
     distributor = int(DISTRIBUTOR_BY_GSP_GROUP[gsp_group])
-    # weighted sum of digits 1-11; digit 12 (weight 43) picks a residue of 1-9, see random_mpans
+    # weighted sum of digits 1-11; digit 12 (weight 43) picks a residue of 1-9: residues 0 and 10
+    # both give check digit 0, so a single-digit typo could turn one such core into another
     digits = np.stack([np.full(index.shape, distributor // 10), np.full(index.shape, distributor % 10)]
                       + [(body9 // 10 ** (8 - i)) % 10 for i in range(9)], axis=-1)
     partial = digits @ MPAN_CHECK_WEIGHTS[:11]
@@ -335,17 +295,6 @@ def dip_id(role: str, index: int) -> str:
 def is_valid_dip_id(value: object) -> bool:
     """Whether ``value`` is a 10-character DIP participant ID."""
     return isinstance(value, str) and len(value) == 10
-
-
-def random_meter_serials(rng: np.random.Generator, n: int, *, year: int = 24) -> np.ndarray:
-    """Draw ``n`` distinct smart-meter style serial numbers (10 characters).
-
-    Layout: two-digit year of manufacture, a manufacturer letter, seven digits (e.g. ``24M0123456``).
-    """
-    letters = np.array(list("ELMPS"))
-    numbers = rng.choice(10**7, size=n, replace=False)
-    makers = letters[rng.integers(0, letters.size, size=n)]
-    return np.char.add(np.char.add(f"{year % 100:02d}", makers), np.char.zfill(numbers.astype("U7"), 7))
 
 
 def sender_unique_references(

@@ -10,8 +10,8 @@ import pytest
 from mhhs_workbench.identifiers import (
     DISTRIBUTOR_BY_GSP_GROUP,
     GSP_GROUPS,
-    random_meter_serials,
-    random_mpans,
+    indexed_meter_serials,
+    indexed_mpans,
 )
 from mhhs_workbench.messages.codes import ESTIMATE_CODES, IF041_EVENT_CODES, ZE_CODES
 from mhhs_workbench.messages.common import ReferenceSequence, Sender, request_body
@@ -29,9 +29,9 @@ QUALITY = ("A", "E1", "E4", "ZE", "E")
 
 @pytest.fixture(scope="module")
 def meters() -> pd.DataFrame:
-    rng = np.random.default_rng(2024)
     gsp = np.repeat(GSP_GROUPS, PER_GROUP)
-    mpans = np.concatenate([random_mpans(rng, g, PER_GROUP) for g in GSP_GROUPS])
+    picks = np.linspace(0.0, 0.999, PER_GROUP)
+    mpans = np.concatenate([indexed_mpans(g, np.arange(PER_GROUP), 2024 + i, picks) for i, g in enumerate(GSP_GROUPS)])
     return pd.DataFrame(
         {
             "mpan": mpans,
@@ -40,7 +40,7 @@ def meters() -> pd.DataFrame:
             "data_service_dip_id": "1000000001",
             "connection_type": np.array(["W", "L", "H", "E", "U"])[np.arange(len(gsp)) % 5],
             "connection_effective_from": "2024-01-01T00:00:00+00:00",
-            "meter_id": random_meter_serials(rng, len(gsp)),
+            "meter_id": indexed_meter_serials(np.arange(len(gsp)), 2024),
         }
     )
 

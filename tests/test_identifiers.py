@@ -27,10 +27,10 @@ def test_fourteen_gsp_groups_map_both_ways():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(ids.GSP_GROUPS), st.integers(0, 2**32 - 1),
-       st.integers(0, 11), st.integers(1, 9))
-def test_generated_mpans_pass_and_any_single_digit_change_fails(gsp, seed, position, delta):
-    mpan = str(ids.random_mpans(np.random.default_rng(seed), gsp, 1)[0])
+@given(st.sampled_from(ids.GSP_GROUPS), st.integers(0, 2**62), st.integers(0, ids.MPANS_PER_GSP_GROUP - 1),
+       st.floats(0.0, 0.999), st.integers(0, 11), st.integers(1, 9))
+def test_generated_mpans_pass_and_any_single_digit_change_fails(gsp, key, index, pick, position, delta):
+    mpan = str(ids.indexed_mpans(gsp, np.array([index]), key, np.array([pick]))[0])
     assert ids.is_valid_mpan(mpan)
     assert ids.gsp_group_of_mpan(mpan) == gsp
     for pos in (position, 12):  # a body digit and the check digit itself
@@ -56,17 +56,20 @@ def test_check_digit_zero_is_ambiguous_for_arbitrary_cores():
     assert twins, "some single-digit change of a residue-0 core keeps check digit 0"
 
 
-def test_random_mpans_are_distinct_and_valid_in_bulk():
-    rng = np.random.default_rng(7)
-    for gsp in ids.GSP_GROUPS:
-        m = ids.random_mpans(rng, gsp, 500)
+def test_indexed_mpans_are_distinct_and_valid_in_bulk():
+    for i, gsp in enumerate(ids.GSP_GROUPS):
+        m = ids.indexed_mpans(gsp, np.arange(500), 7 + i, np.linspace(0, 0.999, 500))
         assert len(set(m.tolist())) == 500
-        assert all(ids.is_valid_mpan(x) for x in m)
+        assert all(ids.is_valid_mpan(x) and ids.gsp_group_of_mpan(x) == gsp for x in m)
 
 
-def test_unknown_gsp_group_is_refused():
+def test_unknown_gsp_group_and_out_of_range_numbers_are_refused():
     with pytest.raises(ids.IdentifierError, match="_I"):
-        ids.random_mpans(np.random.default_rng(0), "_I", 1)
+        ids.indexed_mpans("_I", np.array([0]), 0, np.array([0.5]))
+    with pytest.raises(ids.IdentifierError, match="per GSP group"):
+        ids.indexed_mpans("_A", np.array([ids.MPANS_PER_GSP_GROUP]), 0, np.array([0.5]))
+    with pytest.raises(ids.IdentifierError, match="distinct meter serials"):
+        ids.indexed_meter_serials(np.array([-1]), 0)
 
 
 def test_dip_ids_are_ten_characters_and_distinct_per_role():
@@ -76,7 +79,7 @@ def test_dip_ids_are_ten_characters_and_distinct_per_role():
 
 
 def test_meter_serials_fit_the_ten_character_limit():
-    serials = ids.random_meter_serials(np.random.default_rng(3), 1000)
+    serials = ids.indexed_meter_serials(np.arange(1000), 3)
     assert len(set(serials.tolist())) == 1000
     assert all(1 <= len(s) <= 10 for s in serials)
 
