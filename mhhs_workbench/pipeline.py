@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,11 +168,8 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
         else:
             blocks = iter([if041_items(chunk, frame, addressing, first_ref)])
         first = int(plan.first_message[interface][index])
-        written = 0
-        for items in blocks:
-            for name, digest in files[interface].write(first + written, items).items():
-                checksums[f"messages/{interface}/{name}"] = digest
-            written += len(items)
+        written, digests = _write_blocks(files[interface], first, blocks)
+        checksums.update({f"messages/{interface}/{name}": d for name, d in digests.items()})
         expected = (plan.first_message[interface][index + 1] if index + 1 < plan.n_chunks
                     else plan.totals[interface]) - first
         if written != expected:
@@ -196,6 +194,31 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
 
 
 _WRITERS: dict[tuple, IF021ByteWriter] = {}
+#: One thread per process writes message files while the next block is formatted.
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mhhs-message-writer")
+
+
+def _write_blocks(files: MessageFiles, first: int, blocks: Iterable[list]) -> tuple[int, Checksums]:
+    """Write blocks of items as messages ``first ..``; return how many and the files' checksums.
+
+    The file writes (kernel copies, disk waits and sha256 all release the GIL) run on a writer
+    thread while the next block is formatted; a block's buffers stay alive until it is written.
+    Every write has finished when this returns or raises, so nothing is written afterwards.
+    """
+    written = 0
+    checksums: Checksums = {}
+    pending: list[Future] = []
+    try:
+        for items in blocks:
+            pending.append(_WRITER.submit(files.write, first + written, items))
+            written += len(items)
+            while len(pending) > 1:
+                checksums.update(pending.pop(0).result())
+        while pending:
+            checksums.update(pending.pop(0).result())
+    finally:
+        wait(pending)
+    return written, checksums
 
 
 def _if021_writer(frame: DatasetFrame) -> IF021ByteWriter:
