@@ -124,8 +124,12 @@ def test_byte_writer_handles_any_digits_and_code_pairs():
     values[0, :5] = [0, 9, 999, 1000, 10**15 - 1]
     quality = rng.integers(0, len(REPORTED_QUALITY_CODES), (n_rows, t)).astype(np.int8)
     reasons = rng.integers(0, 11, (n_rows, t)).astype(np.int8)
-    scenario = busy_scenario("2025-10-25", "2025-10-27", count=3)
+    # a free text that JSON must escape, and a % that a text template must not take as a field
+    scenario = busy_scenario("2025-10-25", "2025-10-27", count=3,
+                             messages={"days_per_message": 2, "sub_text": 'say "hi" \\ 100% ✓'})
     meters = list(build_population(scenario).itertuples(index=False))
+    # a field JSON must escape takes the writer's slow path, with the same bytes
+    meters[1] = meters[1]._replace(meter_id='24"E\\x', connection_effective_from='2024-01-01T00:00:00+00:00"')
     addressing = Addressing.from_scenario(scenario)
     row_meter = np.array([0, 0, 1, 1, 2, 2])
     senders = [addressing.senders[(m.data_service_role, "IF-021")] for m in meters]
@@ -144,6 +148,7 @@ def test_byte_writer_handles_any_digits_and_code_pairs():
             quality=quality[r : r + 1], quality_codes=REPORTED_QUALITY_CODES, reasons=reasons[r : r + 1],
             days_per_message=2, recipients=recipients[row_meter[r]][0])]
     assert fast == slow
+    assert b'say \\"hi\\" \\\\ 100% \xe2\x9c\x93' in fast[0]
     with pytest.raises(ValueError, match="negative"):
         next(writer.blocks(meters, row_meter, ["AI"] * 6, -values, quality, reasons, senders,
                            [refs[m.data_service_role] for m in meters], recipients, [None] * 3))

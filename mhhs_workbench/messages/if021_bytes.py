@@ -16,9 +16,11 @@ clock-change day.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,11 @@ PERIODS = PERIODS_PER_UTC_DAY
 #: Record memory per block of rows [bytes]: bounds the writer's working set whatever the days.
 BLOCK_BYTES = 48 << 20
 _PLACEHOLDER = "\x00days\x00"
+#: Meter attributes in an IF-021 header (see :func:`~mhhs_workbench.messages.if021.if021_payload`).
+_HEAD_FIELDS = ("mpan", "distributor_dip_id", "gsp_group", "data_service_dip_id", "connection_type",
+                "connection_effective_from")
+#: Text JSON writes unchanged (no quote, backslash or control character).
+_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')
 
 
 @lru_cache(maxsize=8)
@@ -91,6 +98,7 @@ class IF021ByteWriter:
                                + np.timedelta64(30, "m") * np.arange(1, PERIODS + 1)).ravel()).tolist()
         self._day_text = format_utc(self.days.astype("datetime64[m]")).tolist()
         self._templates: dict[tuple[int, int], _Template] = {}
+        self._heads: dict[tuple, tuple[str, bytes, list[int]]] = {}
 
     def _template(self, digits: int, qe_width: int) -> _Template:
         """Day records for values of up to ``digits`` whole kWh digits and q/e text of ``qe_width``."""
@@ -219,10 +227,38 @@ class IF021ByteWriter:
                 a = int(ends[r * self.n_days + first - 1]) if r * self.n_days + first else 0
                 b = int(ends[r * self.n_days + last - 1]) - 1  # without the day separator
                 ref = references[m].take("IF-021")
-                payload = if021_payload(meter, row_mqid[r], senders[m], ref, recipients[m][segment], _PLACEHOLDER)
-                head, tail = orjson.dumps(payload).split(orjson.dumps(_PLACEHOLDER))
-                out.append((b'{"payload":' + head + b"[", body[a:b], b"]" + tail + b"}"))
+                head, tail = self._head(meter, row_mqid[r], senders[m], ref, recipients[m][segment])
+                out.append((head, body[a:b], tail))
         return out
+
+    def _head(self, meter: Any, mqid: str, sender: Any, reference: str, recipients: Sequence[str]) -> tuple[bytes, bytes]:
+        """The bytes before and after a message's days, as ``orjson`` writes the builder's payload.
+
+        One ``orjson`` call per sender, quantity and number of recipients makes a ``%s`` template
+        of the header; each message fills in its identifiers. They are digits, DIP IDs and codes
+        (text that JSON writes as it is); anything else takes ``orjson`` itself.
+        """
+        values = (reference, *(getattr(meter, c) for c in _HEAD_FIELDS), *recipients)
+        key = (sender, mqid, len(recipients))
+        if key not in self._heads:
+            marks = [f"\x00{i}\x00" for i in range(len(values))]
+            fake = SimpleNamespace(**dict(zip(_HEAD_FIELDS, marks[1 : 1 + len(_HEAD_FIELDS)], strict=True)))
+            payload = if021_payload(fake, mqid, sender, marks[0], marks[1 + len(_HEAD_FIELDS) :], _PLACEHOLDER)
+            head, tail = orjson.dumps(payload).decode().split(orjson.dumps(_PLACEHOLDER).decode())
+            head = '{"payload":' + head.replace("%", "%%") + "["
+            quoted = [orjson.dumps(mark).decode() for mark in marks]
+            if any(head.count(q) != 1 for q in quoted):
+                raise AssertionError("every header field must appear exactly once in the template")
+            order = sorted(range(len(marks)), key=lambda i: head.index(quoted[i]))  # as they appear
+            for q in quoted:
+                head = head.replace(q, '"%s"')
+            self._heads[key] = (head, ("]" + tail + "}").encode(), order)
+        template, tail, order = self._heads[key]
+        if all(isinstance(v, str) and _PLAIN.fullmatch(v) for v in values):
+            return (template % tuple(values[i] for i in order)).encode(), tail
+        payload = if021_payload(meter, mqid, sender, reference, recipients, _PLACEHOLDER)
+        head, after = orjson.dumps(payload).split(orjson.dumps(_PLACEHOLDER))
+        return b'{"payload":' + head + b"[", b"]" + after + b"}"
 
 
 @dataclass(frozen=True)
