@@ -398,3 +398,29 @@ def test_supplied_consumption_makes_a_valid_data_set_the_same_on_dask(tmp_path, 
     pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
     convert_csv(supplied, tmp_path / "dask", chunk_size=2, progress=False, workers=2)
     assert _file_digests(tmp_path / "dask") == _file_digests(tmp_path / "single")
+
+
+def test_a_worker_dying_mid_run_loses_and_duplicates_nothing(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
+    import logging
+    import os
+    import signal
+
+    scenario = busy_scenario("2025-10-24", "2025-10-28", count=160, cos="2025-10-26")
+    generate_dataset(scenario, tmp_path / "single", chunk_size=10, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
+        killed = []
+
+        def kill_one_worker(done: int, total: int) -> None:
+            if not killed and done >= 30:  # chunks are in flight on both workers now
+                pids = client.run(os.getpid)
+                victim = pids[sorted(pids)[0]]
+                os.kill(victim, signal.SIGKILL)  # a crash: the nanny starts a new worker
+                killed.append(victim)
+
+        generate_dataset(scenario, tmp_path / "dask", chunk_size=10, progress=False,
+                         scheduler=cluster.scheduler_address, on_chunk=kill_one_worker)
+    assert killed
+    assert _file_digests(tmp_path / "dask") == _file_digests(tmp_path / "single")
+    assert not [p for p in (tmp_path / "dask").rglob("*") if p.name.startswith(".")]
