@@ -12,7 +12,10 @@ import click
 from . import __version__
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .scenario import Scenario
+    from .supplied import SuppliedConsumption
 
 
 def _fail(message: str) -> None:
@@ -131,6 +134,123 @@ def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_fi
     _generate(scenario, out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
               allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
               scheduler=scheduler)
+
+
+@main.command("from-csv")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to publish the data set as.")
+@click.option("--scenario", "scenario_file", type=click.Path(path_type=Path),
+              help="Scenario YAML giving participants, environment tag, messages per file, register "
+              "settings and seed (default: the demo's); its dates and meters come from the CSV.")
+@click.option("--layout", type=click.Choice(["long", "local", "wide"]),
+              help="Force the layout instead of detecting it from the header.")
+@click.option("--max-kwh", type=click.FloatRange(min=0, min_open=True), default=10_000.0, show_default=True,
+              help="Largest plausible value of one half hour [kWh]; larger ones are errors.")
+@click.option("--fill-missing", is_flag=True,
+              help="Estimate half hours missing inside the data (E0/E5, reason 2) instead of refusing them.")
+@click.option("--drop-incomplete-days", is_flag=True,
+              help="Drop a first or last UTC day the data covers in part instead of completing it.")
+@click.option("--register-csv", type=click.Path(path_type=Path),
+              help="CSV of mpan,register_start_kwh: each MPAN's register at its first half hour.")
+@click.option("--pseudonymise", "pseudonymise_key", metavar="KEY", envvar="MHHS_WORKBENCH_PSEUDONYMISE_KEY",
+              help="Replace MPANs and meter IDs by synthetic valid ones derived from KEY (or from "
+              "$MHHS_WORKBENCH_PSEUDONYMISE_KEY, which keeps the key out of the shell history).")
+@click.option("--mapping-out", type=click.Path(path_type=Path),
+              help="With --pseudonymise: write the real -> pseudonym mapping to this CSV, outside --out.")
+@_publication_options
+@click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Meters converted at once (memory vs speed; output is the same).")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, layout: str | None,
+             max_kwh: float, fill_missing: bool, drop_incomplete_days: bool, register_csv: Path | None,
+             pseudonymise_key: str | None, mapping_out: Path | None, overwrite: bool,
+             overwrite_extra_files: bool, allow_large: bool, chunk_size: int, no_progress: bool) -> None:
+    """Convert consumption CSV FILES (long, local or wide layout) into a data set of IF-021 and IF-041
+    messages; every problem in the files is listed as file:line: column: value: rule."""
+    from .csv_input import CsvInputError, read_csv_input
+    from .scenario import Scenario, ScenarioError
+
+    try:
+        scenario = Scenario.from_yaml(scenario_file) if scenario_file is not None else None
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if mapping_out is not None:
+        _check_mapping_out(mapping_out, out, pseudonymise_key, overwrite or overwrite_extra_files)
+    try:
+        read = read_csv_input(list(files), layout=layout, max_kwh=max_kwh, fill_missing=fill_missing,
+                              drop_incomplete_days=drop_incomplete_days, pseudonymise_key=pseudonymise_key,
+                              register_csv=register_csv, progress=not no_progress)
+    except CsvInputError as exc:
+        for line in exc.problems:
+            click.echo(line, err=True)
+        _fail(str(exc))
+    except ValueError as exc:  # an argument no input could satisfy (an empty key, ...)
+        _fail(str(exc))
+    _convert(read.supplied, out, scenario, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
+             allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress)
+    if mapping_out is not None and read.mapping is not None:
+        _write_mapping(read.mapping, mapping_out)
+    actions = [note["action"] for note in read.supplied.notes]
+    changes = "; ".join(f"{a}: {actions.count(a)}" for a in sorted(set(actions)))
+    click.echo(f"  from {read.rows} input rows ({read.values} half hours); "
+               + (f"changes ({changes}) listed in inputs/conversion_report.csv" if actions else "no changes"))
+
+
+def _check_mapping_out(mapping_out: Path, out: Path, key: str | None, overwrite: bool) -> None:
+    """Refuse a mapping file that could not be written safely, before anything is converted."""
+    if not key:
+        _fail("--mapping-out needs --pseudonymise KEY")
+    target = mapping_out.resolve()
+    if target == out.resolve() or out.resolve() in target.parents:
+        _fail(f"--mapping-out {mapping_out} is inside --out {out}: the mapping re-identifies the data, "
+              "keep it outside the data set")
+    if target.exists() and not overwrite:
+        _fail(f"--mapping-out {mapping_out} exists; give --overwrite to replace it")
+    if not target.parent.is_dir():
+        _fail(f"--mapping-out {mapping_out}: folder {target.parent} does not exist")
+
+
+def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
+    """Write the pseudonym mapping atomically, readable by its owner only."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            mapping.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        _fail(f"the data set was published, but the mapping could not be written to {path}: "
+              f"{exc.strerror or exc}")
+    click.echo(f"  pseudonym mapping written to {path} (keep it apart from the data set)")
+
+
+def _convert(supplied: SuppliedConsumption, out: Path, scenario: Scenario | None, *, overwrite: bool,
+             overwrite_extra_files: bool, allow_large: bool, chunk_size: int, progress: bool) -> None:
+    """Publish a data set from checked CSV input; every failure is one ``error:`` line (as _generate)."""
+    from .budget import BudgetError
+    from .dataset import convert_csv
+    from .publication import Interrupted, PublicationError
+    from .readings import RegisterCapacityError
+    from .scenario import ScenarioError
+
+    try:
+        summary = convert_csv(supplied, out, scenario=scenario, overwrite=overwrite or overwrite_extra_files,
+                              overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
+                              chunk_size=chunk_size, progress=progress)
+    except (BudgetError, PublicationError, RegisterCapacityError, ScenarioError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Interrupted):
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_status)
+        click.echo(f"error: interrupted; nothing was published at {out}", err=True)
+        sys.exit(130)
+    click.echo(summary.describe())
 
 
 @main.command()

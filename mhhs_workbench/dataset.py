@@ -79,7 +79,7 @@ def generate_dataset(
     on_chunk: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    overwrite_extra_files: bool | None = None,
+    overwrite_extra_files: bool = False,
     allow_large: bool = False,
 ) -> DatasetSummary:
     """Generate a scenario's data set and publish it atomically at ``out``.
@@ -104,9 +104,8 @@ def generate_dataset(
     scheduler : str, optional
         Address of an existing Dask scheduler to write chunks on (workers must share the file
         system of ``out``).
-    overwrite_extra_files : bool, optional
-        Also replace a data set holding files its manifest does not list (deleting them); ``None``
-        takes the default set by :func:`~mhhs_workbench.publication.overwrite_extra_files_default`.
+    overwrite_extra_files : bool
+        Also replace a data set holding files its manifest does not list (deleting them).
     allow_large : bool
         Generate even when the size estimate is over the output limit, the free space or memory.
 
@@ -145,7 +144,7 @@ def convert_csv(
     on_chunk: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    overwrite_extra_files: bool | None = None,
+    overwrite_extra_files: bool = False,
     allow_large: bool = False,
 ) -> DatasetSummary:
     """Publish a data set from consumption the user supplied (see :mod:`~mhhs_workbench.csv_input`).
@@ -187,7 +186,7 @@ def supplied_scenario(base: Scenario, supplied: SuppliedConsumption) -> Scenario
 
 def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool, chunk_size: int, progress: bool,
            on_chunk: Callable[[int, int], None] | None, workers: int | None, scheduler: str | None,
-           overwrite_extra_files: bool | None, allow_large: bool) -> DatasetSummary:
+           overwrite_extra_files: bool, allow_large: bool) -> DatasetSummary:
     """Plan, write the chunks (here or on Dask), assemble and publish a data set."""
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")

@@ -59,7 +59,6 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -80,7 +79,6 @@ __all__ = [
     "Publication",
     "PublicationError",
     "is_dataset",
-    "overwrite_extra_files_default",
     "unlisted_files",
 ]
 
@@ -94,7 +92,6 @@ _TOKEN_CHARS = 8
 #: Signals turned into :class:`Interrupted` while a publication is open.
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-_EXTRA_FILES_DEFAULT: ContextVar[bool] = ContextVar("overwrite_extra_files", default=False)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -121,20 +118,6 @@ class Interrupted(KeyboardInterrupt):
         return str(self.args[0])
 
 
-@contextlib.contextmanager
-def overwrite_extra_files_default(allowed: bool) -> Iterator[None]:
-    """Default of ``overwrite_extra_files`` for publications made inside the block.
-
-    For callers that reach :class:`Publication` through code that does not pass the option on
-    (the CLI through :func:`~mhhs_workbench.dataset.generate_dataset`).
-    """
-    token = _EXTRA_FILES_DEFAULT.set(allowed)
-    try:
-        yield
-    finally:
-        _EXTRA_FILES_DEFAULT.reset(token)
-
-
 class Publication:
     """Write a data set into a hidden staging folder and rename it into place when complete.
 
@@ -151,9 +134,9 @@ class Publication:
         folders are followed.
     overwrite : bool
         Replace an existing data set of this tool (or an empty folder) at ``target``.
-    overwrite_extra_files : bool, optional
+    overwrite_extra_files : bool
         Also replace a data set holding files its manifest does not list (they are deleted);
-        implies ``overwrite``. None: the default of :func:`overwrite_extra_files_default`.
+        implies ``overwrite``.
     handle_signals : bool
         Turn SIGINT/SIGTERM into :class:`Interrupted` while open (main thread only, and only where
         the default handlers are installed), restoring the previous handlers afterwards.
@@ -169,13 +152,11 @@ class Publication:
         target: str | os.PathLike[str],
         *,
         overwrite: bool = False,
-        overwrite_extra_files: bool | None = None,
+        overwrite_extra_files: bool = False,
         handle_signals: bool = True,
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self.target = Path(os.path.abspath(target))
-        if overwrite_extra_files is None:
-            overwrite_extra_files = _EXTRA_FILES_DEFAULT.get()
         self.overwrite_extra_files = overwrite_extra_files
         self.overwrite = overwrite or overwrite_extra_files
         self.handle_signals = handle_signals
