@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .chunk import effective_chunk_size
 from .scenario import Scenario
 
 #: Default output limit [bytes]; ``MHHS_WORKBENCH_MAX_OUTPUT_GB`` overrides it.
@@ -155,7 +156,7 @@ def estimate(scenario: Scenario, chunk_size: int = 500) -> Estimate:
         formats = [f for f in tables if f in outputs] or ["csv"]
         by_output["aggregates"] = sum(aggregate_rows * tables[f][3] for f in formats)
 
-    chunk = min(chunk_size, meters)
+    chunk = min(effective_chunk_size(chunk_size, days), meters)
     memory = (BASE_MEMORY_BYTES + chunk * days * HALF_HOURS_PER_UTC_DAY * CHUNK_MEMORY_BYTES_PER_METER_HALF_HOUR
               + meters * MEMORY_BYTES_PER_METER + days * MEMORY_BYTES_PER_DAY)
     return Estimate(meters, days, values, {k: round(v) for k, v in by_output.items()}, round(memory))

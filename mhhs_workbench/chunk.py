@@ -156,6 +156,18 @@ class Chunk:
         return meter_records(self.meters)
 
 
+#: Most half-hourly values one chunk holds: long date ranges take fewer meters at once, so a
+#: chunk's memory is bounded whatever the days (output bytes never depend on chunking).
+MAX_CHUNK_VALUES = 4_000_000
+
+
+def effective_chunk_size(chunk_size: int, n_days: int) -> int:
+    """Meters per chunk: ``chunk_size``, fewer if that would exceed :data:`MAX_CHUNK_VALUES`."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
+    return max(1, min(chunk_size, MAX_CHUNK_VALUES // max(1, n_days * 48)))
+
+
 def chunk_bounds(n_meters: int, chunk_size: int) -> list[tuple[int, int]]:
     """``(start, stop)`` global meter indices of each chunk."""
     if chunk_size < 1:

@@ -1,11 +1,11 @@
-"""``mhhs-workbench``: generate, validate and verify MHHS test data from the command line."""
+"""``mhhs-workbench``: generate, convert, validate and verify MHHS test data from the command line."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,8 +14,8 @@ from . import __version__
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .dataset import DatasetSummary
     from .scenario import Scenario
-    from .supplied import SuppliedConsumption
 
 
 def _fail(message: str) -> None:
@@ -29,15 +29,24 @@ def main() -> None:
     """Realistic, valid test data for GB Market-wide Half-Hourly Settlement (IF-021, IF-041)."""
 
 
-def _generate(scenario: Scenario, out: Path, *, overwrite: bool, overwrite_extra_files: bool,
-              allow_large: bool, chunk_size: int, progress: bool, workers: int | None = None,
-              scheduler: str | None = None) -> None:
-    """Check the size, generate and publish; every failure is one ``error:`` line.
+def _generate(scenario: Scenario, out: Path, **options: Any) -> None:
+    """Generate and publish a scenario's data set (see :func:`_publish`)."""
+    from .dataset import generate_dataset
+
+    _publish(lambda: generate_dataset(scenario, out, **_dataset_options(options)), out)
+
+
+def _dataset_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The CLI's publication and scale options as keyword arguments of the data set functions."""
+    return {**options, "overwrite": options["overwrite"] or options["overwrite_extra_files"]}
+
+
+def _publish(make: Callable[[], DatasetSummary], out: Path) -> None:
+    """Run ``make`` (which checks the size, writes and publishes); every failure is one ``error:`` line.
 
     Exit status 2 for a refusal or failure, 128 + the signal number (130, 143) when interrupted.
     """
     from .budget import BudgetError
-    from .dataset import generate_dataset
     from .profiles import TemperatureDataError
     from .publication import Interrupted, PublicationError
     from .readings import RegisterCapacityError
@@ -45,10 +54,7 @@ def _generate(scenario: Scenario, out: Path, *, overwrite: bool, overwrite_extra
     from .scenario import ScenarioError
 
     try:
-        summary = generate_dataset(scenario, out, overwrite=overwrite or overwrite_extra_files,
-                                   overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
-                                   chunk_size=chunk_size, progress=progress, workers=workers,
-                                   scheduler=scheduler)
+        summary = make()
     except (BudgetError, PublicationError, TemperatureDataError, RegisterCapacityError, ScenarioError,
             ScaleUnavailable) as exc:
         _fail(str(exc))
@@ -161,10 +167,12 @@ def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_fi
 @click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True,
               help="Meters converted at once (memory vs speed; output is the same).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+@_scale_options
 def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, layout: str | None,
              max_kwh: float, fill_missing: bool, drop_incomplete_days: bool, register_csv: Path | None,
              pseudonymise_key: str | None, mapping_out: Path | None, overwrite: bool,
-             overwrite_extra_files: bool, allow_large: bool, chunk_size: int, no_progress: bool) -> None:
+             overwrite_extra_files: bool, allow_large: bool, chunk_size: int, no_progress: bool,
+             workers: int | None, scheduler: str | None) -> None:
     """Convert consumption CSV FILES (long, local or wide layout) into a data set of IF-021 and IF-041
     messages; every problem in the files is listed as file:line: column: value: rule."""
     from .csv_input import CsvInputError, read_csv_input
@@ -183,11 +191,15 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
     except CsvInputError as exc:
         for line in exc.problems:
             click.echo(line, err=True)
-        _fail(str(exc))
+        _fail(exc.summary)
     except ValueError as exc:  # an argument no input could satisfy (an empty key, ...)
         _fail(str(exc))
-    _convert(read.supplied, out, scenario, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
-             allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress)
+    from .dataset import convert_csv
+
+    options = _dataset_options({"overwrite": overwrite, "overwrite_extra_files": overwrite_extra_files,
+                                "allow_large": allow_large, "chunk_size": chunk_size,
+                                "progress": not no_progress, "workers": workers, "scheduler": scheduler})
+    _publish(lambda: convert_csv(read.supplied, out, scenario=scenario, **options), out)
     if mapping_out is not None and read.mapping is not None:
         _write_mapping(read.mapping, mapping_out)
     actions = [note["action"] for note in read.supplied.notes]
@@ -225,32 +237,6 @@ def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
         _fail(f"the data set was published, but the mapping could not be written to {path}: "
               f"{exc.strerror or exc}")
     click.echo(f"  pseudonym mapping written to {path} (keep it apart from the data set)")
-
-
-def _convert(supplied: SuppliedConsumption, out: Path, scenario: Scenario | None, *, overwrite: bool,
-             overwrite_extra_files: bool, allow_large: bool, chunk_size: int, progress: bool) -> None:
-    """Publish a data set from checked CSV input; every failure is one ``error:`` line (as _generate)."""
-    from .budget import BudgetError
-    from .dataset import convert_csv
-    from .publication import Interrupted, PublicationError
-    from .readings import RegisterCapacityError
-    from .scenario import ScenarioError
-
-    try:
-        summary = convert_csv(supplied, out, scenario=scenario, overwrite=overwrite or overwrite_extra_files,
-                              overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
-                              chunk_size=chunk_size, progress=progress)
-    except (BudgetError, PublicationError, RegisterCapacityError, ScenarioError) as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
-    except KeyboardInterrupt as exc:
-        if isinstance(exc, Interrupted):
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_status)
-        click.echo(f"error: interrupted; nothing was published at {out}", err=True)
-        sys.exit(130)
-    click.echo(summary.describe())
 
 
 @main.command()

@@ -177,13 +177,18 @@ class CsvInputError(ValueError):
         then ``... and N more problems`` when there were more.
     total : int
         Number of problems found.
+    summary : str
+        One line: how many problems, and that nothing was converted. ``str()`` of the error is
+        this line followed by the problem lines.
     """
 
     def __init__(self, problems: list[str], total: int) -> None:
         self.problems = problems
         self.total = total
         plural = "s" if total != 1 else ""
-        super().__init__(f"{total} problem{plural} in the input; nothing was converted")
+        #: One line saying how many problems there were (the CLI's ``error:`` line).
+        self.summary = f"{total} problem{plural} in the input; nothing was converted"
+        super().__init__("\n".join([self.summary, *problems]))
 
 
 @dataclass(frozen=True)
@@ -591,7 +596,7 @@ class _State:
                                        "(an IDNO?): give its gsp_group")
             elif host is not None and given is not None and given.value != host:
                 self.problems.add_cell(given.file, given.row, "gsp_group", given.value,
-                                       f"{_rule('GSP')}: MPAN {mpan} is in {host}", order=20)
+                                       f"MPAN {mpan} is in {host}: {_rule('GSP')}", order=20)
 
     def read_register_csv(self, path: Path, file: int) -> None:
         """The ``mpan,register_start_kwh`` file: each MPAN's opening register [kWh]."""
@@ -639,7 +644,7 @@ class _State:
         if meter is None:
             problems.add_line(file, line, "mpan", mpan, "MPAN not in the consumption files")
             return
-        wh, rule = _exact_wh(value, unit, none_if_empty=False)
+        wh, rule = _exact_wh(value, unit)
         if rule:
             problems.add_line(file, line, column, value, rule, order=1)
             return
@@ -683,7 +688,7 @@ def _mpan_rule(raw: bytes) -> str | None:
     if len(text) != 13:
         return f"an MPAN core is 13 digits, this has {len(text)}"
     if mpan_problem(text):
-        return f"{_rule('MPAN')}: expected {mpan_check_digit(text[:12])}"
+        return f"the check digit should be {mpan_check_digit(text[:12])}: {_rule('MPAN')}"
     return None
 
 
@@ -742,7 +747,7 @@ def _read_file(path: Path, file: int, state: _State, counted: Callable[[int], No
     if kind:
         problems.add_line(file, 1, "file", head[:16], kind)
         return
-    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)[0]  # pyarrow ends lines at any of them
     if not head.replace(b"\xef\xbb\xbf", b"").strip(b" \t\r\n,"):
         problems.add_line(file, 1, "header", first,
                           "the file is empty: expected a header such as mpan,timestamp,kwh")
@@ -751,6 +756,9 @@ def _read_file(path: Path, file: int, state: _State, counted: Callable[[int], No
         header = [c.strip() for c in next(csv.reader([first.decode("utf-8-sig")]), [])]
     except UnicodeDecodeError:
         problems.add_line(file, 1, "header", first, "not UTF-8 text: save the file as CSV UTF-8")
+        return
+    except csv.Error as exc:
+        problems.add_line(file, 1, "header", first, f"not a CSV header ({exc})")
         return
     spec = _Spec.from_header(header, file, state, first)
     if spec is not None:
@@ -911,8 +919,8 @@ def _read_csv(path: Path, file: int, spec: _Spec, state: _State, counted: Callab
             )
             for batch in reader:
                 block = _Block(batch, file, parsed, spec, state)
-                row_breaks.extend(block.line_breaks())
                 block.process()
+                row_breaks.extend(block.breaks)
                 problems.end_block(file)
                 parsed += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
@@ -1009,15 +1017,19 @@ class _Block:
         self.state = state
         self.columns = {name: batch.column(written) for name, written in spec.raw.items()}
         self.ok = np.ones(self.n, dtype=bool)
+        self.reported: dict[str, np.ndarray] = {}  # cells already reported, by column
+        self.breaks: list[tuple[int, int]] = []  # (parsed row, extra lines) of multi-line rows
 
     def report(self, bad: np.ndarray, name: str, rule: str | Callable[[Any, int], str]) -> None:
         """Report the rows where ``bad`` holds, in column ``name``; mark them invalid.
 
         A callable ``rule`` gets the cell's bytes and the row's position in the block.
         """
-        idx = np.flatnonzero(bad)
+        done = self.reported.setdefault(name, np.zeros(self.n, dtype=bool))
+        idx = np.flatnonzero(bad & ~done)  # one problem per cell: the first found
         if not idx.size:
             return
+        done[idx] = True
         column = self.columns.get(name)
         first = self.first_row
         wording = rule if not callable(rule) else (lambda value, row: rule(value, row - first))
@@ -1025,26 +1037,30 @@ class _Block:
                                      self.spec.order(name), lambda row: _cell(column, row - first), wording)
         self.ok[idx] = False
 
-    def line_breaks(self) -> list[tuple[int, int]]:
-        """``(parsed row, extra lines)`` of rows holding a quoted line break (reported)."""
-        counts = np.zeros(self.n, dtype=np.int64)
-        for name, column in self.columns.items():
-            values = column.dictionary if isinstance(column, pa.DictionaryArray) else column
-            hits = pc.count_substring(values, "\n").to_numpy(zero_copy_only=False)
-            if not hits.any():
-                continue
-            if isinstance(column, pa.DictionaryArray):
-                hits = hits[column.indices.to_numpy(zero_copy_only=False)]
+    def line_breaks(self, name: str, hits: np.ndarray) -> None:
+        """Report cells holding a quoted line break (``hits`` per row); note the lines they add.
+
+        Dictionary columns are searched whole (their distinct values are few); value columns only
+        where a cell already failed the number pattern, which a line break always makes it do.
+        """
+        if hits.any():
             self.report(hits > 0, name, "a line break inside a value")
-            counts += hits
-        rows = np.flatnonzero(counts)
-        return list(zip((rows + self.first_row).tolist(), counts[rows].tolist(), strict=True))
+            rows = np.flatnonzero(hits)
+            self.breaks += list(zip((rows + self.first_row).tolist(), hits[rows].tolist(), strict=True))
+
+    def _dictionary_line_breaks(self) -> None:
+        for name, column in self.columns.items():
+            if isinstance(column, pa.DictionaryArray) and len(column.dictionary):
+                hits = pc.count_substring(column.dictionary, "\n").to_numpy(zero_copy_only=False)
+                if hits.any():
+                    self.line_breaks(name, hits[column.indices.to_numpy(zero_copy_only=False)])
 
     # -- the checks -----------------------------------------------------------------------
     def process(self) -> None:
         """Check every column and keep the block's valid values as a :class:`_Part`."""
         if not self.n:
             return
+        self._dictionary_line_breaks()
         blank = self._blank_rows()
         meter = self._meters(blank)
         mqid = self._codes("mqid", _mqid_rule, blank)
@@ -1217,6 +1233,10 @@ class _Block:
         # a decimal128 holds its unscaled integer, here the value in Wh, which fits the low word
         wh = np.frombuffer(decimals.buffers()[1], dtype=np.int64)[0: 2 * self.n: 2].copy()
         wh[~fine] = -1
+        if not fine.all():
+            hits = np.zeros(self.n, dtype=np.int64)
+            hits[~fine] = pc.count_substring(column.filter(pa.array(~fine)), "\n").to_numpy(zero_copy_only=False)
+            self.line_breaks(name, hits)
         max_wh = self.state.max_wh
         self.report(~fine & ~skip, name, lambda v, _: _value_rule(_raw(v), unit, max_wh))
         too_big = fine & (wh > max_wh) & ~skip
@@ -1323,7 +1343,7 @@ def _attribute_rule(name: str, raw: bytes) -> tuple[str | None, str | None]:
         if text in GSP_GROUPS:
             return text, None
         return None, f"not a GSP group ({', '.join(GSP_GROUPS)})"
-    wh, problem = _exact_wh(text, "kwh" if name.endswith("kwh") else "wh", none_if_empty=True)
+    wh, problem = _exact_wh(text, "kwh" if name.endswith("kwh") else "wh")
     return (None, problem) if problem else (str(wh), None)
 
 
@@ -1386,7 +1406,7 @@ def _local_midnight_periods(day: np.ndarray, valid: np.ndarray) -> np.ndarray:
 # -- numbers --------------------------------------------------------------------------------
 
 
-def _exact_wh(text: str, unit: str, *, none_if_empty: bool) -> tuple[int, str | None]:
+def _exact_wh(text: str, unit: str) -> tuple[int, str | None]:
     """Whole Wh of a plain decimal text in kWh (at most 3 decimals) or Wh, or the problem."""
     rule = _number_rule(text, unit)
     if rule:
@@ -1543,7 +1563,7 @@ def _slow_instant(raw: bytes) -> tuple[int, str | None]:
         offset = (-1 if m[8][0] == "-" else 1) * (off_h * 60 + off_m)
     total = int((wall - _EPOCH).total_seconds() // 60) - offset
     if second or (m[7] or "").strip("0") or total % _HALF_HOUR:
-        return 0, _rule("ECS1005")
+        return 0, f"not the end of a half hour: {_rule('ECS1005')}"
     if not _FIRST_MINUTE < total <= _LAST_MINUTE:
         return 0, f"outside the years {YEARS[0]} to {YEARS[1]}"
     return total, None
@@ -1649,19 +1669,32 @@ def pseudonymise_meter_ids(meter_ids: Sequence[str] | np.ndarray, key: str) -> n
 # The grid: every value in dense arrays
 
 
-def _edges(present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Half hours completing the first and the last UTC day of the grid, per series.
+def _edges(present: np.ndarray, midnight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Half hours missing in the first and the last UTC day of the grid, per series.
 
-    ``lead``: missing before a series' first value when that value is on the first day;
-    ``trail``: missing after its last value when that is on the last day. A series starting
-    later or ending earlier is not completed: its missing days are gaps.
+    ``lead``: before a series' first value when that value is on the first day; ``trail``: after
+    its last value when that is on the last day. A series starting later or ending earlier is not
+    concerned: its missing days are gaps.
+
+    Parameters
+    ----------
+    present : numpy.ndarray of bool, shape ``(series, T)``
+        Supplied half hours.
+    midnight : numpy.ndarray of bool, shape ``(T + 1,)``, optional
+        Whether each column boundary is a local midnight. When given, only series whose values
+        start (end) at a local midnight count: whole local days, which leave their first and
+        last UTC day part-covered. A series that starts at, say, 05:00 has a gap instead.
     """
     T = present.shape[1]
     cols = np.arange(T)[None, :]
-    first = present.argmax(axis=1)[:, None]
-    last = (T - 1 - present[:, ::-1].argmax(axis=1))[:, None]
-    lead = (cols < first) & (first < PERIODS)
-    trail = (cols > last) & (last >= T - PERIODS)
+    first = present.argmax(axis=1)
+    last = T - 1 - present[:, ::-1].argmax(axis=1)
+    lead_ok, trail_ok = first < PERIODS, last >= T - PERIODS
+    if midnight is not None:
+        lead_ok &= midnight[first]
+        trail_ok &= midnight[last + 1]
+    lead = (cols < first[:, None]) & lead_ok[:, None]
+    trail = (cols > last[:, None]) & trail_ok[:, None]
     return lead & ~present, trail & ~present
 
 
@@ -1806,6 +1839,10 @@ class _Grid:
                  sources: list[str]) -> SuppliedConsumption | None:
         """Whole UTC days: complete (or drop) the first and last day, fill or refuse the gaps.
 
+        Completed: the half hours a series of whole local days leaves uncovered in the first and
+        last UTC day. Dropped (``drop_incomplete_days``): a first or last UTC day some series
+        covers only in part, whatever the reason. Anything else missing is a gap.
+
         Returns None after recording problems.
         """
         R, T = self.R, self.T
@@ -1834,7 +1871,7 @@ class _Grid:
                                    "days dropped: convert it without drop_incomplete_days")
         if empty.size:
             return None
-        lead, trail = _edges(present)
+        lead, trail = _edges(present, self._local_slots(present.shape[1] + 1) == 0)
         edge = lead | trail
         inside = ~present & ~edge
         if inside.any() and not fill_missing:
@@ -1955,7 +1992,7 @@ class _Grid:
         return notes
 
     def _local_slots(self, T: int) -> np.ndarray:
-        """Local (Europe/London) half hour of day (0-47) in which each column's period starts."""
+        """Local (Europe/London) half hour of day (0-47) in which each of ``T`` columns starts."""
         starts = ((self.first_day * PERIODS + np.arange(T)) * _HALF_HOUR).astype("datetime64[m]")
         local = pd.DatetimeIndex(starts.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(LOCAL_TZ)
         return (local.hour * 2 + local.minute // _HALF_HOUR).to_numpy().astype(np.int64)

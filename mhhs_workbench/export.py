@@ -74,6 +74,10 @@ class MessageFileWriter:
 # ---------------------------------------------------------------------- tables
 
 
+#: Rows turned into CSV text at once.
+CSV_SLICE_ROWS = 262_144
+
+
 class TableWriter:
     """Writes one table as Parquet and/or CSV from chunks, byte-identically whatever the chunking.
 
@@ -119,8 +123,11 @@ class TableWriter:
             self._buffered += table.num_rows
             while self._buffered >= self.row_group_rows:
                 self._write_group(self.row_group_rows)
-        if self._csv is not None and table.num_rows:
-            self._csv.write(_csv_text(table, csv_columns or {}))
+        if self._csv is not None:
+            # in slices: the text of a large table is several times its Arrow size
+            for start in range(0, table.num_rows, CSV_SLICE_ROWS):
+                part = {name: text[start : start + CSV_SLICE_ROWS] for name, text in (csv_columns or {}).items()}
+                self._csv.write(_csv_text(table.slice(start, CSV_SLICE_ROWS), part))
 
     def _write_group(self, n: int) -> None:
         merged = pa.concat_tables(self._buffer).combine_chunks()

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: Notebooks shipped with the package, by bare name.
-BUNDLED_NOTEBOOKS: tuple[str, ...] = ("profile_designer", "generate_dataset", "validate_messages")
+BUNDLED_NOTEBOOKS: tuple[str, ...] = ("profile_designer", "generate_dataset", "convert_csv", "validate_messages")
 
 #: Where installed copies of the notebooks live, relative to an installation's data prefix
 #: (``[tool.setuptools.data-files]`` in pyproject.toml puts them there).
@@ -70,6 +70,7 @@ SHARE_DIR = Path("share") / "mhhs-workbench" / "notebooks"
 #: is a published data set.
 EVIDENCE_CONVENTIONS: dict[str, tuple[str, str]] = {
     "generate_dataset": ("out", "inside"),
+    "convert_csv": ("out", "inside"),
     "validate_messages": ("path", "beside"),
 }
 

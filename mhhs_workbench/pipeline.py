@@ -25,7 +25,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from .allocator import keep_buffers_in_heap
-from .chunk import DatasetFrame, attach_reads, chunk_bounds, generate_chunk
+from .chunk import DatasetFrame, attach_reads, chunk_bounds, effective_chunk_size, generate_chunk
 from .export import TableWriter
 from .messages.addressing import INTERFACES, ROLES, Addressing
 from .messages.chunk_messages import if021_items, if041_items
@@ -80,7 +80,7 @@ class RunPlan:
     def build(cls, frame: DatasetFrame, chunk_size: int) -> RunPlan:
         """Count every meter's messages and place each chunk's."""
         n = frame.n_meters
-        bounds = chunk_bounds(n, chunk_size)
+        bounds = chunk_bounds(n, effective_chunk_size(chunk_size, frame.n_days))
         starts = np.array([b[0] for b in bounds], dtype=np.int64)
         per_chunk = {i: np.zeros((len(bounds), len(ROLES)), dtype=np.int64) for i in INTERFACES}
         for lo in range(0, n, PLAN_BATCH):
