@@ -53,7 +53,7 @@ FILE_OVERHEAD_BYTES = 200
 # four channels, reported values, table columns and CSV text), per meter and per day (aggregates)
 BASE_MEMORY_BYTES = 450 * 10**6
 CHUNK_MEMORY_BYTES_PER_METER_HALF_HOUR = 800
-MEMORY_BYTES_PER_METER = 4_000
+MEMORY_BYTES_PER_METER = 300  # measured: 1k to 100k meters x 7 days, all outputs
 MEMORY_BYTES_PER_DAY = 14 * 50 * 4 * 8 * 2  # GSP groups x local periods x MQIDs x int64, twice
 
 

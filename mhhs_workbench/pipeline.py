@@ -46,8 +46,9 @@ from .tables import (
 PLAN_BATCH = 1_000_000
 #: Table name -> schema, in the order tables are written.
 TABLES = {"consumption": CONSUMPTION_SCHEMA, "readings": READINGS_SCHEMA, "meters": METERS_SCHEMA}
-#: Rows per Parquet row group: wide meter rows in smaller groups, so memory stays flat.
-ROW_GROUP_ROWS = {"consumption": 262_144, "readings": 262_144, "meters": 65_536}
+#: Rows per Parquet row group: tables of few rows per meter in smaller groups, so the rows
+#: buffered for a group stop growing while the fleet is still small (memory stays flat).
+ROW_GROUP_ROWS = {"consumption": 262_144, "readings": 65_536, "meters": 16_384}
 #: Stages whose time a run reports.
 STAGES = ("consumption", "readings", "IF-021", "IF-041", "tables", "aggregates", "publication")
 

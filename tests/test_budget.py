@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from mhhs_workbench.budget import MAX_OUTPUT_ENV, BudgetError, check_budget, estimate
+from mhhs_workbench.chunk import MAX_CHUNK_VALUES, effective_chunk_size
 from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.export import verify
@@ -97,10 +98,15 @@ def test_output_limit_is_configurable_and_allow_large_accepts(tmp_path, monkeypa
         check_budget(s, out)
 
 
-def test_memory_beyond_this_machine_is_refused_unless_chunks_are_smaller(tmp_path):
-    s = scenario(20_000, 3652, outputs=["aggregates"])  # little output, all meters at once: terabytes
-    with pytest.raises(BudgetError, match="of memory: use a smaller --chunk-size"):
+def test_chunks_are_capped_so_no_chunk_size_exhausts_memory(tmp_path, monkeypatch):
+    s = scenario(20_000, 3652, outputs=["aggregates"])  # all meters at once would be terabytes
+    asked = check_budget(s, tmp_path / "out", chunk_size=20_000)
+    capped = estimate(s, effective_chunk_size(20_000, 3652))
+    assert effective_chunk_size(20_000, 3652) * 3652 * 48 <= MAX_CHUNK_VALUES
+    assert asked.peak_memory_bytes == capped.peak_memory_bytes < 8 * 10**9
+    # on a machine smaller than the estimate, the run is refused before anything is written
+    monkeypatch.setattr("mhhs_workbench.budget._physical_memory", lambda: 10**8)
+    with pytest.raises(BudgetError, match="of memory"):
         check_budget(s, tmp_path / "out", chunk_size=20_000)
-    fits = check_budget(s, tmp_path / "out", chunk_size=10)
-    assert fits.peak_memory_bytes < 4 * 10**9
+    assert check_budget(s, tmp_path / "out", True, chunk_size=20_000) == asked  # --allow-large
     assert list(tmp_path.iterdir()) == []
