@@ -241,15 +241,37 @@ def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--spec-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Validate against Elexon's official DIP API YAML in this folder instead of the "
-              "package's own schemas.")
-@click.option("--no-rules", is_flag=True, help="Check the schema only, not the business rules.")
-def validate(paths: tuple[Path, ...], spec_dir: Path | None, no_rules: bool) -> None:
-    """Validate IF-021 / IF-041 message files (or folders of them)."""
-    from .validation import format_report, validate_files
+@click.option("--spec", metavar="VERSION|DIR|FILE",
+              help="Elexon's DIP API release to check against as well as the package's schema: a "
+              "known version (2.1.0, 2.2.1; found on $MHHS_WORKBENCH_SPEC_PATH), a folder of its "
+              "unresolved YAML or its resolved JSON file. Default: the data set's spec_version, "
+              "else the newest known, when found.")
+@click.option("--spec-dir", metavar="DIR",
+              help="Older name of --spec for a folder of Elexon's YAML.")
+@click.option("--nullable", type=click.Choice(["lenient", "strict"]), default="lenient",
+              show_default=True,
+              help="Reading of OpenAPI 3.0 'nullable' beside an enum: strict (OpenAPI 3.0.3) "
+              "refuses null where the enum does not list it.")
+@click.option("--no-rules", is_flag=True, help="Check the schemas only, not the business rules.")
+def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nullable: str,
+             no_rules: bool) -> None:
+    """Validate IF-021 / IF-041 message files (or folders of them).
 
-    report = validate_files(list(paths), spec_dir=spec_dir, business_rules=not no_rules)
+    One run checks the package's JSON Schema, Elexon's schema of one DIP API release and the
+    business rules. Exit status 0 when every message is valid, 1 when one is not, 2 when the
+    specification cannot be found.
+    """
+    from .spec_versions import SchemaError
+    from .validation import AUTO_SPEC, format_report, validate_files
+
+    if spec is not None and spec_dir is not None:
+        _fail("give --spec or --spec-dir, not both (--spec-dir is the older name of --spec)")
+    given = spec if spec is not None else spec_dir
+    try:
+        report = validate_files(list(paths), spec=AUTO_SPEC if given is None else given,
+                                business_rules=not no_rules, nullable=nullable)
+    except SchemaError as exc:  # unknown version, nothing found, unreadable specification
+        _fail(" ".join(str(exc).split()))  # one line, whatever the message holds
     click.echo(format_report(report))
     sys.exit(0 if report.ok else 1)
 

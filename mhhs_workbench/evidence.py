@@ -3,8 +3,10 @@
 The notebooks call these helpers so each of their cells stays a one-liner: the scenario, the
 counts, the validation result, sample messages, plots and checksums. Each helper returns an
 object that a notebook displays as rich output (Markdown, a table or a PNG), so an executed
-notebook is a self-contained record of the run. :func:`record_in_manifest` adds the executed
-notebook to the data set's manifest afterwards.
+notebook is a self-contained record of the run, naming the release of Elexon's DIP API the
+messages were checked against and its sha256. :func:`verdict` records that validation in the data
+set's manifest (:func:`record_validation`) and :func:`record_in_manifest` adds the executed
+notebook to it afterwards.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from .export import (
 )
 from .plots import figure_png
 from .scenario import Scenario, demo_scenario
-from .validation import ValidationReport, format_report, validate_files
+from .spec_versions import Spec
+from .validation import AUTO_SPEC, ValidationReport, format_report, validate_files
 
 __all__ = [
     "ValidationEvidence",
@@ -44,6 +47,7 @@ __all__ = [
     "find_dataset_root",
     "message_counts",
     "record_in_manifest",
+    "record_validation",
     "sample_messages",
     "scenario_markdown",
     "validation",
@@ -195,9 +199,11 @@ class ValidationEvidence:
     Attributes
     ----------
     report : ValidationReport
-        The result.
+        The result; it also says what was checked (:attr:`ValidationReport.spec` is the release
+        of Elexon's specification, with its sha256, and the ``nullable`` reading).
     schemas : str
-        Which schemas were used (the package's own, and Elexon's official one if given).
+        Which schemas were used, in words: the package's own, and Elexon's official one with
+        its release and checksum if one was checked.
     business_rules : bool
         Whether the business rules were applied.
     """
@@ -210,6 +216,11 @@ class ValidationEvidence:
     def ok(self) -> bool:
         """Whether every message is valid."""
         return self.report.ok
+
+    @property
+    def spec(self) -> Spec | None:
+        """Elexon's specification checked against (version, sha256), or ``None``."""
+        return self.report.spec
 
     @property
     def headline(self) -> str:
@@ -237,10 +248,25 @@ class ValidationEvidence:
         return f"<ValidationEvidence: {self.headline}>"
 
 
+def _schemas_text(report: ValidationReport) -> str:
+    """The schemas a report checked, in words, naming Elexon's release and its sha256."""
+    text = "package schema"
+    if report.spec is not None:
+        strict = ", nullable read strictly" if report.nullable == "strict" else ""
+        text += (f" and Elexon's official DIP API schema {report.spec.version or '(unrecognised)'} "
+                 f"(sha256 {report.spec.sha256}{strict})")
+    elif report.spec_note:
+        text += f"; {report.spec_note}"
+    return text
+
+
 def validation(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-    spec_dir: str | os.PathLike[str] | None = None,
+    spec: str | os.PathLike[str] | Spec | None = None,
     business_rules: bool = True,
+    *,
+    nullable: str = "lenient",
+    spec_dir: str | os.PathLike[str] | None = None,
 ) -> ValidationEvidence:
     """Validate message files and keep the result as evidence.
 
@@ -248,24 +274,38 @@ def validation(
     ----------
     paths : path or iterable of paths
         Message files or folders (a data set folder is searched recursively).
-    spec_dir : path, optional
-        Folder of Elexon's DIP API YAML: also validate against the official schema. Empty or
-        None validates against the package's own schema only.
+    spec : str, path or Spec, optional
+        Elexon's DIP API release to check against as well as the package's schema: a known
+        version (``'2.1.0'``, ``'2.2.1'``, found on ``$MHHS_WORKBENCH_SPEC_PATH``), a folder of
+        its YAML or its resolved JSON file. Empty or None: the data set's own ``spec_version``
+        (else the newest known) when it is found there; the package's schema alone, saying
+        so, when it is not.
     business_rules : bool
         Also apply the business rules.
+    nullable : {'lenient', 'strict'}
+        Reading of OpenAPI ``nullable`` beside an enum in Elexon's schema.
+    spec_dir : path, optional
+        Older name of ``spec`` (a folder of Elexon's YAML); used when ``spec`` is empty.
+
+    Returns
+    -------
+    ValidationEvidence
+        Its headline and report name the release checked and its sha256.
 
     Raises
     ------
     ValueError
-        If no path is given.
+        If no path is given, or ``nullable`` is not a known reading.
+    mhhs_workbench.spec_versions.SchemaError
+        If a specification given explicitly cannot be found or identified.
     """
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not items or any(not str(p) for p in items):
         raise ValueError("no message file or folder given (set the notebook's `path` parameter)")
-    spec = Path(spec_dir) if spec_dir else None
-    report = validate_files(items, spec_dir=spec, business_rules=business_rules)
-    schemas = "package schema" + (" and Elexon's official DIP API schema" if spec else "")
-    return ValidationEvidence(report, schemas, business_rules)
+    given = spec if (isinstance(spec, Spec) or str(spec or "")) else (spec_dir or None)
+    report = validate_files(items, spec=given if given else AUTO_SPEC, business_rules=business_rules,
+                            nullable=nullable)
+    return ValidationEvidence(report, _schemas_text(report), business_rules)
 
 
 # --------------------------------------------------------------------------- samples and plots
@@ -361,13 +401,18 @@ def verdict(result: ValidationEvidence, dataset: str | os.PathLike[str] | None =
     result : ValidationEvidence
         What :func:`validation` returned.
     dataset : path, optional
-        A published data set whose files must also match its manifest.
+        A published data set whose files must also match its manifest. When they do, the
+        validation (release, sha256, reading, counts) is recorded in its manifest
+        (:func:`record_validation`), whatever its outcome.
     fail : bool
         Raise :class:`AssertionError` when something is wrong, instead of only reporting it.
     """
     problems = [] if result.ok else [result.headline]
     if dataset is not None:
-        problems += verify(dataset)
+        broken = verify(dataset)
+        if not broken:  # never seal a manifest over files that no longer match it
+            record_validation(dataset, result)
+        problems += broken
     if problems and fail:
         raise AssertionError("the data is not valid:\n" + "\n".join(problems[:20]))
     if problems:
@@ -422,12 +467,61 @@ def record_in_manifest(root: str | os.PathLike[str], paths: Iterable[str | os.Pa
             raise ValueError(f"{file} is not inside the data set {root}") from None
         entries[rel] = {"path": rel, "bytes": file.stat().st_size, "sha256": sha256_file(file)}
     manifest["files"] = [entries[k] for k in sorted(entries)]
+    _replace_manifest(root, manifest, intact)
+    return manifest
+
+
+def _replace_manifest(root: Path, manifest: dict[str, Any], intact: bool) -> None:
+    """Write a changed manifest: sealed again if it was intact, left unsealed if not."""
     if intact:
         write_manifest(root, manifest)  # sealed again: the new entries are the tool's own
     else:
         # a manifest already edited by hand stays unsealed, so verify keeps reporting it
+        manifest_path = root / MANIFEST
         data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
         tmp = manifest_path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, manifest_path)
+
+
+#: Manifest field listing the validations recorded with :func:`record_validation`.
+VALIDATIONS = "validations"
+
+
+def record_validation(root: str | os.PathLike[str], result: ValidationEvidence | ValidationReport) -> dict[str, Any]:
+    """Record in a data set's manifest what a validation checked and found.
+
+    The manifest's ``validations`` list gets the run's :meth:`ValidationReport.record`: Elexon's
+    release (``version``, ``sha256``, ``kind``) and ``nullable`` reading (``spec`` is null when
+    only the package's schema was checked), whether the package's schema and the business rules
+    were applied, and the counts. A record of the same checks (same release, checksum, reading,
+    schemas and rules) replaces the earlier one, so checking twice does not grow the list. It
+    holds no times and no local paths and the list is sorted, so the manifest stays
+    deterministic; it is sealed again as :func:`record_in_manifest` does.
+
+    Parameters
+    ----------
+    root : path
+        The data set folder (holding ``manifest.json``).
+    result : ValidationEvidence or ValidationReport
+        The validation.
+
+    Returns
+    -------
+    dict
+        The new manifest.
+    """
+    root = Path(root).absolute()
+    report = result.report if isinstance(result, ValidationEvidence) else result
+    manifest = orjson.loads((root / MANIFEST).read_bytes())
+    intact = manifest.get(MANIFEST_CHECKSUM) == manifest_checksum(manifest)
+    record = report.record()
+
+    def checks(entry: dict[str, Any]) -> bytes:
+        return orjson.dumps({k: entry.get(k) for k in ("spec", "package_schema", "business_rules")},
+                            option=orjson.OPT_SORT_KEYS)
+
+    kept = [e for e in manifest.get(VALIDATIONS, []) if isinstance(e, dict) and checks(e) != checks(record)]
+    manifest[VALIDATIONS] = sorted([*kept, record], key=lambda e: orjson.dumps(e, option=orjson.OPT_SORT_KEYS))
+    _replace_manifest(root, manifest, intact)
     return manifest

@@ -14,6 +14,7 @@ wrote a chunk.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -199,6 +200,16 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
 _WRITERS: dict[tuple, IF021ByteWriter] = {}
 #: One thread per process writes message files while the next block is formatted.
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mhhs-message-writer")
+
+
+def _new_writer() -> None:
+    """A forked process (e.g. a Dask worker) gets its own writer: threads do not survive a fork."""
+    global _WRITER
+    _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mhhs-message-writer")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_writer)
 
 
 def _write_blocks(files: MessageFiles, first: int, blocks: Iterable[list]) -> tuple[int, Checksums]:

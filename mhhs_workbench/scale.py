@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -48,6 +49,7 @@ def run_dask(
         Address of an existing scheduler (``tcp://host:8786``); takes precedence over ``workers``.
     """
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ScaleUnavailable(
@@ -59,6 +61,10 @@ def run_dask(
             client = stack.enter_context(Client(scheduler))
         else:
             n = workers or os.cpu_count() or 1
+            # on Linux, fork the workers from this process: they start with the package already
+            # imported (about 0.2 s instead of a second or more for fresh interpreters)
+            if sys.platform.startswith("linux"):
+                stack.enter_context(dask.config.set({"distributed.worker.multiprocessing-method": "fork"}))
             cluster = stack.enter_context(
                 LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                              dashboard_address=None, silence_logs=logging.ERROR)

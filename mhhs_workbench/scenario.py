@@ -31,6 +31,7 @@ import yaml
 
 from .identifiers import GSP_GROUPS, METER_SERIALS, ROLE_IDS, dip_id
 from .messages.codes import DIP_DATETIME_PATTERN, ENVIRONMENT_TAGS, SUB_TEXT_MAX_LENGTH
+from .spec_versions import KNOWN_VERSIONS, LATEST_VERSION
 
 OUTPUTS = ("if021", "if041", "parquet", "csv", "aggregates")
 EVENT_TYPES = ("change_of_supplier",)
@@ -251,6 +252,11 @@ class Scenario:
         First and last UTC settlement day (inclusive).
     environment_tag : str
         ``PRD``, ``SITB``, ``SIT``, ``UIT`` or ``DEV``.
+    spec_version : str
+        Release of Elexon's DIP API the data set is made for (``2.1.0``, ``2.2.1``; the newest
+        known by default): it selects version-specific choices where releases offer one (none
+        in IF-021/IF-041 yet: the builders' messages are valid under every known release) and
+        is the release the data set's validation checks by default.
     outputs : list of str
         Any of ``if021``, ``if041``, ``parquet``, ``csv``, ``aggregates``.
     temperature_csv : str
@@ -262,6 +268,7 @@ class Scenario:
     start_date: dt.date = dt.date(2025, 10, 20)
     end_date: dt.date = dt.date(2025, 11, 2)
     environment_tag: str = "SIT"
+    spec_version: str = LATEST_VERSION
     meters: MeterMix = field(default_factory=MeterMix)
     participants: Participants = field(default_factory=Participants)
     messages: Messages = field(default_factory=Messages)
@@ -339,6 +346,9 @@ class Scenario:
             fail(("end_date",), f"{self.n_days} days is more than ten years")
         if self.environment_tag not in ENVIRONMENT_TAGS:
             fail(("environment_tag",), f"{_show(self.environment_tag)} is not one of {', '.join(ENVIRONMENT_TAGS)}")
+        if self.spec_version not in KNOWN_VERSIONS:
+            fail(("spec_version",), f"{_show(self.spec_version)} is not a known DIP API version; "
+                 f"expected one of {', '.join(KNOWN_VERSIONS)}")
         m = self.meters
         if m.count < 1:
             fail(("meters", "count"), f"must be at least 1, got {m.count}")

@@ -4,10 +4,14 @@ The package ships its own schemas (``mhhs_workbench/schemas/*.json``, JSON Schem
 state the same constraints as Elexon's DIP API specification and are stricter where the project
 is (25-character date-times with an offset, non-negative values, midnight settlement days, ...).
 
-Elexon's specification is a set of OpenAPI 3.0 YAML files whose ``$ref``s point at GitHub.
-:func:`official_schema` reads a local copy of those files, inlines every ``$ref`` and turns the
-OpenAPI dialect into plain JSON Schema, so that the same validators can check data against it.
-Nothing here needs the network or Elexon's files unless :func:`official_schema` is asked for.
+Elexon's specification comes as a folder of OpenAPI 3.0 YAML files whose ``$ref``s point at
+GitHub (release 2.1.0), or as one resolved OpenAPI JSON document (release 2.2.1); see
+:mod:`mhhs_workbench.spec_versions` for the releases the package knows and how they are found.
+:func:`official_schema` reads a local copy, inlines every ``$ref`` and turns the OpenAPI dialect
+into plain JSON Schema, so that the same validators can check data against it. OpenAPI 3.0
+``nullable: true`` beside an ``enum`` has two readings (``nullable=``): ``'lenient'`` adds null
+to the enum, ``'strict'`` (OpenAPI 3.0.3) does not. Nothing here needs the network or Elexon's
+files unless :func:`official_schema` is asked for.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import copy
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -27,6 +31,14 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError
 
+from .spec_versions import (
+    INTERFACES_FILE,
+    SchemaError,
+    Spec,
+    check_nullable,
+    resolve_spec,
+)
+
 try:  # optional accelerator; jsonschema alone gives the same verdicts, only slower
     import fastjsonschema
 except ImportError:  # pragma: no cover - exercised only where it is not installed
@@ -34,8 +46,10 @@ except ImportError:  # pragma: no cover - exercised only where it is not install
 
 __all__ = [
     "ELEXON_URL_PREFIX",
+    "INTERFACES_FILE",
     "PayloadValidator",
     "SchemaError",
+    "Spec",
     "load_schema",
     "official_schema",
     "validator_for",
@@ -43,9 +57,6 @@ __all__ = [
 
 #: Prefix of the cross-file ``$ref``s in Elexon's unresolved YAML; maps onto a local folder.
 ELEXON_URL_PREFIX = "https://raw.githubusercontent.com/elexon-data/dip-api-documentation/main/"
-
-#: File of Elexon's specification holding the ``IF-nnn-Payload`` schemas.
-INTERFACES_FILE = "Interfaces-EventCodes-unresolved.yaml"
 
 _PACKAGE_SCHEMA_FILES = {"IF-021": "if021.json", "IF-041": "if041.json"}
 _DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
@@ -75,10 +86,6 @@ _SCHEMA_MAPS = frozenset(
 # An unescaped '$' (fastjsonschema's rule): ECMA-262 '$' only matches at the very end of the
 # input, Python's also before a final newline, so both engines here are given '\Z' instead.
 _DOLLAR = re.compile(r"(?<!\\)\$")
-
-
-class SchemaError(ValueError):
-    """A schema cannot be found, read or resolved."""
 
 
 def _check_interface(interface_id: str) -> None:
@@ -152,14 +159,25 @@ def _json_pointer(document: Any, pointer: str, where: str) -> Any:
 
 
 class _OpenAPIConverter:
-    """Reads Elexon's YAML files from one folder and inlines ``$ref``s, converting as it goes.
+    """Reads Elexon's specification from one folder and inlines ``$ref``s, converting as it goes.
 
+    The documents are the unresolved YAML files of a folder (cross-file ``$ref``s name
+    :data:`ELEXON_URL_PREFIX`) or one resolved JSON document in it (internal ``$ref``s only).
     Converted subschemas are memoised by ``(file, pointer)``, so each block is converted once
     however often it is referenced.
+
+    Parameters
+    ----------
+    spec_dir : pathlib.Path
+        Folder the documents are read from.
+    nullable : {'lenient', 'strict'}
+        Reading of ``nullable: true`` beside an ``enum``: ``'lenient'`` adds null to the enum,
+        ``'strict'`` leaves the enum as written (OpenAPI 3.0.3: nullable does not widen an enum).
     """
 
-    def __init__(self, spec_dir: Path) -> None:
+    def __init__(self, spec_dir: Path, nullable: str = "lenient") -> None:
         self.spec_dir = spec_dir
+        self.nullable = check_nullable(nullable)
         self._documents: dict[str, Any] = {}
         self._converted: dict[tuple[str, str], Any] = {}
 
@@ -168,9 +186,16 @@ class _OpenAPIConverter:
             path = self.spec_dir / name
             if not path.is_file():
                 raise SchemaError(f"Elexon specification file {path} not found")
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            with path.open("rb") as f:
-                self._documents[name] = yaml.load(f, Loader=loader)
+            try:
+                with path.open("rb") as f:
+                    if path.suffix.lower() == ".json":
+                        self._documents[name] = json.load(f)
+                    else:
+                        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+                        self._documents[name] = yaml.load(f, Loader=loader)
+            except (ValueError, yaml.YAMLError) as exc:  # JSONDecodeError is a ValueError
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise SchemaError(f"{path} is not a readable OpenAPI document: {first}") from None
         return self._documents[name]
 
     def _target(self, ref: str, base: str) -> tuple[str, str]:
@@ -200,7 +225,9 @@ class _OpenAPIConverter:
             return node
         if "$ref" in node:
             target = self.resolve(*self._target(node["$ref"], base), stack)
-            # OpenAPI 3.0 ignores the siblings of $ref, except that tools honour 'nullable'
+            # OpenAPI 3.0 ignores the siblings of $ref, except that tools honour 'nullable'.
+            # Both readings keep that: they differ only on enums, the point where 2.2.1 and
+            # validators disagree (no IF-021/IF-041 field puts 'nullable' beside a $ref).
             if node.get("nullable") is True:
                 return {"anyOf": [{"type": "null"}, target]}
             return target
@@ -222,8 +249,11 @@ class _OpenAPIConverter:
                 out["type"] = [kind, "null"]
             elif isinstance(kind, list) and "null" not in kind:
                 out["type"] = [*kind, "null"]
-            # an enum lists every allowed value, so null must be one of them too
-            if "enum" in out and None not in out["enum"]:
+            # An enum lists every allowed value. The lenient reading (most tools, and Elexon's
+            # own 2.1.0, which wrote null into these enums) lets nullable add null to it; the
+            # strict one (OpenAPI 3.0.3's clarification) does not, so an enum without null
+            # refuses null although the type allows it.
+            if "enum" in out and None not in out["enum"] and self.nullable == "lenient":
                 out["enum"] = [*out["enum"], None]
         # OpenAPI 3.0 (draft 4 style) boolean exclusive bounds -> numeric ones
         for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
@@ -233,51 +263,66 @@ class _OpenAPIConverter:
         return out
 
 
+# One converter per specification (checksum included, so a changed file is read again) and reading
 @lru_cache(maxsize=8)
-def _converter(spec_dir: str) -> _OpenAPIConverter:
-    return _OpenAPIConverter(Path(spec_dir))
+def _converter(spec_dir: str, sha256: str, nullable: str) -> _OpenAPIConverter:
+    return _OpenAPIConverter(Path(spec_dir), nullable)
 
 
-def _spec_key(spec_dir: str | os.PathLike[str]) -> str:
-    path = Path(spec_dir).expanduser().resolve()
-    if not path.is_dir():
-        raise SchemaError(f"Elexon specification folder {path} not found")
-    return str(path)
+def _entry(spec: Spec) -> tuple[str, str]:
+    """Folder and file whose ``components/schemas`` hold the payload schemas."""
+    if spec.kind == "json":
+        return str(spec.path.parent), spec.path.name
+    return str(spec.path), INTERFACES_FILE
 
 
-def _official_schema(spec_key: str, interface_id: str) -> dict[str, Any]:
-    converter = _converter(spec_key)
-    body = converter.resolve(INTERFACES_FILE, f"/components/schemas/{interface_id}-Payload")
+def _official_schema(spec: Spec, interface_id: str, nullable: str) -> dict[str, Any]:
+    folder, entry = _entry(spec)
+    converter = _converter(folder, spec.sha256, nullable)
+    body = converter.resolve(entry, f"/components/schemas/{interface_id}-Payload")
     if not isinstance(body, dict):
-        raise SchemaError(f"{INTERFACES_FILE} has no object schema {interface_id}-Payload")
+        raise SchemaError(f"{entry} has no object schema {interface_id}-Payload")
     return {"$schema": _DRAFT_2020_12, **body}
 
 
-def official_schema(spec_dir: str | os.PathLike[str], interface_id: str) -> dict[str, Any]:
+def official_schema(
+    spec: str | os.PathLike[str] | Spec, interface_id: str, *, nullable: str = "lenient"
+) -> dict[str, Any]:
     """Elexon's schema of one ``interface_id`` payload, as a self-contained JSON Schema.
 
     Parameters
     ----------
-    spec_dir : path
-        Folder holding Elexon's unresolved OpenAPI YAML files (``Interfaces-EventCodes-
-        unresolved.yaml``, ``RealCommonBlocks-unresolved.yaml``, ...). ``$ref``s naming
-        :data:`ELEXON_URL_PREFIX` are read from this folder; nothing is fetched.
+    spec : str, path or Spec
+        A known version (``'2.1.0'``, ``'2.2.1'``, looked up on the search path of
+        :func:`mhhs_workbench.spec_versions.search_path`), a folder holding Elexon's unresolved
+        OpenAPI YAML files (``Interfaces-EventCodes-unresolved.yaml``, ...; ``$ref``s naming
+        :data:`ELEXON_URL_PREFIX` are read from this folder), or one resolved OpenAPI JSON
+        document. Nothing is fetched.
     interface_id : str
         Interface such as ``'IF-021'``; the schema is ``<interface_id>-Payload``.
+    nullable : {'lenient', 'strict'}
+        Reading of OpenAPI 3.0 ``nullable: true`` beside an ``enum``: ``'lenient'`` adds
+        ``null`` to the enum, ``'strict'`` does not (OpenAPI 3.0.3: nullable does not widen an
+        enum), so an enum that does not list null refuses it.
 
     Returns
     -------
     dict
         JSON Schema 2020-12 with every ``$ref`` inlined, OpenAPI ``nullable: true`` turned into
-        a ``"null"`` type (and a ``null`` enum member, or ``anyOf`` beside a ``$ref``), OpenAPI-only
-        keywords dropped, and ``\\d`` in patterns made ASCII-only as in ECMA-262.
+        a ``"null"`` type (and, read leniently, a ``null`` enum member; ``anyOf`` beside a
+        ``$ref``), OpenAPI-only keywords dropped, and ``\\d`` in patterns made ASCII-only as in
+        ECMA-262.
 
     Raises
     ------
     SchemaError
-        When the folder, a file or a referenced schema is missing, or ``$ref``s are circular.
+        When the specification, a file or a referenced schema is missing or unreadable, or
+        ``$ref``s are circular.
+    ValueError
+        When ``nullable`` is not one of the two readings.
     """
-    return copy.deepcopy(_official_schema(_spec_key(spec_dir), interface_id))
+    check_nullable(nullable)
+    return copy.deepcopy(_official_schema(resolve_spec(spec), interface_id, nullable))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,6 +347,88 @@ _JsonSchemaValidator = jsonschema.validators.extend(
 )
 
 
+# Keywords that apply subschemas other than through 'properties' and one 'items' schema: where
+# one appears, the strict-null shortcut below cannot know every place a subschema applies.
+_COMPOSITION = frozenset(
+    {
+        "$ref",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "patternProperties",
+        "prefixItems",
+        "contains",
+        "dependentSchemas",
+        "propertyNames",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+    }
+)
+
+
+class _Unsupported(Exception):
+    """A schema the strict-null shortcut does not handle (the full check is used instead)."""
+
+
+@dataclass(frozen=True)
+class _NullSites:
+    """Where a strictly read schema refuses null by an enum alone, as a tree over the payload.
+
+    ``schema`` is the subschema at this place when it refuses null only by its enum (its type
+    allows null); ``properties`` and ``items`` lead to such places further down.
+    """
+
+    schema: dict[str, Any] | None
+    properties: dict[str, _NullSites]
+    items: _NullSites | None
+
+
+def _null_sites(node: Any) -> _NullSites | None:
+    if not isinstance(node, dict):
+        return None
+    if _COMPOSITION & node.keys() or isinstance(node.get("additionalProperties"), dict):
+        raise _Unsupported
+    items_schema = node.get("items")
+    if items_schema is not None and not isinstance(items_schema, dict):
+        raise _Unsupported
+    kind, enum = node.get("type"), node.get("enum")
+    refuses = isinstance(enum, list) and None not in enum and isinstance(kind, list) and "null" in kind
+    properties = {}
+    for name, sub in (node.get("properties") or {}).items():
+        site = _null_sites(sub)
+        if site is not None:
+            properties[name] = site
+    items = _null_sites(items_schema) if items_schema is not None else None
+    if not refuses and not properties and items is None:
+        return None
+    return _NullSites(node if refuses else None, properties, items)
+
+
+def _null_errors(site: _NullSites, instance: Any, path: tuple[str | int, ...]) -> Iterator[ValidationError]:
+    """The errors ``jsonschema`` gives for nulls at ``site``'s places (same validator, schema)."""
+    if site.schema is not None and instance is None:
+        enum = site.schema["enum"]
+        yield ValidationError(
+            f"None is not one of {enum!r}",
+            validator="enum",
+            path=path,
+            instance=None,
+            schema=site.schema,
+            validator_value=enum,
+        )
+    if site.properties and isinstance(instance, dict):
+        for name, sub in site.properties.items():
+            if name in instance:
+                yield from _null_errors(sub, instance[name], (*path, name))
+    if site.items is not None and isinstance(instance, list):
+        for i, item in enumerate(instance):
+            yield from _null_errors(site.items, item, (*path, i))
+
+
 @dataclass(frozen=True, eq=False)
 class PayloadValidator:
     """A compiled schema for one interface's payloads.
@@ -317,6 +444,11 @@ class PayloadValidator:
         Whose schema it is.
     schema : dict
         The JSON Schema (do not change it).
+    spec : Spec or None
+        Elexon's specification it was converted from (version and checksum); ``None`` for the
+        package's own schema.
+    nullable : {'lenient', 'strict'}
+        Reading of OpenAPI ``nullable`` used in the conversion (``'lenient'`` for the package's).
     """
 
     interface_id: str
@@ -324,6 +456,20 @@ class PayloadValidator:
     schema: dict[str, Any]
     _slow: Any = field(repr=False)
     _fast: Callable[[Any], Any] | None = field(repr=False)
+    spec: Spec | None = None
+    nullable: str = "lenient"
+    # strict reading only: the same specification read leniently, and where the two differ
+    _lenient: PayloadValidator | None = field(default=None, repr=False)
+    _null_sites: _NullSites | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        """Whose schema, in words: ``'package schema'`` or ``'Elexon DIP API 2.2.1'``, plus
+        ``' (strict nullable)'`` when read strictly."""
+        if self.spec is None:
+            return "package schema"
+        strict = " (strict nullable)" if self.nullable == "strict" else ""
+        return f"Elexon {self.spec.label}{strict}"
 
     def is_valid(self, payload: Any) -> bool:
         """Whether ``payload`` satisfies the schema."""
@@ -343,11 +489,19 @@ class PayloadValidator:
         """Schema violations of ``payload`` in document order; empty when it is valid."""
         if self.is_valid(payload):
             return []
+        found: Iterable[ValidationError]
+        if self._null_sites is not None and self._lenient is not None and self._lenient.is_valid(
+            payload
+        ):
+            # Read strictly, the schema differs from the lenient one only by the nulls its enums
+            # refuse; valid under the lenient one, the payload breaks nothing else, so its errors
+            # are exactly its nulls at those places. Finding them directly is what keeps a strict
+            # run fast: jsonschema's full traversal of a week of periods costs ~25 ms a message.
+            found = _null_errors(self._null_sites, payload, ())
+        else:
+            found = self.iter_errors(payload)
         # (is_key, part) orders array indices numerically and never compares an int with a str
-        return sorted(
-            self.iter_errors(payload),
-            key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path],
-        )
+        return sorted(found, key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
 
 
 def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
@@ -360,25 +514,50 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
     )
 
 
-@lru_cache(maxsize=16)
-def _validator(interface_id: str, spec_key: str | None) -> PayloadValidator:
-    if spec_key is None:
+# Compiled once per interface x specification (by checksum) x reading: compiling is what costs.
+# 2 interfaces x (package + 2 known versions x 2 readings) = 10, with room for paths given by hand.
+@lru_cache(maxsize=32)
+def _validator(interface_id: str, spec: Spec | None, nullable: str) -> PayloadValidator:
+    if spec is None:
         schema, source = _package_schema(interface_id), "package"
     else:
         _check_interface(interface_id)
-        schema, source = _official_schema(spec_key, interface_id), "elexon"
-    _JsonSchemaValidator.check_schema(schema)
+        schema, source = _official_schema(spec, interface_id, nullable), "elexon"
+    try:
+        _JsonSchemaValidator.check_schema(schema)
+        fast = _compile_fast(schema)
+    except Exception as exc:  # jsonschema's SchemaError, fastjsonschema's definition errors
+        if spec is None:
+            raise
+        # a specification given by path may be any OpenAPI document: say so in one line
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchemaError(f"{spec.path}: {interface_id}-Payload is not a usable schema: {first}") from None
+    lenient, sites = None, None
+    if spec is not None and nullable == "strict":
+        try:
+            sites = _null_sites(schema)
+        except _Unsupported:
+            sites = None  # every failure gets the full check
+        if sites is not None:
+            lenient = _validator(interface_id, spec, "lenient")
     return PayloadValidator(
         interface_id=interface_id,
         source=source,
         schema=schema,
         _slow=_JsonSchemaValidator(schema),
-        _fast=_compile_fast(schema),
+        _fast=fast,
+        spec=spec,
+        nullable=nullable if spec is not None else "lenient",
+        _lenient=lenient,
+        _null_sites=sites,
     )
 
 
 def validator_for(
-    interface_id: str, spec_dir: str | os.PathLike[str] | None = None
+    interface_id: str,
+    spec: str | os.PathLike[str] | Spec | None = None,
+    *,
+    nullable: str = "lenient",
 ) -> PayloadValidator:
     """A cached, compiled validator of ``interface_id`` payloads.
 
@@ -386,13 +565,20 @@ def validator_for(
     ----------
     interface_id : {'IF-021', 'IF-041'}
         Interface of the payloads.
-    spec_dir : path, optional
-        Folder of Elexon's YAML files: validate against Elexon's official schema
-        (see :func:`official_schema`) instead of the package's own.
+    spec : str, path or Spec, optional
+        Elexon's specification: a known version, a folder of YAML or a resolved JSON file (see
+        :func:`official_schema`). The validator then checks Elexon's official schema instead of
+        the package's own; ``None`` gives the package's.
+    nullable : {'lenient', 'strict'}
+        Reading of OpenAPI ``nullable`` beside an enum in Elexon's schema (ignored without
+        ``spec``: the package's schema says what it means).
 
     Returns
     -------
     PayloadValidator
-        The same object for the same arguments.
+        The same object for the same interface, specification (by checksum) and reading.
     """
-    return _validator(interface_id, None if spec_dir is None else _spec_key(spec_dir))
+    check_nullable(nullable)
+    if spec is None:
+        return _validator(interface_id, None, "lenient")
+    return _validator(interface_id, resolve_spec(spec), nullable)

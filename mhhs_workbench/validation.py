@@ -2,7 +2,8 @@
 
 Two layers:
 
-- the JSON Schema of the payload (the package's own, or Elexon's official one, or both);
+- the JSON Schema of the payload: the package's own, and Elexon's official one of a chosen
+  release of the DIP API (:mod:`mhhs_workbench.spec_versions`), read leniently or strictly;
 - business rules that a schema cannot state: the checks Elexon's central systems apply on receipt
   (codes ``ECS1002`` ... ``ECS1015`` as Elexon numbers them) and the project's own rules
   (codes ``WB-...``: MPAN check digit, GSP group of the distributor, unique references, readings).
@@ -17,7 +18,7 @@ import os
 import re
 import reprlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -38,14 +39,25 @@ from .messages.codes import (
     ZE_CODES,
 )
 from .schema import PayloadValidator, validator_for
+from .spec_versions import (
+    LATEST_VERSION,
+    SchemaError,
+    Spec,
+    check_nullable,
+    dataset_spec_version,
+    find_version,
+    resolve_spec,
+)
 
 __all__ = [
+    "AUTO_SPEC",
     "RULES",
     "FileReport",
     "Problem",
     "Rule",
     "ValidationReport",
     "business_problems",
+    "choose_spec",
     "format_report",
     "validate_files",
     "validate_payload",
@@ -76,6 +88,11 @@ ENVELOPE = _rule(
 INTERFACE = _rule("INTERFACE", "CommonBlock.S0.interfaceID must be IF-021 or IF-041")
 SCHEMA = _rule("SCHEMA", "the payload must satisfy the package's JSON Schema")
 SCHEMA_ELEXON = _rule("SCHEMA-ELEXON", "the payload must satisfy Elexon's official JSON Schema")
+SCHEMA_ELEXON_NULL = _rule(
+    "SCHEMA-ELEXON-NULL",
+    "read strictly (OpenAPI 3.0.3: nullable does not widen an enum), Elexon's schema refuses null "
+    "where an enum does not list it",
+)
 ECS1002 = _rule("ECS1002", "MQID must fit the event: [ActivePower] AI/AE, [ReactivePower] RI/RE")
 ECS1004 = _rule("ECS1004", "periodDuration must be 30")
 ECS1005 = _rule("ECS1005", "sp must be a date-time on :00 or :30 (UTC)")
@@ -94,8 +111,6 @@ READ_TIME = _rule(
     "WB-READ-DT", "register reading date-times must be valid 25-character date-times with offset"
 )
 READ_NEGATIVE = _rule("WB-READ-NEG", "register readings must not be negative")
-
-_SCHEMA_CODE = {"package": SCHEMA, "elexon": SCHEMA_ELEXON}
 
 
 @dataclass(frozen=True)
@@ -210,11 +225,38 @@ def _describe(error: ValidationError) -> str:
     return message.replace(full, _short(instance)) if len(full) > 80 else message
 
 
-def _schema_problem(error: ValidationError, code: str, path: str) -> Problem:
+def _strict_null(error: ValidationError) -> bool:
+    """Whether ``error`` is a null refused only by an enum although the type allows null: what
+    the strict reading of OpenAPI ``nullable`` refuses and the lenient one lets through."""
+    kind = error.schema.get("type") if isinstance(error.schema, dict) else None
+    return (
+        error.validator == "enum"
+        and error.instance is None
+        and isinstance(kind, list)
+        and "null" in kind
+    )
+
+
+def _schema_problem(error: ValidationError, validator: PayloadValidator, path: str) -> Problem:
     # anyOf/oneOf failures hide the useful error among their alternatives
     if error.context:
         error = best_match(error.context) or error
-    return Problem(code, _join_path(path, error.absolute_path), _describe(error))
+    where = _join_path(path, error.absolute_path)
+    if validator.source != "elexon":
+        return Problem(SCHEMA, where, _describe(error))
+    # name the release (and reading) that refused it: releases disagree, and a tester must
+    # know which one a message fails
+    if validator.nullable == "strict" and _strict_null(error):
+        allowed = ", ".join(repr(v) for v in error.validator_value[:12])
+        more = ", ..." if len(error.validator_value) > 12 else ""
+        return Problem(
+            SCHEMA_ELEXON_NULL,
+            where,
+            f"{validator.label}: null is refused under the strict reading of OpenAPI 3.0 "
+            f"nullable: the enum ({allowed}{more}) does not list null and nullable: true does "
+            "not add it (the lenient reading accepts null here)",
+        )
+    return Problem(SCHEMA_ELEXON, where, f"{validator.label}: {_describe(error)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,7 +557,7 @@ def validate_payload(
         ``'IF-021'`` or ``'IF-041'``; read from ``CommonBlock.S0.interfaceID`` when omitted.
     validator : PayloadValidator or sequence of them, optional
         Schema(s) to check against; the package's own schema of the interface by default.
-        Pass ``validator_for(interface_id, spec_dir)`` too to check Elexon's schema as well.
+        Pass ``validator_for(interface_id, spec)`` too to check Elexon's schema as well.
     business_rules : bool
         Also apply the business rules (:data:`RULES` codes ``ECS...`` and ``WB-...``).
     path : str
@@ -549,9 +591,7 @@ def validate_payload(
     else:
         validators = validator
     problems = [
-        _schema_problem(error, _SCHEMA_CODE.get(v.source, SCHEMA), path)
-        for v in validators
-        for error in v.errors(payload)
+        _schema_problem(error, v, path) for v in validators for error in v.errors(payload)
     ]
     if business_rules:
         problems.extend(
@@ -591,6 +631,9 @@ class FileReport:
         Number of problems per rule code over the whole file.
     error : Problem or None
         Why the file as a whole is unusable (not JSON, not an array, empty), if it is.
+    strict_null_only : int
+        Invalid messages whose only problems are nulls refused by the strict reading of OpenAPI
+        ``nullable`` (``SCHEMA-ELEXON-NULL``): valid under the lenient reading.
     """
 
     path: Path
@@ -599,6 +642,7 @@ class FileReport:
     failures: list[Problem] = field(default_factory=list)
     problem_counts: Counter[str] = field(default_factory=Counter)
     error: Problem | None = None
+    strict_null_only: int = 0
 
     @property
     def ok(self) -> bool:
@@ -616,10 +660,27 @@ class ValidationReport:
         One per message file checked, in the order found.
     skipped : list of (pathlib.Path, str)
         Files in the given folders that were not checked, with the reason.
+    spec : Spec or None
+        Elexon's specification checked against (version and sha256); ``None`` when only the
+        package's schema was.
+    nullable : {'lenient', 'strict'}
+        Reading of OpenAPI ``nullable`` applied to Elexon's schema.
+    package_schema : bool
+        Whether the package's own schema was checked.
+    business_rules : bool
+        Whether the business rules were applied.
+    spec_note : str
+        Why Elexon's schema was not checked, when a default release was looked for and not
+        found (empty otherwise).
     """
 
     files: list[FileReport] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    spec: Spec | None = None
+    nullable: str = "lenient"
+    package_schema: bool = True
+    business_rules: bool = True
+    spec_note: str = ""
 
     @property
     def messages(self) -> int:
@@ -635,6 +696,48 @@ class ValidationReport:
     def ok(self) -> bool:
         """Whether at least one file was checked and every file is valid."""
         return bool(self.files) and all(f.ok for f in self.files)
+
+    @property
+    def strict_null_only(self) -> int:
+        """Messages invalid only because the strict ``nullable`` reading refused their nulls."""
+        return sum(f.strict_null_only for f in self.files)
+
+    @property
+    def spec_version(self) -> str | None:
+        """The known release checked against (``'2.2.1'``), or ``None``."""
+        return self.spec.version if self.spec is not None else None
+
+    @property
+    def spec_sha256(self) -> str | None:
+        """sha256 of the specification checked against, or ``None``."""
+        return self.spec.sha256 if self.spec is not None else None
+
+    @property
+    def checked_against(self) -> str:
+        """What was checked, in words: schemas (with release, checksum and reading) and rules."""
+        parts = ["package JSON Schema"] if self.package_schema else []
+        if self.spec is not None:
+            parts.append(f"Elexon {self.spec.describe()}, nullable read {self.nullable}ly")
+        if self.business_rules:
+            parts.append("business rules")
+        text = ", ".join(parts) or "nothing"
+        return f"{text} ({self.spec_note})" if self.spec_note else text
+
+    def record(self) -> dict[str, Any]:
+        """The outcome as plain data for a manifest: what was checked and the counts.
+
+        Deterministic (no times, no local paths): the same files checked the same way give the
+        same record.
+        """
+        return {
+            "spec": None if self.spec is None else {**self.spec.record(), "nullable": self.nullable},
+            "package_schema": self.package_schema,
+            "business_rules": self.business_rules,
+            "files": len(self.files),
+            "messages": self.messages,
+            "invalid": self.invalid,
+            "ok": self.ok,
+        }
 
 
 def _json_type(value: Any) -> str:
@@ -655,11 +758,21 @@ def _looks_like_messages(data: Any) -> bool:
     )
 
 
+def _validators(
+    interface_id: str, spec: Spec | None, nullable: str, package_schema: bool
+) -> list[PayloadValidator]:
+    """The schemas one run checks a message of ``interface_id`` against, package's first."""
+    chosen = [validator_for(interface_id)] if package_schema else []
+    if spec is not None:
+        chosen.append(validator_for(interface_id, spec, nullable=nullable))
+    return chosen
+
+
 def _check_items(
     report: FileReport,
     data: list[Any],
     validators: dict[str, list[PayloadValidator]],
-    spec_dir: str | os.PathLike[str] | None,
+    choose: Callable[[str], list[PayloadValidator]],
     business_rules: bool,
     seen_references: dict[str, str],
 ) -> None:
@@ -677,7 +790,7 @@ def _check_items(
             chosen: list[PayloadValidator] | None = None
             if isinstance(interface_id, str) and interface_id in INTERFACE_IDS:
                 if interface_id not in validators:
-                    validators[interface_id] = [validator_for(interface_id, spec_dir)]
+                    validators[interface_id] = choose(interface_id)
                 chosen = validators[interface_id]
             problems = validate_payload(
                 payload,
@@ -691,6 +804,8 @@ def _check_items(
         if problems:
             report.invalid += 1
             report.problem_counts.update(p.code for p in problems)
+            if all(p.code == SCHEMA_ELEXON_NULL for p in problems):
+                report.strict_null_only += 1
             if len(report.failures) < MAX_LISTED_FAILURES:
                 report.failures.append(problems[0])
 
@@ -707,12 +822,62 @@ def _discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, b
             yield path, True
 
 
+#: ``spec`` value meaning "the data set's own release (its scenario's ``spec_version``), else the
+#: newest known, if found on the search path; the package's schema alone, with a note, if not".
+AUTO_SPEC = "auto"
+
+
+def choose_spec(
+    paths: Iterable[str | os.PathLike[str]], spec: str | os.PathLike[str] | Spec | None
+) -> tuple[Spec | None, str]:
+    """The specification a run checks against, and a note when a default one was not found.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        What is being validated (their data set's ``spec_version`` chooses the default).
+    spec : str, path, Spec or None
+        ``None``: no Elexon schema. :data:`AUTO_SPEC`: the data set's own release, or
+        :data:`~mhhs_workbench.spec_versions.LATEST_VERSION`, looked up on the search path;
+        when it is not there, the run goes on without it (the package must work without
+        Elexon's files) and the note says why. Anything else: a version, folder or file, which
+        must be found.
+
+    Returns
+    -------
+    (Spec or None, str)
+        The specification, and the note (empty unless an automatic choice was not found).
+
+    Raises
+    ------
+    SchemaError
+        If an explicitly given specification cannot be found or identified.
+    """
+    if spec is None:
+        return None, ""
+    if isinstance(spec, str) and spec == AUTO_SPEC:
+        version = dataset_spec_version(paths) or LATEST_VERSION
+        try:
+            return find_version(version), ""
+        except SchemaError as exc:
+            return None, f"Elexon's schema not checked: {exc}"
+    return resolve_spec(spec), ""
+
+
 def validate_files(
     paths: Iterable[str | os.PathLike[str]],
-    spec_dir: str | os.PathLike[str] | None = None,
+    spec: str | os.PathLike[str] | Spec | None = None,
     business_rules: bool = True,
+    *,
+    nullable: str = "lenient",
+    package_schema: bool = True,
+    spec_dir: str | os.PathLike[str] | None = None,
 ) -> ValidationReport:
     """Check message files: each a DIP request body, a JSON array of ``{"payload": {...}}``.
+
+    One run checks the package's own schema, Elexon's official schema of one release of the
+    DIP API (when ``spec`` is given) and the business rules; every message is checked against
+    each, and each schema is compiled once per release and reading.
 
     Parameters
     ----------
@@ -720,20 +885,51 @@ def validate_files(
         Message files, or folders searched recursively for ``*.json`` message files
         (``manifest.json`` and JSON files that are not arrays of ``{"payload": ...}`` items
         are skipped and listed in :attr:`ValidationReport.skipped`).
-    spec_dir : path, optional
-        Folder of Elexon's YAML specification: check Elexon's official schema instead of the
-        package's own (problems then carry the code ``SCHEMA-ELEXON``). The package's schema is
-        stricter, so checking both takes two calls.
+    spec : str, path or Spec, optional
+        Elexon's specification: a known version (``'2.1.0'``, ``'2.2.1'``, looked up on the
+        search path of :func:`mhhs_workbench.spec_versions.search_path`), a folder of its YAML,
+        one resolved JSON document, or :data:`AUTO_SPEC` (see :func:`choose_spec`). Problems
+        against it carry the code ``SCHEMA-ELEXON`` (``SCHEMA-ELEXON-NULL`` for nulls only the
+        strict reading refuses) and name the release. ``None``: the package's schema only.
     business_rules : bool
         Also apply the business rules; ``senderUniqueReference`` must then be unique across
         all the files checked together.
+    nullable : {'lenient', 'strict'}
+        Reading of OpenAPI ``nullable`` beside an enum in Elexon's schema.
+    package_schema : bool
+        Also check the package's own (stricter) schema.
+    spec_dir : path, optional
+        Older name of ``spec`` (a folder of YAML); give one or the other.
 
     Returns
     -------
     ValidationReport
-        Per-file counts and first failures; ``report.ok`` says whether everything is valid.
+        Per-file counts and first failures, and what was checked (release and checksum);
+        ``report.ok`` says whether everything is valid.
+
+    Raises
+    ------
+    SchemaError
+        If ``spec`` cannot be found or identified, or both ``spec`` and ``spec_dir`` are given.
+    ValueError
+        If ``nullable`` is not one of the two readings.
     """
-    report = ValidationReport()
+    paths = list(paths)
+    check_nullable(nullable)
+    if spec_dir is not None and spec is not None:
+        raise SchemaError("give spec or spec_dir, not both (spec_dir is the older name)")
+    chosen_spec, note = choose_spec(paths, spec if spec_dir is None else spec_dir)
+    report = ValidationReport(
+        spec=chosen_spec,
+        nullable=nullable,
+        package_schema=package_schema,
+        business_rules=business_rules,
+        spec_note=note,
+    )
+
+    def choose(interface_id: str) -> list[PayloadValidator]:
+        return _validators(interface_id, chosen_spec, nullable, package_schema)
+
     validators: dict[str, list[PayloadValidator]] = {}
     seen_references: dict[str, str] = {}
     for path, explicit in _discover(paths):
@@ -764,7 +960,7 @@ def validate_files(
             else:
                 file_report.messages = len(data)
                 _check_items(
-                    file_report, data, validators, spec_dir, business_rules, seen_references
+                    file_report, data, validators, choose, business_rules, seen_references
                 )
         report.files.append(file_report)
     return report
@@ -773,10 +969,12 @@ def validate_files(
 def format_report(report: ValidationReport) -> str:
     """A per-file summary of a :class:`ValidationReport`, with the first failures indented.
 
-    Lines look like ``OK    path  (n messages)`` or ``FAIL  path  (k of n invalid)``, followed
-    by the first problem of each invalid message, then a total line.
+    The first line says what was checked (``checked against: ...``, naming Elexon's release
+    and its sha256); then lines like ``OK    path  (n messages)`` or ``FAIL  path  (k of n
+    invalid)``, each followed by the first problem of each invalid message; then a total line
+    that names the release again.
     """
-    lines: list[str] = []
+    lines: list[str] = [f"checked against: {report.checked_against}"]
     for file in report.files:
         if file.error is not None:
             lines.append(f"FAIL  {file.path}  ({file.error.message})")
@@ -795,10 +993,19 @@ def format_report(report: ValidationReport) -> str:
         lines.append(f"SKIP  {path}  ({reason})")
     if not report.files:
         lines.append("no message files found")
+    if report.strict_null_only:
+        lines.append(
+            f"note: {report.strict_null_only} of the invalid messages fail only because the "
+            "strict reading of OpenAPI 3.0 nullable (it does not add null to an enum) refuses "
+            f"their nulls [{SCHEMA_ELEXON_NULL}]; under the lenient reading they are valid"
+        )
     bad_files = sum(not f.ok for f in report.files)
     verdict = "OK" if report.ok else "FAIL"
+    against = ""
+    if report.spec is not None:
+        against = f"; Elexon {report.spec.label}, nullable {report.nullable}"
     lines.append(
         f"{verdict}: {len(report.files)} files, {report.messages} messages, "
-        f"{report.invalid} invalid messages, {bad_files} files failed"
+        f"{report.invalid} invalid messages, {bad_files} files failed{against}"
     )
     return "\n".join(lines)
