@@ -233,7 +233,9 @@ def _max_output_from_environment() -> int:
         gb = float(text)
     except ValueError:
         raise BudgetError(f"{MAX_OUTPUT_ENV}={text!r} is not a number of gigabytes") from None
-    if not gb > 0:
+    if gb == float("inf"):
+        return 2**63 - 1  # no limit
+    if not gb > 0:  # also NaN
         raise BudgetError(f"{MAX_OUTPUT_ENV}={text!r} must be above 0 gigabytes")
     return int(gb * 10**9)
 

@@ -158,7 +158,7 @@ class Chunk:
 
 #: Most half-hourly values one chunk holds: long date ranges take fewer meters at once, so a
 #: chunk's memory is bounded whatever the days (output bytes never depend on chunking).
-MAX_CHUNK_VALUES = 4_000_000
+MAX_CHUNK_VALUES = 1_000_000
 
 
 def effective_chunk_size(chunk_size: int, n_days: int) -> int:

@@ -320,10 +320,32 @@ def read_csv_input(
     state.problems.raise_if_any()
     grid = _Grid.build(state, pseudonymise_key)
     state.problems.raise_if_any()
+    # file names may hold real identifiers (exports named by MPAN): not kept when pseudonymising
+    sources = names if pseudonymise_key is None else [f"input {i + 1} of {len(names)}" for i in range(len(names))]
     supplied = grid.complete(fill_missing=fill_missing, drop_incomplete_days=drop_incomplete_days,
-                             sources=names)
+                             sources=sources)
     state.problems.raise_if_any()
     return CsvInput(supplied, grid.mapping, state.rows, state.values)
+
+
+#: Environment variable holding the pseudonymisation key (never a notebook parameter).
+PSEUDONYMISE_KEY_ENV = "MHHS_WORKBENCH_PSEUDONYMISE_KEY"
+
+
+def pseudonymisation_key(pseudonymise: bool) -> str | None:
+    """The key from :data:`PSEUDONYMISE_KEY_ENV` when ``pseudonymise`` is asked for, else ``None``.
+
+    Raises
+    ------
+    ValueError
+        Pseudonymisation is asked for and the variable is unset or empty.
+    """
+    if not pseudonymise:
+        return None
+    key = os.environ.get(PSEUDONYMISE_KEY_ENV, "")
+    if not key:
+        raise ValueError(f"pseudonymisation needs a key in the environment variable {PSEUDONYMISE_KEY_ENV}")
+    return key
 
 
 def notes_frame(supplied: SuppliedConsumption) -> pd.DataFrame:
@@ -917,12 +939,15 @@ def _read_csv(path: Path, file: int, spec: _Spec, state: _State, counted: Callab
                                                      strings_can_be_null=False,
                                                      quoted_strings_can_be_null=False),
             )
-            for batch in reader:
-                block = _Block(batch, file, parsed, spec, state)
-                block.process()
-                row_breaks.extend(block.breaks)
-                problems.end_block(file)
-                parsed += batch.num_rows
+            # closed before the file is: Arrow reads ahead on its own thread, which must not
+            # outlive the file it reads (a dangling read aborts the process at exit)
+            with reader:
+                for batch in reader:
+                    block = _Block(batch, file, parsed, spec, state)
+                    block.process()
+                    row_breaks.extend(block.breaks)
+                    problems.end_block(file)
+                    parsed += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         problems.add_file(file, f"cannot be read as CSV ({text[:200]})")

@@ -18,6 +18,7 @@ bytes depend neither on the chunk size nor on how many processes or machines wro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -197,13 +198,17 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
     with Publication(out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files) as pub:
         root = pub.staging
         _write_inputs(frame, root)
+        if {"if021", "if041"} & set(scenario.outputs):
+            (root / "messages").mkdir()
         if workers or scheduler:
             from .scale import run_dask
 
             results = run_dask(plan, root, workers=workers, scheduler=scheduler)
         else:
             results = run_local(plan, root)
-        counts, seconds, checksums = assemble(plan, root, results, progress=progress, on_chunk=on_chunk)
+        # closed inside the publication: a cluster is stopped before a failed run is cleaned up
+        with contextlib.closing(results):
+            counts, seconds, checksums = assemble(plan, root, results, progress=progress, on_chunk=on_chunk)
         header = {
             "package_version": __version__,
             "scenario": scenario.to_dict(),

@@ -29,7 +29,7 @@ from .allocator import keep_buffers_in_heap
 from .chunk import DatasetFrame, attach_reads, chunk_bounds, effective_chunk_size, generate_chunk
 from .export import TableWriter
 from .messages.addressing import INTERFACES, ROLES, Addressing
-from .messages.chunk_messages import if021_items, if041_items
+from .messages.chunk_messages import if021_items, if041_items, references
 from .messages.files import Checksums, MessageFiles
 from .messages.if021_bytes import IF021ByteWriter
 from .tables import (
@@ -70,6 +70,8 @@ class RunPlan:
         Per interface, messages each role sent before each chunk, shape ``(n_chunks, n_roles)``.
     totals : dict of str to int
         Messages per interface in the whole data set.
+    role_totals : dict of str to numpy.ndarray
+        Per interface, messages each role sends in the whole data set.
     """
 
     frame: DatasetFrame
@@ -77,24 +79,26 @@ class RunPlan:
     first_message: dict[str, np.ndarray]
     first_reference: dict[str, np.ndarray]
     totals: dict[str, int]
+    role_totals: dict[str, np.ndarray]
 
     @classmethod
     def build(cls, frame: DatasetFrame, chunk_size: int) -> RunPlan:
         """Count every meter's messages and place each chunk's."""
-        n = frame.n_meters
-        bounds = chunk_bounds(n, effective_chunk_size(chunk_size, frame.n_days))
+        n_meters = frame.n_meters
+        bounds = chunk_bounds(n_meters, effective_chunk_size(chunk_size, frame.n_days))
         starts = np.array([b[0] for b in bounds], dtype=np.int64)
         per_chunk = {i: np.zeros((len(bounds), len(ROLES)), dtype=np.int64) for i in INTERFACES}
-        for lo in range(0, n, PLAN_BATCH):
-            hi = min(lo + PLAN_BATCH, n)
+        for lo in range(0, n_meters, PLAN_BATCH):
+            hi = min(lo + PLAN_BATCH, n_meters)
             role, counts = frame.message_counts(lo, hi)
             chunk_of = np.searchsorted(starts, np.arange(lo, hi), side="right") - 1
-            for interface, n in counts.items():
-                np.add.at(per_chunk[interface], (chunk_of, role), n)
+            for interface, per_meter in counts.items():
+                np.add.at(per_chunk[interface], (chunk_of, role), per_meter)
         first_reference = {i: np.cumsum(c, axis=0) - c for i, c in per_chunk.items()}
         first_message = {i: first_reference[i].sum(axis=1) for i in INTERFACES}
         totals = {i: int(c.sum()) for i, c in per_chunk.items()}
-        return cls(frame, bounds, first_message, first_reference, totals)
+        role_totals = {i: c.sum(axis=0) for i, c in per_chunk.items()}
+        return cls(frame, bounds, first_message, first_reference, totals, role_totals)
 
     @property
     def n_chunks(self) -> int:
@@ -166,18 +170,21 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
         if wanted not in outputs:
             continue
         t = time.perf_counter()
-        first_ref = plan.first_reference[interface][index]
+        refs = references(addressing, interface, plan.first_reference[interface][index])
         if interface == "IF-021":
-            blocks = if021_items(chunk, frame, addressing, _if021_writer(frame), first_ref)
+            blocks = if021_items(chunk, frame, addressing, _if021_writer(frame), refs)
         else:
-            blocks = iter([if041_items(chunk, frame, addressing, first_ref)])
+            blocks = iter([if041_items(chunk, frame, addressing, refs)])
         first = int(plan.first_message[interface][index])
         written, digests = _write_blocks(files[interface], first, blocks)
         checksums.update({f"messages/{interface}/{name}": d for name, d in digests.items()})
-        expected = (plan.first_message[interface][index + 1] if index + 1 < plan.n_chunks
-                    else plan.totals[interface]) - first
-        if written != expected:
-            raise RuntimeError(f"chunk {index}: {written} {interface} messages, planned {expected}")
+        # each sender's references must end where the next chunk's begin, or they would repeat
+        following = (plan.first_reference[interface][index + 1] if index + 1 < plan.n_chunks
+                     else plan.role_totals[interface])
+        used = np.array([refs[role].next - 1 for role in ROLES])
+        if not np.array_equal(used, following):
+            raise RuntimeError(f"chunk {index}: {interface} references per sender end at {used.tolist()}, "
+                               f"planned {following.tolist()}")
         messages[interface] = written
         seconds[interface] = time.perf_counter() - t
 
@@ -238,10 +245,12 @@ def _write_blocks(files: MessageFiles, first: int, blocks: Iterable[list]) -> tu
 def _if021_writer(frame: DatasetFrame) -> IF021ByteWriter:
     """One byte writer per data set and process: its day templates are built once."""
     key = (str(frame.days[0]), frame.n_days, frame.scenario.messages.days_per_message, frame.quality_codes)
-    if key not in _WRITERS:
+    writer = _WRITERS.get(key)
+    if writer is None:  # a data set at a time: drop the others' templates
+        writer = IF021ByteWriter(frame.days, frame.scenario.messages.days_per_message, frame.quality_codes)
         _WRITERS.clear()
-        _WRITERS[key] = IF021ByteWriter(frame.days, frame.scenario.messages.days_per_message, frame.quality_codes)
-    return _WRITERS[key]
+        _WRITERS[key] = writer
+    return writer
 
 
 class Assembler:

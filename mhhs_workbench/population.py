@@ -272,6 +272,13 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
     )
 
 
+def supplied_roles(connection_type: np.ndarray) -> np.ndarray:
+    """The data service sending for supplied meters, by connection type: ``ADS`` for advanced
+    (``L``, ``H``), ``UMSDS`` for unmetered (``U``), ``SDS`` for smart (``W``)."""
+    connection = np.asarray(connection_type).astype(str)
+    return np.select([np.isin(connection, ("L", "H")), connection == "U"], ["ADS", "UMSDS"], "SDS").astype(object)
+
+
 def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start: int, stop: int) -> pd.DataFrame:
     """The meter register of supplied meters ``start .. stop - 1``, in the population's columns.
 
@@ -296,10 +303,9 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
     n = idx.size
     connection = m["connection_type"].to_numpy().astype(object)
     unmetered = connection == "U"
-    advanced = np.isin(connection, ("L", "H"))
-    role = np.where(advanced, "ADS", np.where(unmetered, "UMSDS", "SDS")).astype(object)
-    service = np.where(advanced, p.advanced_data_service,
-                       np.where(unmetered, p.unmetered_data_service, p.smart_data_service)).astype(object)
+    role = supplied_roles(connection)
+    service = np.select([role == "ADS", role == "UMSDS"],
+                        [p.advanced_data_service, p.unmetered_data_service], p.smart_data_service).astype(object)
     serial = m["meter_id"].to_numpy().astype(object)
     drawn = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
     serial = np.where((serial == "") & ~unmetered, drawn, serial)

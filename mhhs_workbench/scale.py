@@ -28,8 +28,12 @@ IN_FLIGHT_PER_WORKER = 2
 RETRIES = 2
 
 
+#: Seconds to reach a scheduler and find a worker there.
+CONNECT_TIMEOUT_S = 30
+
+
 class ScaleUnavailable(RuntimeError):
-    """Dask is not installed."""
+    """Dask is not installed, or the cluster cannot be reached or started."""
 
 
 def run_dask(
@@ -57,29 +61,42 @@ def run_dask(
         ) from exc
 
     with ExitStack() as stack:
-        if scheduler:
-            client = stack.enter_context(Client(scheduler))
-        else:
-            n = workers or os.cpu_count() or 1
-            # on Linux, fork the workers from this process: they start with the package already
-            # imported (about 0.2 s instead of a second or more for fresh interpreters)
-            if sys.platform.startswith("linux"):
-                stack.enter_context(dask.config.set({"distributed.worker.multiprocessing-method": "fork"}))
-            cluster = stack.enter_context(
-                LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                             dashboard_address=None, silence_logs=logging.ERROR)
-            )
-            client = stack.enter_context(Client(cluster))
+        try:
+            if scheduler:
+                client = stack.enter_context(Client(scheduler, timeout=CONNECT_TIMEOUT_S))
+                # a scheduler without workers would leave the run waiting for ever
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+            else:
+                n = workers or os.cpu_count() or 1
+                # on Linux, fork the workers from this process: they start with the package
+                # already imported (about 0.2 s instead of a second or more for new interpreters)
+                if sys.platform.startswith("linux"):
+                    stack.enter_context(dask.config.set({"distributed.worker.multiprocessing-method": "fork"}))
+                cluster = stack.enter_context(
+                    LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                 dashboard_address=None, silence_logs=logging.ERROR)
+                )
+                client = stack.enter_context(Client(cluster))
+        except (OSError, ValueError, TimeoutError) as exc:
+            where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
+            raise ScaleUnavailable(f"cannot use {where}: {exc}") from None
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
         window = n_workers * IN_FLIGHT_PER_WORKER
         plan_future = client.scatter(plan, broadcast=True)
         root_text = str(Path(root).absolute())
         futures = {}
         submitted = 0
-        for index in range(plan.n_chunks):
-            while submitted < plan.n_chunks and submitted < index + window:
-                futures[submitted] = client.submit(write_chunk, plan_future, submitted, root_text,
-                                                   key=f"mhhs-chunk-{submitted}", retries=RETRIES, pure=False)
-                submitted += 1
-            result = futures.pop(index).result()
-            yield result
+        try:
+            for index in range(plan.n_chunks):
+                while submitted < plan.n_chunks and submitted < index + window:
+                    futures[submitted] = client.submit(write_chunk, plan_future, submitted, root_text,
+                                                       key=f"mhhs-chunk-{submitted}", retries=RETRIES,
+                                                       pure=False)
+                    submitted += 1
+                result = futures.pop(index).result()
+                yield result
+        finally:
+            # stopped early (an error, Ctrl-C): no chunk may still write once we return; a task
+            # already running on an external cluster finishes, but finds no folder to write in
+            if futures:
+                client.cancel(list(futures.values()))

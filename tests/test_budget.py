@@ -110,3 +110,15 @@ def test_chunks_are_capped_so_no_chunk_size_exhausts_memory(tmp_path, monkeypatc
         check_budget(s, tmp_path / "out", chunk_size=20_000)
     assert check_budget(s, tmp_path / "out", True, chunk_size=20_000) == asked  # --allow-large
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_infinite_output_limit_means_no_limit(tmp_path, monkeypatch):
+    from mhhs_workbench.budget import _max_output_from_environment
+
+    monkeypatch.setenv(MAX_OUTPUT_ENV, "inf")
+    assert _max_output_from_environment() >= 2**62
+    s = scenario(20, 3, outputs=["if021"])
+    for bad in ("nan", "-1", "0", "lots"):
+        monkeypatch.setenv(MAX_OUTPUT_ENV, bad)
+        with pytest.raises(BudgetError, match=MAX_OUTPUT_ENV):
+            check_budget(s, tmp_path / "out", chunk_size=500)

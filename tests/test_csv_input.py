@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -194,9 +195,11 @@ def _files(case: str | tuple[str, ...]) -> tuple[str, ...]:
     return case if isinstance(case, tuple) else (case,)
 
 
-def cli(*args: object, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def cli(*args: object, cwd: Path | None = None, timeout: float = 300,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``mhhs-workbench ARGS`` in a fresh interpreter."""
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          env=env)
 
 
 @pytest.fixture(scope="module")
@@ -678,7 +681,7 @@ def _identifiers_csv(path: Path) -> Path:
 
 
 def test_pseudonymised_output_holds_no_real_identifier(tmp_path) -> None:
-    source = _identifiers_csv(tmp_path / "real.csv")
+    source = _identifiers_csv(tmp_path / f"export-{A}.csv")  # exports are often named by MPAN
     mapping = tmp_path / "mapping.csv"
     done = cli("from-csv", source, "--out", tmp_path / "data", "--pseudonymise", "k3y", "--mapping-out", mapping,
                "--no-progress")
@@ -760,8 +763,10 @@ def test_notebook_is_committed_clean() -> None:
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    for name in ("csv", "out", "scenario_file", "layout", "fill_missing", "pseudonymise_key", "spec_dir"):
+    for name in ("csv", "out", "scenario_file", "layout", "fill_missing", "pseudonymise", "spec_dir"):
         assert f"{name} = " in tagged[0].source
+    # parameters are kept in the evidence, inside the data set: the key must never be one
+    assert "pseudonymise_key" not in tagged[0].source
 
 
 def _run_notebook(tmp_path: Path, notebook: str) -> Path:
@@ -785,3 +790,21 @@ def test_notebook_runs_by_its_bare_name(tmp_path) -> None:
 
     assert "convert_csv" in BUNDLED_NOTEBOOKS
     _run_notebook(tmp_path, "convert_csv")
+
+
+def test_notebook_takes_the_pseudonymisation_key_from_the_environment_only(tmp_path) -> None:
+    from mhhs_workbench.csv_input import PSEUDONYMISE_KEY_ENV, pseudonymisation_key
+
+    assert pseudonymisation_key(False) is None
+    env = {k: v for k, v in os.environ.items() if k != PSEUDONYMISE_KEY_ENV}
+    out = tmp_path / "converted"
+    done = cli("run", str(NOTEBOOK), "-p", "csv", EXAMPLES / "consumption_long.csv", "-p", "out", out,
+               "-p", "pseudonymise", "true", "--out", tmp_path / "evidence", cwd=tmp_path, timeout=600,
+               env={**env, PSEUDONYMISE_KEY_ENV: "s3cret-key"})
+    assert done.returncode == 0, done.stderr
+    for path in [*out.rglob("*"), *(tmp_path / "evidence").rglob("*")]:
+        if path.is_file():
+            assert b"s3cret-key" not in path.read_bytes(), path
+    real = pd.read_csv(EXAMPLES / "consumption_long.csv", dtype=str)["mpan"].unique()
+    consumption = pd.read_parquet(out / "tables" / "consumption.parquet")
+    assert not set(real) & set(consumption["mpan"])

@@ -28,7 +28,7 @@ from mhhs_workbench.identifiers import (
 )
 from mhhs_workbench.message_frames import if021_frame, if041_frame
 from mhhs_workbench.messages.addressing import ROLES, Addressing, message_counts
-from mhhs_workbench.messages.chunk_messages import if021_items
+from mhhs_workbench.messages.chunk_messages import if021_items, references
 from mhhs_workbench.messages.codes import QUALITY_CODES
 from mhhs_workbench.messages.common import request_item
 from mhhs_workbench.messages.files import MessageFiles
@@ -108,7 +108,7 @@ def test_byte_writer_gives_exactly_the_builders_bytes(start, end, cos):
     addressing = Addressing.from_scenario(scenario)
     writer = IF021ByteWriter(frame.days, scenario.messages.days_per_message, REPORTED_QUALITY_CODES)
     fast = [b"".join(bytes(part) for part in item)
-            for block in if021_items(chunk, frame, addressing, writer, np.zeros(len(ROLES), dtype=np.int64))
+            for block in if021_items(chunk, frame, addressing, writer, references(addressing, "IF-021", np.zeros(len(ROLES))))
             for item in block]
     slow = _builder_items(chunk, frame, addressing)
     assert len(fast) == len(slow) > 100
@@ -163,7 +163,7 @@ def test_byte_writer_cuts_blocks_without_changing_bytes(monkeypatch):
     def items() -> list[bytes]:
         writer = IF021ByteWriter(frame.days, 2, REPORTED_QUALITY_CODES)
         return [b"".join(bytes(p) for p in item)
-                for block in if021_items(chunk, frame, addressing, writer, np.zeros(3, dtype=np.int64))
+                for block in if021_items(chunk, frame, addressing, writer, references(addressing, "IF-021", np.zeros(3)))
                 for item in block]
 
     whole = items()
@@ -272,7 +272,7 @@ def test_chunks_written_in_any_order_and_twice_give_the_same_files(tmp_path):
 
     plan = RunPlan.build(frame, 7)
     root = tmp_path / "staging"
-    root.mkdir()
+    (root / "messages").mkdir(parents=True)
     (root / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
     results = {i: write_chunk(plan, i, root) for i in reversed(range(plan.n_chunks))}
     results[3] = write_chunk(plan, 3, root)  # a retried task: the same files again
@@ -424,3 +424,49 @@ def test_a_worker_dying_mid_run_loses_and_duplicates_nothing(tmp_path):
     assert killed
     assert _file_digests(tmp_path / "dask") == _file_digests(tmp_path / "single")
     assert not [p for p in (tmp_path / "dask").rglob("*") if p.name.startswith(".")]
+
+
+def test_planning_in_batches_places_every_chunk_as_one_batch_would(monkeypatch):
+    scenario = busy_scenario("2025-10-24", "2025-10-26", count=230, cos="2025-10-25")
+    whole = RunPlan.build(DatasetFrame(scenario), 9)
+    monkeypatch.setattr("mhhs_workbench.pipeline.PLAN_BATCH", 17)  # many batches, cutting chunks
+    batched = RunPlan.build(DatasetFrame(scenario), 9)
+    assert batched.bounds == whole.bounds and batched.totals == whole.totals
+    for interface in ("IF-021", "IF-041"):
+        np.testing.assert_array_equal(batched.first_message[interface], whole.first_message[interface])
+        np.testing.assert_array_equal(batched.first_reference[interface], whole.first_reference[interface])
+
+
+def test_a_failure_while_dask_workers_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
+    import time as clock
+
+    from mhhs_workbench.pipeline import Assembler
+    from mhhs_workbench.publication import PublicationError
+
+    scenario = busy_scenario("2025-10-24", "2025-10-28", count=80)
+    real_add = Assembler.add
+
+    def disk_full_at_chunk_2(self, result):
+        if result.index == 2:
+            raise OSError(28, "No space left on device")
+        real_add(self, result)
+
+    monkeypatch.setattr(Assembler, "add", disk_full_at_chunk_2)
+    with pytest.raises(PublicationError, match="No space left"):
+        generate_dataset(scenario, tmp_path / "data", chunk_size=4, progress=False, workers=2)
+    clock.sleep(3)  # chunks that were in flight would have written by now
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+
+
+def test_an_unreachable_scheduler_is_one_error_line(tmp_path):
+    pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
+    for address in ("foo://bar", "tcp://127.0.0.1:9"):
+        done = subprocess.run([sys.executable, "-m", "mhhs_workbench.cli", "demo", "--out", str(tmp_path / "d"),
+                               "--no-progress", "--scheduler", address],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, done.stderr
+        assert "Dask scheduler" in errors[0] and address in errors[0], errors
+    assert list(tmp_path.iterdir()) == []

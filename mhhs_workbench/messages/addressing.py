@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..population import meter_kinds
+from ..population import meter_kinds, supplied_roles
 from ..quality import QualityPlan, plan_spells
 from ..readings import read_counts
 from ..scenario import Scenario
@@ -99,6 +99,12 @@ class Addressing:
         return (self.new_supplier,)
 
 
+def role_indices(roles: np.ndarray) -> np.ndarray:
+    """Sending roles as indices into :data:`ROLES`."""
+    roles = np.asarray(roles)
+    return np.select([roles == r for r in ROLES], np.arange(len(ROLES))).astype(np.int64)
+
+
 def if021_message_counts(n_channels: np.ndarray, cos_day: np.ndarray, n_days: int, days_per_message: int) -> np.ndarray:
     """IF-021 messages per meter: one per channel and block of days within each supplier's days."""
     cos = np.asarray(cos_day)
@@ -127,7 +133,7 @@ def message_counts(scenario: Scenario, start: int, stop: int) -> tuple[np.ndarra
     n_days = int((np.datetime64(scenario.end_date, "D") - first).astype(int)) + 1
     cos = np.where(np.isnat(kinds.change_of_supplier_date), -1,
                    (kinds.change_of_supplier_date - first).astype("timedelta64[D]").astype(np.int64))
-    role = np.select([kinds.role == r for r in ROLES], np.arange(len(ROLES))).astype(np.int64)
+    role = role_indices(kinds.role)
     zeros = np.zeros(kinds.meter_index.size, dtype=np.int64)
     counts = {"IF-021": zeros, "IF-041": zeros}
     if "if021" in scenario.outputs:
@@ -150,7 +156,7 @@ def supplied_message_counts(
     integrate the import (AI) of metered supplies.
     """
     connection = supplied.meters["connection_type"].to_numpy()[start:stop].astype(str)
-    role = np.where(np.isin(connection, ("L", "H")), 1, np.where(connection == "U", 2, 0)).astype(np.int64)
+    role = role_indices(supplied_roles(connection))
     inside = (supplied.row_meter >= start) & (supplied.row_meter < stop)
     n_channels = np.bincount(supplied.row_meter[inside] - start, minlength=stop - start)
     has_import = np.zeros(stop - start, dtype=bool)

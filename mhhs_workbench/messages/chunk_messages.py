@@ -10,18 +10,20 @@ from ..chunk import MQIDS, Chunk, DatasetFrame
 from ..readings import day_index
 from ..settlement_time import format_utc
 from .addressing import ROLES, Addressing
-from .common import request_item
+from .common import ReferenceSequence, request_item
 from .files import Item
 from .if021_bytes import IF021ByteWriter
 from .if041 import iter_if041_payloads
 
 
-def _references(addressing: Addressing, interface: str, first: np.ndarray) -> dict[str, object]:
+def references(addressing: Addressing, interface: str, first: np.ndarray) -> dict[str, ReferenceSequence]:
+    """Each role's reference sequence for a chunk, after the ``first[role]`` messages sent before it."""
     return {role: addressing.references(role, interface, int(first[i]) + 1) for i, role in enumerate(ROLES)}
 
 
 def if021_items(
-    chunk: Chunk, frame: DatasetFrame, addressing: Addressing, writer: IF021ByteWriter, first_reference: np.ndarray
+    chunk: Chunk, frame: DatasetFrame, addressing: Addressing, writer: IF021ByteWriter,
+    refs: dict[str, ReferenceSequence],
 ) -> Iterator[list[Item]]:
     """The chunk's IF-021 messages, meter by meter, quantity by quantity, day block by day block.
 
@@ -37,11 +39,10 @@ def if021_items(
         Senders and recipients.
     writer : IF021ByteWriter
         Formats the messages.
-    first_reference : numpy.ndarray of int
-        Messages each role (:data:`~mhhs_workbench.messages.addressing.ROLES`) sent before this chunk.
+    refs : dict of str to ReferenceSequence
+        Each sending role's references (see :func:`references`); they advance as items are made.
     """
     meters = chunk.meter_records
-    refs = _references(addressing, "IF-021", first_reference)
     cos = [day_index(m.change_of_supplier_date, frame.days) for m in meters]
     recipients = [
         [(supplier, m.distributor_dip_id) for _, _, supplier in addressing.supplier_segments(c, frame.n_days)]
@@ -61,13 +62,14 @@ def if021_items(
     )
 
 
-def if041_items(chunk: Chunk, frame: DatasetFrame, addressing: Addressing, first_reference: np.ndarray) -> list[Item]:
+def if041_items(
+    chunk: Chunk, frame: DatasetFrame, addressing: Addressing, refs: dict[str, ReferenceSequence]
+) -> list[Item]:
     """The chunk's IF-041 messages: one per meter and read instant, in time order."""
     reads = chunk.reads
     n = len(reads["mpan"])
     if not n:
         return []
-    refs = _references(addressing, "IF-041", first_reference)
     by_mpan = {m.mpan: m for m in chunk.meter_records}
     text = format_utc(np.array(reads["read_datetime"], dtype="datetime64[s]")).tolist()
     mpans = reads["mpan"]

@@ -59,7 +59,8 @@ class MessageFiles:
         written: Checksums = {}
         if not items:
             return written
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # never parents: a data set folder removed by a cancelled run must not be made again
+        self.folder.mkdir(exist_ok=True)
         end = first_message + len(items)
         start = first_message
         while start < end:
@@ -85,7 +86,7 @@ class MessageFiles:
             If a file is missing or its pieces do not hold exactly its messages (a chunk was lost).
         """
         n_files = -(-total_messages // self.per_file)
-        pattern = re.compile(rf"\.{re.escape(self.interface_id)}_(\d{{6}})\.json{_PIECE}(\d+)-(\d+)")
+        pattern = re.compile(rf"\.{re.escape(self.interface_id)}_(\d{{6,}})\.json{_PIECE}(\d+)-(\d+)")
         pieces: dict[int, list[tuple[int, int, Path]]] = {}
         if self.folder.is_dir():
             for path in self.folder.iterdir():
