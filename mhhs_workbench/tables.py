@@ -85,16 +85,18 @@ TableRows = tuple[dict[str, Any], dict[str, Any]]
 def consumption_rows(chunk: Chunk, frame: DatasetFrame) -> TableRows:
     """The chunk's rows of the consumption table (its value rows x half hours, in order).
 
-    Text columns are built by Arrow ``take`` from their few distinct values: no Python string per row.
+    Text columns are built as Arrow arrays from their few distinct values (repeated fixed-width
+    bytes, copies of the day's text, or ``take``): no Python string per row.
     """
     k, t = chunk.values.shape
     local_dates, local_periods = frame.local_periods
-    row = np.repeat(np.arange(k), t)
     period = np.tile(np.arange(t), k)
-    mpans = pa.array(chunk.meters["mpan"].to_numpy()[chunk.row_meter], type=pa.string())
+    mpans = chunk.meters["mpan"].to_numpy().astype("S13")[chunk.row_meter]
+    mqids = np.asarray(MQIDS, dtype="S2")[chunk.row_mqid]
+    period_text = pa.array(frame.period_end_text, type=pa.string())
     columns = {
-        "mpan": pc.take(mpans, row),
-        "mqid": pc.take(pa.array(MQIDS, type=pa.string()), np.repeat(chunk.row_mqid, t)),
+        "mpan": _repeated(mpans, t),
+        "mqid": _repeated(mqids, t),
         "utc_period_end": frame.period_ends.astype("datetime64[s]")[period],
         "settlement_date": local_dates[period],
         "settlement_period": local_periods.astype(np.int8)[period],
@@ -102,7 +104,15 @@ def consumption_rows(chunk: Chunk, frame: DatasetFrame) -> TableRows:
         "quality": pc.take(pa.array(frame.quality_codes, type=pa.string()), chunk.quality.ravel()),
         "reason": pc.take(pa.array(REASON_BY_NUMBER, type=pa.string()), chunk.reasons.ravel()),
     }
-    return columns, {"utc_period_end": pc.take(pa.array(frame.period_end_text, type=pa.string()), period)}
+    return columns, {"utc_period_end": pa.concat_arrays([period_text] * k) if k else period_text[:0]}
+
+
+def _repeated(values: np.ndarray, times: int) -> pa.Array:
+    """Arrow strings: each fixed-width byte string of ``values`` repeated ``times`` times."""
+    width = values.dtype.itemsize
+    data = np.repeat(values, times).view(np.uint8)
+    offsets = np.arange(0, data.size + 1, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(offsets.size - 1, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def readings_rows(chunk: Chunk) -> TableRows:
