@@ -731,22 +731,6 @@ def _progress(files: list[Path], enabled: bool) -> Iterator[Callable[[int], None
         yield bar.update
 
 
-class _CountingReader(io.RawIOBase):
-    """A binary file reporting how many bytes were read (for the progress bar)."""
-
-    def __init__(self, raw: io.BufferedReader, counted: Callable[[int], None]) -> None:
-        self.raw = raw
-        self.counted = counted
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer) or 0
-        self.counted(n)
-        return n
-
-
 def _read_file(path: Path, file: int, state: _State, counted: Callable[[int], None]) -> None:
     """Check one file's header and read its rows into ``state``."""
     problems = state.problems
@@ -926,9 +910,11 @@ def _read_csv(path: Path, file: int, spec: _Spec, state: _State, counted: Callab
 
     parsed, rows_before = 0, state.rows
     try:
-        with path.open("rb") as raw_file:
+        # an Arrow file, not a Python one: Arrow reads ahead on its own threads, and a thread
+        # calling back into Python while the interpreter exits aborts the process
+        with pa.OSFile(str(path), "rb") as source:
             reader = pacsv.open_csv(
-                _CountingReader(raw_file, counted),
+                source,
                 # our own column names: the header was read (and stripped, BOM and all) above
                 read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES,
                                                column_names=spec.written, skip_rows=1),
@@ -939,15 +925,17 @@ def _read_csv(path: Path, file: int, spec: _Spec, state: _State, counted: Callab
                                                      strings_can_be_null=False,
                                                      quoted_strings_can_be_null=False),
             )
-            # closed before the file is: Arrow reads ahead on its own thread, which must not
-            # outlive the file it reads (a dangling read aborts the process at exit)
-            with reader:
+            done = 0
+            with reader:  # closed before its file
                 for batch in reader:
                     block = _Block(batch, file, parsed, spec, state)
                     block.process()
                     row_breaks.extend(block.breaks)
                     problems.end_block(file)
                     parsed += batch.num_rows
+                    position = source.tell()
+                    counted(position - done)
+                    done = position
     except (pa.ArrowException, OSError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         problems.add_file(file, f"cannot be read as CSV ({text[:200]})")

@@ -238,8 +238,22 @@ def _write_blocks(files: MessageFiles, first: int, blocks: Iterable[list]) -> tu
         while pending:
             checksums.update(pending.pop(0).result())
     finally:
-        wait(pending)
+        _wait_through_interrupts(pending)
     return written, checksums
+
+
+def _wait_through_interrupts(futures: list[Future]) -> None:
+    """Wait for ``futures`` even through Ctrl-C or SIGTERM (raised once they are done), so that
+    no write lands in a folder that the interrupted run is about to remove."""
+    interrupt: KeyboardInterrupt | None = None
+    while True:
+        try:
+            wait(futures)
+            break
+        except KeyboardInterrupt as exc:
+            interrupt = exc
+    if interrupt is not None:
+        raise interrupt
 
 
 def _if021_writer(frame: DatasetFrame) -> IF021ByteWriter:

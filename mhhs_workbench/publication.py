@@ -58,6 +58,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -445,7 +446,7 @@ class Publication:
         try:
             with _signals_held():
                 if not self.published and self.staging is not None:
-                    shutil.rmtree(self.staging, ignore_errors=True)
+                    _remove_tree(self.staging)
                 if self._lock_fd is not None:
                     with contextlib.suppress(OSError):  # a lock file left behind is harmless
                         os.unlink(self._lock_path)  # while still locked: no other run holds this file
@@ -563,6 +564,15 @@ def _free_name(target: Path, taken: set[Path]) -> Path:
 
 def _newest_first(paths: list[Path]) -> list[Path]:
     return sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _remove_tree(folder: Path, attempts: int = 5) -> None:
+    """Remove a folder, trying again if files appeared in it meanwhile (a writer finishing)."""
+    for attempt in range(attempts):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.lexists(folder):
+            return
+        time.sleep(0.05 * (attempt + 1))
 
 
 def _is_empty_dir(folder: Path) -> bool:
