@@ -246,7 +246,7 @@ def _supplied_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:
     """Supplied meters and their values as given: no spells, no imperfections added."""
     supplied = frame.supplied
     meters = supplied_population(frame.scenario, supplied, start, stop)
-    rows = np.flatnonzero((supplied.row_meter >= start) & (supplied.row_meter < stop))
+    rows = supplied.rows_of(start, stop)
     n, t = stop - start, frame.n_days * 48
     none = np.full(n, NO_SPELL, dtype=np.int64)
     zeros = np.zeros(n, dtype=np.int64)

@@ -219,7 +219,19 @@ class CsvInput:
 # Entry points
 
 
-def read_supplied(
+def read_supplied(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], **options: Any
+                  ) -> SuppliedConsumption:
+    """The consumption of :func:`read_csv_input` alone (same parameters).
+
+    Raises
+    ------
+    CsvInputError
+        If the input breaks any rule; ``problems`` lists them.
+    """
+    return read_csv_input(paths, **options).supplied
+
+
+def read_csv_input(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     layout: str | None = None,
@@ -229,7 +241,7 @@ def read_supplied(
     pseudonymise_key: str | None = None,
     register_csv: str | os.PathLike[str] | None = None,
     progress: bool = False,
-) -> SuppliedConsumption:
+) -> CsvInput:
     """Read and check consumption files into whole UTC days of half-hourly values.
 
     Parameters
@@ -249,43 +261,12 @@ def read_supplied(
         estimates.
     pseudonymise_key : str, optional
         Replace MPANs and meter IDs by synthetic valid ones derived from this key (the mapping is
-        returned by :func:`read_csv_input`).
+        returned in the result).
     register_csv : path, optional
         CSV of ``mpan,register_start_kwh``: each MPAN's register at the start of its first
         supplied half hour [kWh].
     progress : bool
         Show a progress bar over the bytes read.
-
-    Returns
-    -------
-    SuppliedConsumption
-        Meters sorted by MPAN, values [Wh] over consecutive whole UTC days [UTC].
-
-    Raises
-    ------
-    CsvInputError
-        If the input breaks any rule; ``problems`` lists them.
-    """
-    return read_csv_input(paths, layout=layout, max_kwh=max_kwh, fill_missing=fill_missing,
-                          drop_incomplete_days=drop_incomplete_days,
-                          pseudonymise_key=pseudonymise_key, register_csv=register_csv,
-                          progress=progress).supplied
-
-
-def read_csv_input(
-    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    *,
-    layout: str | None = None,
-    max_kwh: float = DEFAULT_MAX_KWH,
-    fill_missing: bool = False,
-    drop_incomplete_days: bool = False,
-    pseudonymise_key: str | None = None,
-    register_csv: str | os.PathLike[str] | None = None,
-    progress: bool = False,
-) -> CsvInput:
-    """:func:`read_supplied`, also returning the pseudonym mapping and how much was read.
-
-    Parameters are those of :func:`read_supplied`.
 
     Returns
     -------

@@ -111,13 +111,9 @@ class MeterKinds:
         return np.where(advanced, "ADS", np.where(self.metered, "SDS", "UMSDS")).astype(object)
 
     @property
-    def channels(self) -> list[tuple[str, ...]]:
-        """Measurement quantities each meter reports: AI, AE with PV, RI and RE when advanced."""
-        out = []
-        for archetype, pv in zip(self.archetype, self.pv_kwp, strict=True):
-            mqids = ("AI", "AE") if pv > 0 else ("AI",)
-            out.append(mqids + ("RI", "RE") if archetype in ADVANCED else mqids)
-        return out
+    def n_channels(self) -> np.ndarray:
+        """How many measurement quantities each meter reports: AI, AE with PV, RI and RE when advanced."""
+        return 1 + (self.pv_kwp > 0) + 2 * np.isin(self.archetype, ADVANCED)
 
 
 def connection_dates(scenario: Scenario, meter_index: np.ndarray) -> np.ndarray:
@@ -313,10 +309,10 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
     given = m["register_start_wh"].to_numpy(dtype=np.int64)
     initial = np.where(given >= 0, given, initial_registers(scenario, idx))
     initial = np.where(unmetered, 0, initial)
-    rows = supplied.row_mqid == 0
+    rows = supplied.rows_of(start, stop)
+    ai = supplied.row_mqid[rows] == 0
     ai_total = np.zeros(n)
-    for r in np.flatnonzero(rows & (supplied.row_meter >= start) & (supplied.row_meter < stop)):
-        ai_total[supplied.row_meter[r] - start] = supplied.values[r].sum() / 1000
+    ai_total[supplied.row_meter[rows][ai] - start] = supplied.values[rows][ai].sum(axis=1) / 1000
     gsp = m["gsp_group"].to_numpy().astype(object)
     return pd.DataFrame(
         {

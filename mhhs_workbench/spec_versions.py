@@ -182,14 +182,6 @@ class Spec:
         return {"version": self.version, "sha256": self.sha256, "kind": self.kind}
 
 
-def _sha256_bytes(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _yaml_files(folder: Path) -> list[Path]:
     # sorted by name as str: code-point order, which is LC_ALL=C's for the ASCII names used
     return sorted((p for p in folder.glob("*.yaml") if p.is_file()), key=lambda p: p.name)
@@ -207,12 +199,14 @@ def _signature(path: Path) -> tuple[tuple[str, int, int], ...]:
 
 @lru_cache(maxsize=32)
 def _identify(path: str, kind: str, signature: tuple[tuple[str, int, int], ...]) -> Spec:
+    from .export import sha256_file  # here: loading a scenario must not import pyarrow
+
     folder = Path(path)
     if kind == "json":
-        digest = _sha256_bytes(folder)
+        digest = sha256_file(folder)
     else:
         # the same bytes as `LC_ALL=C sha256sum *.yaml`, hashed again
-        lines = "".join(f"{_sha256_bytes(file)}  {file.name}\n" for file in _yaml_files(folder))
+        lines = "".join(f"{sha256_file(file)}  {file.name}\n" for file in _yaml_files(folder))
         digest = hashlib.sha256(lines.encode("utf-8")).hexdigest()
     return Spec(folder, kind, digest, _BY_CHECKSUM.get((kind, digest)))
 

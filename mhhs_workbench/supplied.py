@@ -85,6 +85,11 @@ class SuppliedConsumption:
         """Number of MPANs."""
         return len(self.meters)
 
+    def rows_of(self, start: int, stop: int) -> slice:
+        """The value rows of meters ``start .. stop - 1`` (rows are meter-major)."""
+        lo, hi = np.searchsorted(self.row_meter, [start, stop])
+        return slice(int(lo), int(hi))
+
     @staticmethod
     def mqid_index(mqid: str) -> int:
         """Index of a measurement quantity in ``row_mqid``."""

@@ -137,7 +137,7 @@ def message_counts(scenario: Scenario, start: int, stop: int) -> tuple[np.ndarra
     zeros = np.zeros(kinds.meter_index.size, dtype=np.int64)
     counts = {"IF-021": zeros, "IF-041": zeros}
     if "if021" in scenario.outputs:
-        n_channels = np.array([len(c) for c in kinds.channels], dtype=np.int64)
+        n_channels = kinds.n_channels.astype(np.int64)
         counts["IF-021"] = if021_message_counts(n_channels, cos, n_days, scenario.messages.days_per_message)
     if "if041" in scenario.outputs:
         spells = plan_spells(scenario.data_quality, scenario.seed, kinds.meter_index, n_days, kinds.metered)
@@ -157,10 +157,10 @@ def supplied_message_counts(
     """
     connection = supplied.meters["connection_type"].to_numpy()[start:stop].astype(str)
     role = role_indices(supplied_roles(connection))
-    inside = (supplied.row_meter >= start) & (supplied.row_meter < stop)
-    n_channels = np.bincount(supplied.row_meter[inside] - start, minlength=stop - start)
+    rows = supplied.rows_of(start, stop)
+    n_channels = np.bincount(supplied.row_meter[rows] - start, minlength=stop - start)
     has_import = np.zeros(stop - start, dtype=bool)
-    has_import[supplied.row_meter[inside & (supplied.row_mqid == 0)] - start] = True
+    has_import[supplied.row_meter[rows][supplied.row_mqid[rows] == 0] - start] = True
     n_days = supplied.days.size
     zeros = np.zeros(stop - start, dtype=np.int64)
     counts = {"IF-021": zeros, "IF-041": zeros}
