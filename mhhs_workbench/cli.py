@@ -33,12 +33,7 @@ def _generate(scenario: Scenario, out: Path, **options: Any) -> None:
     """Generate and publish a scenario's data set (see :func:`_publish`)."""
     from .dataset import generate_dataset
 
-    _publish(lambda: generate_dataset(scenario, out, **_dataset_options(options)), out)
-
-
-def _dataset_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The CLI's publication and scale options as keyword arguments of the data set functions."""
-    return {**options, "overwrite": options["overwrite"] or options["overwrite_extra_files"]}
+    _publish(lambda: generate_dataset(scenario, out, **options), out)
 
 
 def _publish(make: Callable[[], DatasetSummary], out: Path) -> None:
@@ -196,10 +191,10 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
         _fail(str(exc))
     from .dataset import convert_csv
 
-    options = _dataset_options({"overwrite": overwrite, "overwrite_extra_files": overwrite_extra_files,
-                                "allow_large": allow_large, "chunk_size": chunk_size,
-                                "progress": not no_progress, "workers": workers, "scheduler": scheduler})
-    _publish(lambda: convert_csv(read.supplied, out, scenario=scenario, **options), out)
+    _publish(lambda: convert_csv(read.supplied, out, scenario=scenario, overwrite=overwrite,
+                                 overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
+                                 chunk_size=chunk_size, progress=not no_progress, workers=workers,
+                                 scheduler=scheduler), out)
     if mapping_out is not None and read.mapping is not None:
         _write_mapping(read.mapping, mapping_out)
     actions = [note["action"] for note in read.supplied.notes]
