@@ -29,7 +29,6 @@ import keyword
 import os
 import shutil
 import sys
-import sysconfig
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import yaml
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 
+from .bundled import bundled_dirs
 from .evidence import find_dataset_root, record_in_manifest
 
 __all__ = [
@@ -61,9 +61,6 @@ __all__ = [
 #: Notebooks shipped with the package, by bare name.
 BUNDLED_NOTEBOOKS: tuple[str, ...] = ("profile_designer", "generate_dataset", "convert_csv", "validate_messages")
 
-#: Where installed copies of the notebooks live, relative to an installation's data prefix
-#: (``[tool.setuptools.data-files]`` in pyproject.toml puts them there).
-SHARE_DIR = Path("share") / "mhhs-workbench" / "notebooks"
 
 #: Notebooks whose evidence location follows one of their parameters: (parameter, placement).
 #: ``inside``: in the folder the parameter names; ``beside``: next to it, or inside it when it
@@ -142,22 +139,8 @@ class SameInterpreterKernelManager(KernelManager):
 
 
 def bundled_notebook_dirs() -> list[Path]:
-    """Folders searched for bundled notebooks, in order.
-
-    The checkout's top-level ``notebooks/`` comes first (the one source of truth, edited by
-    developers); then the copies an installation puts under ``<prefix>/share/mhhs-workbench``.
-    """
-    dirs = [Path(__file__).resolve().parent.parent / "notebooks"]
-    prefixes = [sys.prefix, sysconfig.get_path("data")]
-    try:
-        prefixes.append(sysconfig.get_path("data", f"{os.name}_user"))
-    except KeyError:  # no user scheme on this platform
-        pass
-    for prefix in prefixes:
-        folder = Path(prefix) / SHARE_DIR
-        if folder not in dirs:
-            dirs.append(folder)
-    return dirs
+    """Folders searched for bundled notebooks, in order (see :func:`~mhhs_workbench.bundled.bundled_dirs`)."""
+    return bundled_dirs("notebooks")
 
 
 def find_notebook(notebook: str | os.PathLike[str]) -> Path:
