@@ -10,6 +10,12 @@ Two layers:
 
 Rules inspect whatever the payload holds and skip parts of the wrong shape (the schema reports
 those), so they can run on any JSON value without raising.
+
+:func:`validate_files` reads each file a message at a time (:mod:`mhhs_workbench.json_stream`:
+regular files within a size limit, UTF-8 without BOM, no duplicate keys), checks IF-021 periods
+column by column when it can (:mod:`mhhs_workbench.period_checks`) and applies the rules across
+messages and files (:mod:`mhhs_workbench.cross_message`). Reports other than the terminal
+summary are in :mod:`mhhs_workbench.validation_reports`.
 """
 
 from __future__ import annotations
@@ -19,17 +25,19 @@ import re
 import reprlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import orjson
+import numpy as np
 from jsonschema.exceptions import ValidationError, best_match
 
+from .cross_message import CrossChecks, CrossFinding, DayRecord, ReadRecord, register_digits
 from .identifiers import GSP_GROUP_BY_DISTRIBUTOR, mpan_problem
+from .json_stream import StreamError, duplicate_keys, iter_items, max_file_bytes, open_message_file
 from .messages.codes import (
     DIP_DATETIME_PATTERN,
     ESTIMATE_CODES,
@@ -38,7 +46,15 @@ from .messages.codes import (
     PERIOD_MINUTES,
     ZE_CODES,
 )
+from .period_checks import (
+    DayColumns,
+    SplitSchema,
+    day_columns,
+    period_index,
+    split_schema,
+)
 from .schema import PayloadValidator, validator_for
+from .settlement_validation import REPORT_IDS, report_errors
 from .spec_versions import (
     LATEST_VERSION,
     SchemaError,
@@ -111,6 +127,24 @@ READ_TIME = _rule(
     "WB-READ-DT", "register reading date-times must be valid 25-character date-times with offset"
 )
 READ_NEGATIVE = _rule("WB-READ-NEG", "register readings must not be negative")
+DUP_KEY = _rule("JSON-DUP-KEY", "no JSON object may repeat a key (parsers silently keep one)")
+FILE_BOM = _rule("FILE-BOM", "a message file must not start with a byte order mark (UTF-8, no BOM)")
+FILE_KIND = _rule("FILE-KIND", "a message file must be a regular file (no FIFO, device or socket)")
+FILE_SIZE = _rule(
+    "FILE-SIZE", "a message file, and each message in it, must be within the size limit"
+)
+DAY_RESENT = _rule(
+    "WB-DAY-RESENT",
+    "an MPAN/MQID/UTC settlement day may be sent again only as a later revision: a new "
+    "senderUniqueReference and a strictly later senderTimestamp",
+)
+READ_RECONCILE = _rule(
+    "WB-READ-RECONCILE",
+    "between consecutive register reads the advance equals the MPAN's IF-021 consumption [Wh]",
+)
+READ_BACK = _rule(
+    "WB-READ-BACK", "register reads never go backwards, except at a wrap of the register's digits"
+)
 
 
 @dataclass(frozen=True)
@@ -125,11 +159,20 @@ class Problem:
         JSON path of the offending value, e.g. ``$[3].payload.CustomBlock.B900``.
     message : str
         What is wrong, naming the offending key or value.
+    value : str or None
+        The offending value, shortened (``None`` when there is none, e.g. a missing key).
     """
 
     code: str
     path: str
     message: str
+    value: str | None = None
+
+    @property
+    def index(self) -> int | None:
+        """Index of the message in its file (``$[3]...`` -> 3), ``None`` for the file itself."""
+        match = _INDEX.match(self.path)
+        return int(match.group(1)) if match else None
 
     @property
     def rule(self) -> Rule:
@@ -144,6 +187,8 @@ class Problem:
 # Helpers
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INDEX = re.compile(r"\$\[(\d+)\]")
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[('(?:[^'\\]|\\.)*')\]")
 _DATETIME = re.compile(DIP_DATETIME_PATTERN.strip("^$"))
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _DAY = timedelta(days=1)
@@ -297,7 +342,11 @@ def _common_rules(
                 seen_references[reference] = f"{source} {ref_path}" if source else ref_path
 
 
-def _if021_rules(payload: dict[str, Any], path: str) -> Iterator[Problem]:
+def _if021_rules(
+    payload: dict[str, Any], path: str, columns: Sequence[DayColumns] | None = None
+) -> Iterator[Problem]:
+    """IF-021 rules; ``columns`` (one per day, from :func:`day_columns`) lets the per-period
+    rules look at each day's distinct values instead of every period."""
     event = _dict(payload, "CommonBlock", "S0").get("eventCode")
     b900 = _dict(payload, "CustomBlock", "B900")
     b900_path = f"{path}.CustomBlock.B900"
@@ -342,10 +391,46 @@ def _if021_rules(payload: dict[str, Any], path: str) -> Iterator[Problem]:
     yield from overlaps
     # the usual case, every sp a distinct period end of its own midnight-aligned day, needs no
     # date arithmetic; anything else gets the full check
-    if overlaps or not all(map(_regular_day, days)):
+    if columns is None or len(columns) != len(days):
+        if overlaps or not all(map(_regular_day, days)):
+            yield from _period_timing(days)
+        for day in days:
+            yield from _period_values(day)
+        return
+    if overlaps or not all(map(_regular_columns, days, columns)):
         yield from _period_timing(days)
-    for day in days:
-        yield from _period_values(day)
+    for day, day_columns_ in zip(days, columns, strict=True):
+        if _suspect_values(day_columns_):
+            yield from _period_values(day)
+
+
+def _regular_columns(day: _Day, columns: DayColumns) -> bool:
+    """:func:`_regular_day` from a day's distinct ``sp`` values."""
+    if day.start is None or day.text[10:] != _UTC_MIDNIGHT:
+        return False
+    sps = columns.distinct["sp"]
+    return len(sps) == len(day.periods) and sps <= _period_ends(day.text)
+
+
+def _suspect_values(columns: DayColumns) -> bool:
+    """Whether a day may breach ECS1010, ECS1011 or ECS1015, judged from its columns (the
+    exact per-period check then says where)."""
+    wh = columns.values_wh()
+    if wh is None or (wh.size and wh.min() < 0):
+        return True
+    quality = columns.distinct["q"]
+    if quality.isdisjoint(_ZE) and quality.isdisjoint(_ESTIMATES):
+        return False
+    qs = columns.column("q")
+    if not quality.isdisjoint(_ZE):
+        ze = np.fromiter(map(_ZE.__contains__, qs), dtype=bool, count=len(qs))
+        if wh[ze].any():
+            return True
+    if "e" in columns.distinct and None in columns.distinct["e"] and not quality.isdisjoint(_ESTIMATES):
+        es = columns.column("e")
+        if any(e is None and q in _ESTIMATES for q, e in zip(qs, es, strict=True)):
+            return True
+    return False
 
 
 def _before_connection(days: list[_Day], effective: datetime) -> Iterator[Problem]:
@@ -378,7 +463,7 @@ _ZE = frozenset(ZE_CODES)
 _ESTIMATES = frozenset(ESTIMATE_CODES)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _period_ends(date_text: str) -> frozenset[str]:
     """The 48 ``sp`` strings of the UTC day starting at ``date_text`` (written +00:00)."""
     start = datetime.fromisoformat(date_text)
@@ -611,6 +696,8 @@ def validate_payload(
 
 #: How many invalid messages a file report lists (all are counted).
 MAX_LISTED_FAILURES = 20
+#: How many findings a file report keeps for the reports (all are counted).
+MAX_FINDINGS = 1000
 
 
 @dataclass
@@ -634,6 +721,8 @@ class FileReport:
     strict_null_only : int
         Invalid messages whose only problems are nulls refused by the strict reading of OpenAPI
         ``nullable`` (``SCHEMA-ELEXON-NULL``): valid under the lenient reading.
+    findings : list of Problem
+        Every problem, in the order found, for the first :data:`MAX_FINDINGS` of them.
     """
 
     path: Path
@@ -643,11 +732,42 @@ class FileReport:
     problem_counts: Counter[str] = field(default_factory=Counter)
     error: Problem | None = None
     strict_null_only: int = 0
+    findings: list[Problem] = field(default_factory=list)
+    _invalid_at: set[int] = field(default_factory=set, repr=False)
+    _strict_only_at: set[int] = field(default_factory=set, repr=False)
 
     @property
     def ok(self) -> bool:
         """Whether the file is a valid message file and every message in it is valid."""
         return self.error is None and self.invalid == 0
+
+    def add(self, index: int, problems: Sequence[Problem]) -> None:
+        """Record the ``problems`` of message ``index`` (more may come for the same message)."""
+        if not problems:
+            return
+        self.problem_counts.update(p.code for p in problems)
+        room = MAX_FINDINGS - len(self.findings)
+        if room > 0:
+            self.findings.extend(problems[:room])
+        strict_only = all(p.code == SCHEMA_ELEXON_NULL for p in problems)
+        if index not in self._invalid_at:
+            self._invalid_at.add(index)
+            self.invalid += 1
+            if len(self.failures) < MAX_LISTED_FAILURES:
+                self.failures.append(problems[0])
+            if strict_only:
+                self._strict_only_at.add(index)
+                self.strict_null_only += 1
+        elif not strict_only and index in self._strict_only_at:
+            self._strict_only_at.discard(index)
+            self.strict_null_only -= 1
+
+    def set_error(self, error: Problem) -> None:
+        """Record why the file (or the rest of it) cannot be read."""
+        self.error = error
+        self.problem_counts[error.code] += 1
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(error)
 
 
 @dataclass
@@ -668,7 +788,7 @@ class ValidationReport:
     package_schema : bool
         Whether the package's own schema was checked.
     business_rules : bool
-        Whether the business rules were applied.
+        Whether the business rules were applied (with the cross-message rules).
     spec_note : str
         Why Elexon's schema was not checked, when a default release was looked for and not
         found (empty otherwise).
@@ -701,6 +821,20 @@ class ValidationReport:
     def strict_null_only(self) -> int:
         """Messages invalid only because the strict ``nullable`` reading refused their nulls."""
         return sum(f.strict_null_only for f in self.files)
+
+    @property
+    def rule_counts(self) -> Counter[str]:
+        """Problems per rule code, all files together (file errors included)."""
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.problem_counts)
+        return total
+
+    def findings(self) -> Iterator[tuple[FileReport, Problem]]:
+        """Each kept finding with its file, file by file."""
+        for f in self.files:
+            for problem in f.findings:
+                yield f, problem
 
     @property
     def spec_version(self) -> str | None:
@@ -740,24 +874,6 @@ class ValidationReport:
         }
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "null" if value is None else "array"
-
-
-def _looks_like_messages(data: Any) -> bool:
-    return (
-        isinstance(data, list) and bool(data) and isinstance(data[0], dict) and "payload" in data[0]
-    )
-
-
 def _validators(
     interface_id: str, spec: Spec | None, nullable: str, package_schema: bool
 ) -> list[PayloadValidator]:
@@ -768,58 +884,281 @@ def _validators(
     return chosen
 
 
-def _check_items(
-    report: FileReport,
-    data: list[Any],
-    validators: dict[str, list[PayloadValidator]],
-    choose: Callable[[str], list[PayloadValidator]],
-    business_rules: bool,
-    seen_references: dict[str, str],
-) -> None:
-    source = str(report.path)
-    for i, item in enumerate(data):
-        item_path = f"$[{i}]"
-        if not isinstance(item, dict) or set(item) != {"payload"}:
-            found = sorted(item) if isinstance(item, dict) else _short(item)
-            problems = [
-                Problem(ENVELOPE, item_path, f'item must be {{"payload": {{...}}}}, found {found}')
-            ]
+_SPLITS: dict[int, tuple[PayloadValidator, SplitSchema | None]] = {}
+_PERIOD_KEYS_NEEDED = frozenset({"sp", "v", "q"})
+
+
+def _split(validator: PayloadValidator) -> SplitSchema | None:
+    """The validator's schema split for the column checks (once per validator)."""
+    entry = _SPLITS.get(id(validator))
+    if entry is None or entry[0] is not validator:
+        split = split_schema(validator.schema) if validator.interface_id == "IF-021" else None
+        if split is not None and not _PERIOD_KEYS_NEEDED <= set(split.keys):
+            split = None
+        entry = _SPLITS[id(validator)] = (validator, split)
+    return entry[1]
+
+
+def _fast_if021(
+    payload: dict[str, Any],
+    validators: Sequence[PayloadValidator],
+    splits: Sequence[SplitSchema],
+) -> list[DayColumns] | None:
+    """The days of a payload as columns when it satisfies every schema; ``None`` when that is
+    not sure (then the exact check decides and locates the errors)."""
+    keys = splits[0].keys
+    if any(s.keys != keys for s in splits):
+        return None
+    if not all(s.skeleton_valid(payload) for s in splits):
+        return None
+    days = payload["CustomBlock"]["B900"]["settlementDayConsumptionPeriods"]
+    columns = []
+    for day in days:
+        found = day_columns(day["consumptionPeriods"], keys)
+        if found is None:
+            return None
+        columns.append(found)
+    # each key's distinct values over the whole message, judged once per schema
+    for key in keys:
+        values = set().union(*(c.distinct[key] for c in columns))
+        if not all(s.values_valid(key, values) for s in splits):
+            return None
+    return columns
+
+
+@dataclass
+class _Run:
+    """What a run shares across files: schemas, references seen, cross-message state."""
+
+    choose: Callable[[str], list[PayloadValidator]]
+    business_rules: bool
+    max_bytes: int
+    cross: CrossChecks | None
+    validators: dict[str, list[PayloadValidator]] = field(default_factory=dict)
+    seen_references: dict[str, str] = field(default_factory=dict)
+
+    def validators_of(self, interface_id: str) -> list[PayloadValidator]:
+        if interface_id not in self.validators:
+            self.validators[interface_id] = self.choose(interface_id)
+        return self.validators[interface_id]
+
+
+def _value_at(item: Any, item_path: str, path: str) -> str | None:
+    """The value at JSON ``path`` (below ``item_path``), shortened; ``None`` when absent."""
+    if not path.startswith(item_path):
+        return None
+    node = item
+    for match in _PATH_PART.finditer(path, len(item_path)):
+        name, number, quoted = match.groups()
+        if name is not None or quoted is not None:
+            key = name if name is not None else quoted[1:-1].replace("\\'", "'")
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
         else:
-            payload = item["payload"]
-            interface_id = _dict(payload, "CommonBlock", "S0").get("interfaceID")
-            chosen: list[PayloadValidator] | None = None
-            if isinstance(interface_id, str) and interface_id in INTERFACE_IDS:
-                if interface_id not in validators:
-                    validators[interface_id] = choose(interface_id)
-                chosen = validators[interface_id]
-            problems = validate_payload(
-                payload,
-                interface_id if chosen is not None else None,
-                chosen,
-                business_rules=business_rules,
-                path=f"{item_path}.payload",
-                seen_references=seen_references,
-                source=source,
-            )
-        if problems:
-            report.invalid += 1
-            report.problem_counts.update(p.code for p in problems)
-            if all(p.code == SCHEMA_ELEXON_NULL for p in problems):
-                report.strict_null_only += 1
-            if len(report.failures) < MAX_LISTED_FAILURES:
-                report.failures.append(problems[0])
+            if not isinstance(node, list) or int(number) >= len(node):
+                return None
+            node = node[int(number)]
+    return _short(node)
+
+
+def _check_item(text: bytes, item: Any, index: int, run: _Run, file_no: int,
+                report: FileReport) -> None:
+    """Record every problem of array item ``index`` of a file, then feed the cross-message
+    rules (whose findings on this item come after its own)."""
+    source = str(report.path)
+    item_path = f"$[{index}]"
+    problems = [
+        Problem(DUP_KEY, item_path + where[1:],
+                f"key {key!r} appears more than once in this object; a parser keeps one silently",
+                _short(key))
+        for where, key in duplicate_keys(text, item)
+    ]
+    if not isinstance(item, dict) or set(item) != {"payload"}:
+        found = sorted(item) if isinstance(item, dict) else _short(item)
+        problems.append(
+            Problem(ENVELOPE, item_path, f'item must be {{"payload": {{...}}}}, found {found}')
+        )
+        report.add(index, problems)
+        return
+    payload = item["payload"]
+    path = f"{item_path}.payload"
+    interface_id = _dict(payload, "CommonBlock", "S0").get("interfaceID")
+    if interface_id in REPORT_IDS:  # a settlement report: Elexon's schemas of payload and report
+        spec = next((v.spec for v in run.validators_of("IF-021") if v.spec is not None), None)
+        problems.extend(Problem(SCHEMA_ELEXON, path + where[1:], message)
+                        for where, message in report_errors(payload, spec))
+        report.add(index, problems)
+        return
+    known = isinstance(interface_id, str) and interface_id in INTERFACE_IDS
+    chosen = run.validators_of(interface_id) if known else None
+    columns: list[DayColumns] | None = None
+    if interface_id == "IF-021" and chosen:
+        splits = [_split(v) for v in chosen]
+        if all(s is not None for s in splits):
+            columns = _fast_if021(payload, chosen, splits)  # type: ignore[arg-type]
+    if columns is not None:
+        if run.business_rules:
+            problems.extend(_common_rules(payload, path, run.seen_references, source))
+            problems.extend(_if021_rules(payload, path, columns))
+    else:
+        problems.extend(validate_payload(
+            payload, interface_id if known else None, chosen,
+            business_rules=run.business_rules, path=path,
+            seen_references=run.seen_references, source=source,
+        ))
+    for k, problem in enumerate(problems):
+        if problem.value is None:
+            value = _value_at(item, item_path, problem.path)
+            if value is not None:
+                problems[k] = replace(problem, value=value)
+    report.add(index, problems)
+    if run.cross is not None and known and isinstance(payload, dict):
+        _feed_cross(run.cross, file_no, index, payload, path, interface_id, columns)
+
+
+def _feed_cross(cross: CrossChecks, file_no: int, index: int, payload: dict[str, Any], path: str,
+                interface_id: str, columns: list[DayColumns] | None) -> None:
+    mpan = _dict(payload, "CommonBlock", "M0").get("MPANCore")
+    if not isinstance(mpan, str):
+        return
+    s1 = _dict(payload, "CommonBlock", "S1")
+    if interface_id == "IF-021":
+        b900 = _dict(payload, "CustomBlock", "B900")
+        mqid = _dict(b900, "MQID").get("measurementQuantityID")
+        if not isinstance(mqid, str):
+            return
+        days = _list(b900.get("settlementDayConsumptionPeriods"))
+        records = []
+        for i, day in enumerate(days):
+            text = _dict(day, "settlementDay").get("settlementDayDate")
+            if not isinstance(text, str):
+                continue
+            values, present = None, None
+            if columns is not None and len(columns) == len(days) and text[10:] == _UTC_MIDNIGHT:
+                values, present = _day_values(text, columns[i])
+            records.append(DayRecord(
+                mpan, mqid, text, values, present,
+                f"{path}.CustomBlock.B900.settlementDayConsumptionPeriods[{i}]"))
+        cross.add_days(file_no, index, s1.get("senderTimestamp"),
+                       s1.get("senderUniqueReference"), records)
+    else:
+        cross.add_reads(file_no, index, list(_reads(payload, mpan, path)))
+
+
+_ALL_PERIODS = np.ones(48, dtype=bool)
+_ALL_PERIODS.flags.writeable = False  # shared by every complete day
+
+
+def _day_values(date_text: str, columns: DayColumns) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A day's 48 half hours [Wh] (int32) and which of them it holds."""
+    try:
+        slots, ends = period_index(date_text)
+    except ValueError:
+        return None, None
+    sps = columns.columns["sp"]
+    wh = columns.values_wh()
+    if wh is None:
+        return None, None
+    if sps == ends:  # the usual case: every period, in order
+        return wh.astype(np.int32), _ALL_PERIODS
+    if not columns.distinct["sp"] <= slots.keys() or len(columns.distinct["sp"]) != len(sps):
+        return None, None
+    values = np.zeros(48, dtype=np.int32)
+    present = np.zeros(48, dtype=bool)
+    where = np.fromiter(map(slots.__getitem__, sps), dtype=np.int64, count=len(sps))
+    values[where] = wh
+    present[where] = True
+    return values, present
+
+
+def _reads(payload: dict[str, Any], mpan: str, path: str) -> Iterator[ReadRecord]:
+    custom = _dict(payload, "CustomBlock")
+    lists = (
+        ("B064List", "cumulativeRegisterReadingDateTime", "cumulativeRegisterReading", None),
+        ("B065List", "configurableRegisterReadingDate", "configurableRegisterReading",
+         "configurableRegisterID"),
+    )
+    for list_key, time_key, reading_key, register_key in lists:
+        for i, read in enumerate(_list(custom.get(list_key))):
+            if not isinstance(read, dict):
+                continue
+            when = _instant(read.get(time_key))
+            reading = _decimal(read.get(reading_key))
+            meter = read.get("meterID")
+            register = "C" if register_key is None else read.get(register_key)
+            if when is None or reading is None or not isinstance(meter, str) or not isinstance(
+                register, str
+            ):
+                continue
+            wh = reading * 1000
+            if wh != wh.to_integral_value():
+                continue
+            yield ReadRecord(mpan, meter, register, when.astimezone(UTC), int(wh),
+                             f"{path}.CustomBlock.{list_key}[{i}].{reading_key}")
 
 
 def _discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool]]:
-    """Files to check, each with whether it was named explicitly."""
+    """Files to check, each with whether it was named explicitly.
+
+    A folder is walked for ``*.json`` files, with two exceptions that keep ``validate DATASET``
+    about the data set's messages: in a data set (a folder with ``manifest.json`` and
+    ``messages/``) only ``messages/`` is walked, so the uncompressed reports and the labelled
+    invalid messages beside it are not taken for messages; and a folder below the one named that
+    holds ``expected.csv`` (a catalogue of labelled invalid messages) is left out. Name such a
+    folder directly to check it.
+    """
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            for found in sorted(path.rglob("*.json")):
-                if found.is_file():
-                    yield found, False
-        else:
+        if not path.is_dir():
             yield path, True
+            continue
+        root = path / "messages" if _is_dataset(path) else path
+        for found in sorted(root.rglob("*.json")):
+            if found.is_file() and not _in_catalogue(found.parent, path):
+                yield found, False
+
+
+def _is_dataset(folder: Path) -> bool:
+    return (folder / "manifest.json").is_file() and (folder / "messages").is_dir()
+
+
+def _in_catalogue(folder: Path, root: Path) -> bool:
+    """Whether ``folder`` (below ``root``) lies in a catalogue of labelled invalid messages."""
+    while folder != root and root in folder.parents:
+        if (folder / "expected.csv").is_file():
+            return True
+        folder = folder.parent
+    return False
+
+
+def _check_file(report: FileReport, explicit: bool, run: _Run, file_no: int) -> str | None:
+    """Check one file into ``report``; the reason to skip it instead (found in a folder, not a
+    message file), or ``None``."""
+    try:
+        handle = open_message_file(report.path, run.max_bytes)
+    except StreamError as exc:
+        report.set_error(Problem(exc.code, exc.path, exc.message))
+        return None
+    with handle:
+        try:
+            for index, (text, item) in enumerate(iter_items(handle)):
+                if index == 0 and not explicit and not (isinstance(item, dict) and "payload" in item):
+                    return "not a message file"
+                report.messages = index + 1
+                _check_item(text, item, index, run, file_no, report)
+        except StreamError as exc:
+            if not explicit and report.messages == 0 and exc.code == ENVELOPE:
+                return "not a message file"
+            report.set_error(Problem(exc.code, exc.path, exc.message))
+        except OSError as exc:
+            report.set_error(Problem(FILE, "$", f"cannot read file: {exc.strerror or exc}"))
+    if report.messages == 0 and report.error is None:
+        if not explicit:
+            return "not a message file"
+        report.set_error(Problem(
+            ENVELOPE, "$", "the array is empty; a message file holds at least one message"))
+    return None
 
 
 #: ``spec`` value meaning "the data set's own release (its scenario's ``spec_version``), else the
@@ -872,12 +1211,16 @@ def validate_files(
     nullable: str = "lenient",
     package_schema: bool = True,
     spec_dir: str | os.PathLike[str] | None = None,
+    max_file_gb: float | None = None,
 ) -> ValidationReport:
     """Check message files: each a DIP request body, a JSON array of ``{"payload": {...}}``.
 
     One run checks the package's own schema, Elexon's official schema of one release of the
-    DIP API (when ``spec`` is given) and the business rules; every message is checked against
-    each, and each schema is compiled once per release and reading.
+    DIP API (when ``spec`` is given) and the business rules, within each message and across
+    all the messages and files together; every message is checked against each schema, and
+    each schema is compiled once per release and reading. Files are read one message at a time
+    (memory is bounded by a message, not a file); duplicate keys, a byte order mark, files that
+    are not regular files (FIFOs, devices) and files over the size limit are reported.
 
     Parameters
     ----------
@@ -892,30 +1235,36 @@ def validate_files(
         against it carry the code ``SCHEMA-ELEXON`` (``SCHEMA-ELEXON-NULL`` for nulls only the
         strict reading refuses) and name the release. ``None``: the package's schema only.
     business_rules : bool
-        Also apply the business rules; ``senderUniqueReference`` must then be unique across
-        all the files checked together.
+        Also apply the business rules, and the rules across messages: ``senderUniqueReference``
+        unique over all files, resent days only as later revisions (``WB-DAY-RESENT``),
+        register reads that never go back (``WB-READ-BACK``) and reconcile with the IF-021
+        consumption between them (``WB-READ-RECONCILE``).
     nullable : {'lenient', 'strict'}
         Reading of OpenAPI ``nullable`` beside an enum in Elexon's schema.
     package_schema : bool
         Also check the package's own (stricter) schema.
     spec_dir : path, optional
         Older name of ``spec`` (a folder of YAML); give one or the other.
+    max_file_gb : float, optional
+        Largest file read [GB]; larger ones are reported (``FILE-SIZE``) unread. Default:
+        ``$MHHS_WORKBENCH_VALIDATE_MAX_GB``, else 20.
 
     Returns
     -------
     ValidationReport
-        Per-file counts and first failures, and what was checked (release and checksum);
-        ``report.ok`` says whether everything is valid.
+        Per-file counts, findings and first failures, and what was checked (release and
+        checksum); ``report.ok`` says whether everything is valid.
 
     Raises
     ------
     SchemaError
         If ``spec`` cannot be found or identified, or both ``spec`` and ``spec_dir`` are given.
     ValueError
-        If ``nullable`` is not one of the two readings.
+        If ``nullable`` is not one of the two readings, or the size limit is not positive.
     """
     paths = list(paths)
     check_nullable(nullable)
+    max_bytes = max_file_bytes(max_file_gb)
     if spec_dir is not None and spec is not None:
         raise SchemaError("give spec or spec_dir, not both (spec_dir is the older name)")
     chosen_spec, note = choose_spec(paths, spec if spec_dir is None else spec_dir)
@@ -930,39 +1279,35 @@ def validate_files(
     def choose(interface_id: str) -> list[PayloadValidator]:
         return _validators(interface_id, chosen_spec, nullable, package_schema)
 
-    validators: dict[str, list[PayloadValidator]] = {}
-    seen_references: dict[str, str] = {}
+    checked: list[FileReport] = []  # the files so far, the one being read last
+
+    def sink(found: CrossFinding) -> None:
+        checked[found.file].add(
+            found.index, [Problem(found.code, found.path, found.message, found.value)]
+        )
+
+    cross = (
+        CrossChecks(sink, register_digits([Path(p) for p in paths])) if business_rules else None
+    )
+    run = _Run(choose, business_rules, max_bytes, cross)
     for path, explicit in _discover(paths):
         if not explicit and path.name == "manifest.json":
             report.skipped.append((path, "manifest"))
             continue
         file_report = FileReport(path)
-        try:
-            data = orjson.loads(path.read_bytes())
-        except OSError as exc:
-            file_report.error = Problem(FILE, "$", f"cannot read file: {exc.strerror or exc}")
-        except orjson.JSONDecodeError as exc:
-            file_report.error = Problem(FILE, "$", f"not valid JSON: {exc}")
-        else:
-            if not explicit and not _looks_like_messages(data):
-                report.skipped.append((path, "not a message file"))
-                continue
-            if not isinstance(data, list):
-                file_report.error = Problem(
-                    ENVELOPE,
-                    "$",
-                    f"expected a JSON array of messages, found a JSON {_json_type(data)}",
-                )
-            elif not data:
-                file_report.error = Problem(
-                    ENVELOPE, "$", "the array is empty; a message file holds at least one message"
-                )
-            else:
-                file_report.messages = len(data)
-                _check_items(
-                    file_report, data, validators, choose, business_rules, seen_references
-                )
-        report.files.append(file_report)
+        file_no = len(checked)
+        checked.append(file_report)
+        if cross is not None:
+            cross.add_file(str(path))
+        skip = _check_file(file_report, explicit, run, file_no)
+        if skip is not None:
+            report.skipped.append((path, skip))
+            checked.pop()
+            if cross is not None:
+                cross.drop_last_file()
+    if cross is not None:
+        cross.finish()
+    report.files = checked
     return report
 
 

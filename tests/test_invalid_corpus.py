@@ -268,6 +268,9 @@ def test_every_rule_has_a_case() -> None:
     covered = {code for c in RULES_CORPUS for code in c.expect.split(",")}
     # schema codes; SCHEMA-ELEXON-NULL (strict nullable reading) is covered in test_spec_versions
     envelope = {"FILE", "ENVELOPE", "INTERFACE", "SCHEMA", "SCHEMA-ELEXON", "SCHEMA-ELEXON-NULL", "WB-SUR-DUP"}
+    # rules of whole files and across messages: test_validator_files.py, test_validator_cross.py
+    envelope |= {"JSON-DUP-KEY", "FILE-BOM", "FILE-KIND", "FILE-SIZE"}
+    envelope |= {"WB-DAY-RESENT", "WB-READ-BACK", "WB-READ-RECONCILE"}
     assert set(RULES) - envelope == covered
 
 
@@ -358,7 +361,7 @@ def _write_messages(path: Path, payloads: list[Any]) -> Path:
 
 def test_good_file(tmp_path: Path, make_if021, make_if041) -> None:
     path = _write_messages(
-        tmp_path / "good.json", [make_if021(reference=1), make_if021(reference=2), make_if041()]
+        tmp_path / "good.json", [make_if021(reference=1), make_if021(reference=2, first_day="2025-03-31"), make_if041()]
     )
     report = validate_files([path])
     assert report.ok and report.messages == 3 and report.invalid == 0
@@ -368,8 +371,8 @@ def test_good_file(tmp_path: Path, make_if021, make_if041) -> None:
 
 
 def _mixed_payloads(make_if021) -> list[Payload]:
-    """Five messages; the second has a misspelt key, the fourth a negative value."""
-    payloads = [make_if021(reference=i) for i in range(5)]
+    """Five messages (five days); the second has a misspelt key, the fourth a negative value."""
+    payloads = [make_if021(reference=i, first_day=f"2025-03-{20 + i}") for i in range(5)]
     _m0(payloads[1])["gspGroupID"] = _m0(payloads[1]).pop("GSPGroupID")
     _periods(payloads[3])[7]["v"] = "-0.250"
     return payloads
@@ -415,7 +418,7 @@ def test_rules_can_be_switched_off(tmp_path: Path, make_if021) -> None:
 def test_duplicate_reference_across_files(tmp_path: Path, make_if021) -> None:
     first = _write_messages(tmp_path / "a.json", [make_if021(reference=7)])
     second = _write_messages(
-        tmp_path / "b.json", [make_if021(reference=8), make_if021(reference=7)]
+        tmp_path / "b.json", [make_if021(reference=8, first_day="2025-03-31"), make_if021(reference=7)]
     )
     report = validate_files([first, second])
     assert [f.invalid for f in report.files] == [0, 1]
