@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -248,26 +249,45 @@ def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
               help="Reading of OpenAPI 3.0 'nullable' beside an enum: strict (OpenAPI 3.0.3) "
               "refuses null where the enum does not list it.")
 @click.option("--no-rules", is_flag=True, help="Check the schemas only, not the business rules.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Terminal summary, or the findings as JSON.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a JUnit XML report here (one test case per file).")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report here (counts, chart, findings).")
+@click.option("--max-file-gb", type=click.FloatRange(min=0, min_open=True),
+              help="Largest file read [GB]; larger ones are reported unread. Default: "
+              "$MHHS_WORKBENCH_VALIDATE_MAX_GB, else 20.")
 def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nullable: str,
-             no_rules: bool) -> None:
+             no_rules: bool, output_format: str, junit: Path | None, html_out: Path | None,
+             max_file_gb: float | None) -> None:
     """Validate IF-021 / IF-041 message files (or folders of them).
 
     One run checks the package's JSON Schema, Elexon's schema of one DIP API release and the
-    business rules. Exit status 0 when every message is valid, 1 when one is not, 2 when the
-    specification cannot be found.
+    business rules, within messages and across all of them. Exit status 0 when every message
+    is valid, 1 when one is not, 2 when the specification cannot be found.
     """
     from .spec_versions import SchemaError
     from .validation import AUTO_SPEC, format_report, validate_files
+    from .validation_reports import report_json, write_html, write_junit
 
     if spec is not None and spec_dir is not None:
         _fail("give --spec or --spec-dir, not both (--spec-dir is the older name of --spec)")
     given = spec if spec is not None else spec_dir
     try:
         report = validate_files(list(paths), spec=AUTO_SPEC if given is None else given,
-                                business_rules=not no_rules, nullable=nullable)
-    except SchemaError as exc:  # unknown version, nothing found, unreadable specification
+                                business_rules=not no_rules, nullable=nullable,
+                                max_file_gb=max_file_gb)
+    except (SchemaError, ValueError) as exc:  # unknown version, unreadable spec, bad limit
         _fail(" ".join(str(exc).split()))  # one line, whatever the message holds
-    click.echo(format_report(report))
+    click.echo(report_json(report) if output_format == "json" else format_report(report))
+    try:
+        if junit is not None:
+            write_junit(report, junit)
+        if html_out is not None:
+            write_html(report, html_out)
+    except OSError as exc:
+        _fail(f"cannot write the report {exc.filename}: {exc.strerror or exc}")
     sys.exit(0 if report.ok else 1)
 
 
@@ -288,6 +308,34 @@ def verify(folder: Path) -> None:
 
 
 @main.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to publish the labelled invalid messages as.")
+@click.option("--rules", metavar="CODE,...",
+              help="Rule codes to break, comma-separated (default: every rule the catalogue breaks).")
+@click.option("--per-rule", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cases per rule (per schema class for SCHEMA).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an earlier output of this tool at --out; refused if it holds files not in "
+              "its manifest.")
+@click.option("--overwrite-extra-files", is_flag=True,
+              help="Like --overwrite, and also delete files the old output's manifest does not list.")
+def negative(dataset: Path, out: Path, rules: str | None, per_rule: int, overwrite: bool,
+             overwrite_extra_files: bool) -> None:
+    """Derive labelled invalid messages from the valid DATASET, one broken rule each, listed with
+    their rule code in expected.csv."""
+    from .negative import NegativeError, check_rules, generate_negative
+
+    try:
+        codes = check_rules(rules.split(",") if rules else None)
+        _publish(lambda: generate_negative(dataset, out, rules=codes, per_rule=per_rule,
+                                           overwrite=overwrite,
+                                           overwrite_extra_files=overwrite_extra_files), out)
+    except NegativeError as exc:
+        _fail(str(exc))
+
+
+@main.command()
 @click.argument("notebook")
 @click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
               help="Set a notebook parameter; VALUE is read as YAML (8, true, null, 2025-03-01 as text).")
@@ -296,9 +344,12 @@ def verify(folder: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the executed notebook (default: evidence/ in the data set it documents).")
 @click.option("--log-output", is_flag=True, help="Echo the notebook's output while it runs.")
+@click.option("--overwrite", is_flag=True,
+              help="Set the notebook's overwrite parameter (replace the data set it publishes).")
 def run(notebook: str, parameters: tuple[tuple[str, str], ...], parameters_file: Path | None,
-        out: Path | None, log_output: bool) -> None:
-    """Run NOTEBOOK headless (a path, or generate_dataset, validate_messages, profile_designer)."""
+        out: Path | None, log_output: bool, overwrite: bool) -> None:
+    """Run NOTEBOOK headless (a path, or generate_dataset, convert_csv, validate_messages,
+    explore_dataset, profile_designer)."""
     try:
         from .notebook_runner import (
             NotebookFailed,
@@ -314,7 +365,12 @@ def run(notebook: str, parameters: tuple[tuple[str, str], ...], parameters_file:
     try:
         values = load_parameter_file(parameters_file) if parameters_file else {}
         values.update({name: parse_parameter_value(value) for name, value in parameters})
-        result = run_notebook(notebook, values, out=out, log_output=log_output)
+        command = shlex.join(["mhhs-workbench", "run", notebook,
+                              *(["-f", str(parameters_file)] if parameters_file else []),
+                              *(part for pair in parameters for part in ("-p", *pair)),
+                              *(["--out", str(out)] if out else []), *(["--overwrite"] if overwrite else [])])
+        result = run_notebook(notebook, values, out=out, log_output=log_output, overwrite=overwrite,
+                              command=command)
     except RunError as exc:
         _fail(str(exc))
     except NotebookFailed as exc:

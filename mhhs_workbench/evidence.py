@@ -7,6 +7,10 @@ notebook is a self-contained record of the run, naming the release of Elexon's D
 messages were checked against and its sha256. :func:`verdict` records that validation in the data
 set's manifest (:func:`record_validation`) and :func:`record_in_manifest` adds the executed
 notebook to it afterwards.
+
+The helpers speak the notebook's language: :func:`generate` and :func:`convert` publish into a
+fresh workspace folder when ``out`` is empty and turn a refusal (a data set already there) into
+one line naming the parameter to set; warnings are printed as ``Note: ...`` lines.
 """
 
 from __future__ import annotations
@@ -28,27 +32,38 @@ from matplotlib.figure import Figure
 from .export import (
     MANIFEST,
     MANIFEST_CHECKSUM,
+    PublicationError,
     manifest_checksum,
     sha256_file,
     verify,
     write_manifest,
 )
+from .notebook_notes import NotebookStop, as_parameters, notes
 from .plots import figure_png
-from .scenario import Scenario, demo_scenario
+from .run_identity import run_identity, sha256_text
+from .scenario import Scenario, ScenarioError, demo_scenario
 from .spec_versions import Spec
 from .validation import AUTO_SPEC, ValidationReport, format_report, validate_files
 
 __all__ = [
+    "NotebookStop",
     "ValidationEvidence",
     "build_scenario",
     "checksums",
+    "convert",
     "counts_table",
+    "describe",
     "figure",
     "find_dataset_root",
+    "generate",
     "message_counts",
+    "notes",
     "record_in_manifest",
+    "read_csv_input",
     "record_validation",
+    "run_identity",
     "sample_messages",
+    "scenario_checksum",
     "scenario_markdown",
     "validation",
     "verdict",
@@ -106,6 +121,14 @@ def build_scenario(
     mhhs_workbench.scenario.ScenarioError
         If the result is not a valid scenario; the message names the key.
     """
+    with notes():  # in a notebook a warning is a note, not a traceback
+        return _build_scenario(scenario_file, overrides, name=name, seed=seed, start_date=start_date,
+                               end_date=end_date, meters=meters)
+
+
+def _build_scenario(scenario_file: str | os.PathLike[str], overrides: Mapping[str, Any] | None, *,
+                    name: str | None, seed: int | None, start_date: str | None, end_date: str | None,
+                    meters: int | None) -> Scenario:
     base = Scenario.from_yaml(scenario_file) if str(scenario_file or "") else demo_scenario()
     data = _merge(base.to_dict(), overrides or {})
     shortcuts = {"name": name, "seed": seed, "start_date": start_date, "end_date": end_date}
@@ -137,8 +160,14 @@ def _events_within(data: dict[str, Any], base: Scenario) -> list[dict[str, Any]]
 
 def scenario_markdown(scenario: Scenario) -> Markdown:
     """The scenario as a YAML block that ``mhhs-workbench generate`` can re-run."""
-    return Markdown(f"Scenario `{scenario.name}` (seed {scenario.seed}), as YAML:\n\n"
-                    f"```yaml\n{scenario.to_yaml()}```")
+    text = scenario.to_yaml()
+    return Markdown(f"Scenario `{scenario.name}` (seed {scenario.seed}, sha256 `{sha256_text(text)}`), "
+                    f"as YAML:\n\n```yaml\n{text}```")
+
+
+def scenario_checksum(scenario: Scenario) -> str:
+    """sha256 of the scenario's YAML (as the data set's ``scenario.yaml`` holds it), as hex."""
+    return sha256_text(scenario.to_yaml())
 
 
 # --------------------------------------------------------------------------- counts
@@ -156,9 +185,122 @@ def counts_table(summary: Any) -> pd.DataFrame:
         manifest = orjson.loads((Path(summary) / MANIFEST).read_bytes())
     else:
         manifest = getattr(summary, "manifest", summary)
-    counts = dict(manifest["counts"])
-    counts["files checksummed"] = len(manifest["files"])
+    counts = {count_label(k): v for k, v in manifest["counts"].items()}
+    counts["files checksummed in manifest.json"] = len(manifest["files"])
     return pd.DataFrame({"count": counts}).rename_axis("what")
+
+
+#: Words for the manifest's count keys; others are spelt out by :func:`count_label`.
+COUNT_LABELS: dict[str, str] = {
+    "meters": "meters (sites)",
+    "days": "UTC days",
+    "consumption_rows": "consumption table rows (half hours)",
+    "reading_rows": "register reads",
+    "settlement_rows": "settlement table rows",
+}
+
+_INTERFACES = {"if021": "IF-021", "if041": "IF-041", "rep002b": "REP-002B", "rep002": "REP-002"}
+
+
+def count_label(key: str) -> str:
+    """A manifest count key in words: ``if021_files`` is "IF-021 message files"."""
+    if key in COUNT_LABELS:
+        return COUNT_LABELS[key]
+    head, _, rest = key.partition("_")
+    if head in _INTERFACES:
+        what = {"files": "message files", "messages": "messages"}.get(rest, rest.replace("_", " "))
+        return f"{_INTERFACES[head]} {what}"
+    return key.replace("_", " ")
+
+
+def describe(summary: Any) -> str:
+    """Where a data set was written (absolute path) and its counts in words, for a notebook."""
+    counts = summary.manifest["counts"]
+    lines = [f"data set written to {Path(summary.path).absolute()}"]
+    lines += [f"  {count_label(k)}: {v}" for k, v in counts.items()]
+    lines.append(f"  files checksummed in manifest.json: {len(summary.manifest['files'])}")
+    return "\n".join(lines)
+
+
+def _publishing(make: Any, out: str | os.PathLike[str]) -> Any:
+    """Run ``make()`` (which publishes at ``out``), with notes for warnings and a one-line stop
+    naming the parameter to set when publishing is refused."""
+    from .budget import BudgetError
+
+    try:
+        with notes():
+            return make()
+    except (PublicationError, ScenarioError, BudgetError) as exc:  # the user's to fix: one line
+        raise NotebookStop(as_parameters(str(exc))) from None
+
+
+def read_csv_input(*args: Any, **kwargs: Any) -> Any:
+    """:func:`mhhs_workbench.csv_input.read_csv_input` for a notebook: a problem in the input is a
+    one-line stop listing the ``file:line`` problems, warnings are notes."""
+    from .csv_input import CsvInputError
+    from .csv_input import read_csv_input as read
+
+    try:
+        with notes():
+            return read(*args, **kwargs)
+    except CsvInputError as exc:
+        raise NotebookStop(as_parameters(str(exc))) from None
+
+
+def _resolve_out(out: str | os.PathLike[str], default_name: str) -> Path:
+    """``out`` as an absolute path; a fresh workspace folder when empty (printed)."""
+    if str(out or ""):
+        return Path(out).absolute()
+    from .workspace import fresh_folder
+
+    target = fresh_folder(default_name)
+    print(f"`out` is empty: publishing into a fresh workspace folder, {target}")
+    return target
+
+
+def generate(scenario: Scenario, out: str | os.PathLike[str] = "", *, overwrite: bool = False,
+             **options: Any) -> Any:
+    """Generate and publish a data set for a notebook (see :func:`mhhs_workbench.dataset.generate_dataset`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        What to generate.
+    out : path
+        Folder to publish as; empty: a fresh folder of the workspace
+        (:mod:`~mhhs_workbench.workspace`), so running again never collides.
+    overwrite : bool
+        Replace an existing data set at ``out``.
+    **options
+        Passed on (``chunk_size``, ``progress``, ``workers``, ...).
+
+    Returns
+    -------
+    DatasetSummary
+        Its ``path`` is absolute.
+
+    Raises
+    ------
+    NotebookStop
+        If ``out`` exists and ``overwrite`` is false, or publishing there is refused: one line
+        naming the parameter to set, shown without a traceback.
+    """
+    from .dataset import generate_dataset
+
+    target = _resolve_out(out, "demo-data")
+    return _publishing(lambda: generate_dataset(scenario, target, overwrite=overwrite, **options), target)
+
+
+def convert(supplied: Any, out: str | os.PathLike[str] = "", *, scenario: Scenario | None = None,
+            overwrite: bool = False, **options: Any) -> Any:
+    """Publish a data set from supplied consumption for a notebook, as :func:`generate` does
+    (see :func:`mhhs_workbench.dataset.convert_csv`); empty ``out``: a fresh workspace folder
+    ``converted-data``, ``converted-data-2`` ..."""
+    from .dataset import convert_csv
+
+    target = _resolve_out(out, "converted-data")
+    return _publishing(lambda: convert_csv(supplied, target, scenario=scenario, overwrite=overwrite,
+                                           **options), target)
 
 
 def _message_files(path: Path, interface: str) -> list[Path]:

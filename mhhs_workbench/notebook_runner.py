@@ -13,7 +13,12 @@ Conventions over plain papermill:
   folder (inside it when that folder is itself a data set), ``./evidence/`` otherwise, or in the
   folder ``out`` names;
 - a notebook that lands inside a published data set is added to its manifest, so
-  ``mhhs-workbench verify`` still passes and also covers the evidence.
+  ``mhhs-workbench verify`` still passes and also covers the evidence;
+- a notebook that publishes a data set into ``out`` and is left with its empty default gets a
+  fresh folder of the workspace (:mod:`~mhhs_workbench.workspace`) as ``out``, so runs never
+  collide and the evidence lands inside the data set;
+- a cell right after the parameters shows the run's identity (time, versions, command,
+  parameters, scenario sha256; :mod:`~mhhs_workbench.run_identity`) and turns warnings into notes.
 
 The executed notebook is written to a temporary folder first and moved into place only when the
 run succeeded, because the data set folder it goes into is itself created (or replaced) by the
@@ -41,6 +46,8 @@ from jupyter_client.kernelspec import KernelSpec
 
 from .bundled import bundled_dirs
 from .evidence import find_dataset_root, record_in_manifest
+from .run_identity import IDENTITY_TAG, identity_cell_source
+from .workspace import fresh_folder
 
 __all__ = [
     "BUNDLED_NOTEBOOKS",
@@ -56,10 +63,12 @@ __all__ = [
     "notebook_parameters",
     "parse_parameter_value",
     "run_notebook",
+    "with_overwrite",
 ]
 
 #: Notebooks shipped with the package, by bare name.
-BUNDLED_NOTEBOOKS: tuple[str, ...] = ("profile_designer", "generate_dataset", "convert_csv", "validate_messages")
+BUNDLED_NOTEBOOKS: tuple[str, ...] = ("profile_designer", "generate_dataset", "convert_csv", "validate_messages",
+                                      "explore_dataset")
 
 
 #: Notebooks whose evidence location follows one of their parameters: (parameter, placement).
@@ -69,6 +78,13 @@ EVIDENCE_CONVENTIONS: dict[str, tuple[str, str]] = {
     "generate_dataset": ("out", "inside"),
     "convert_csv": ("out", "inside"),
     "validate_messages": ("path", "beside"),
+    "explore_dataset": ("path", "beside"),
+}
+
+#: Notebooks that publish a data set: (parameter, workspace folder name used when it is empty).
+FRESH_OUTPUTS: dict[str, tuple[str, str]] = {
+    "generate_dataset": ("out", "demo-data"),
+    "convert_csv": ("out", "converted-data"),
 }
 
 KERNEL_NAME = "python3"
@@ -328,6 +344,22 @@ def _check_names(notebook: Path, given: Mapping[str, Any], declared: Mapping[str
                            f"it takes {', '.join(declared)}")
 
 
+def with_overwrite(notebook: str | os.PathLike[str], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` with the notebook's ``overwrite`` parameter set to true (``run --overwrite``).
+
+    Raises
+    ------
+    RunError
+        If the notebook has no ``overwrite`` parameter.
+    """
+    path = find_notebook(notebook)
+    declared = notebook_parameters(path)
+    if "overwrite" not in declared:
+        takes = f"it takes {', '.join(declared)}" if declared else "it takes no parameters"
+        raise RunError(f"{path.name} has no overwrite parameter, so --overwrite does not apply; {takes}")
+    return {**parameters, "overwrite": True}
+
+
 # --------------------------------------------------------------------------- evidence location
 
 
@@ -414,6 +446,8 @@ def run_notebook(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     log_output: bool = False,
+    overwrite: bool = False,
+    command: str | None = None,
 ) -> RunResult:
     """Execute a notebook headless with papermill and keep it as evidence.
 
@@ -432,6 +466,10 @@ def run_notebook(
         Longest a single cell may run [s]; default no limit.
     log_output : bool
         Echo the notebook's output to the log while it runs.
+    overwrite : bool
+        Set the notebook's ``overwrite`` parameter to true (:func:`with_overwrite`).
+    command : str, optional
+        The command line that started the run, shown in the run identity cell.
 
     Returns
     -------
@@ -452,11 +490,16 @@ def run_notebook(
     params = dict(parameters or {})
     check_parameter_names(params)  # before anything else: names become code in the notebook
     path = find_notebook(notebook)
+    if overwrite:
+        params = with_overwrite(path, params)
     declared = notebook_parameters(path)
     _check_names(path, params, declared)
     # the kernel runs in ``workdir`` too, so relative paths mean the same here and there
     workdir = Path(cwd).absolute() if cwd is not None else Path.cwd()
     name = path.name.removesuffix(".ipynb")
+    fresh_key, fresh_name = FRESH_OUTPUTS.get(name, ("", ""))
+    if fresh_key in declared and not params.get(fresh_key, declared[fresh_key]):
+        params[fresh_key] = str(fresh_folder(fresh_name, cwd=workdir))  # a new folder for each run
     target = evidence_path(path, params, out, defaults=declared, cwd=workdir)
     key, placement = EVIDENCE_CONVENTIONS.get(name, ("", ""))
     published = params.get(key, declared.get(key)) if placement == "inside" else None
@@ -464,9 +507,12 @@ def run_notebook(
 
     with tempfile.TemporaryDirectory(prefix="mhhs-run-") as scratch:
         executed = Path(scratch) / f"{name}.ipynb"
+        source = Path(scratch) / "input" / path.name
+        _with_identity_cell(path, source, {"notebook": name, "command": command, "parameters": params,
+                                           "values": {**declared, **params}})
         try:
             papermill.execute_notebook(
-                str(path),
+                str(source),
                 str(executed),
                 parameters=params,
                 kernel_name=KERNEL_NAME,
@@ -484,9 +530,11 @@ def run_notebook(
                 why = f"did not finish: {type(exc).__name__}: {exc}"
             kept = ""
             if executed.is_file():
+                _point_at_source(executed, path)
                 _place(executed, failed)
                 kept = f"\nthe partly executed notebook is {failed}"
             raise NotebookFailed(f"{path.name} {why}{kept}", failed) from None
+        _point_at_source(executed, path)
         _place(executed, target)
 
     root = find_dataset_root(target.parent)
@@ -495,3 +543,29 @@ def run_notebook(
     return RunResult(notebook=target, dataset=root, parameters=params)
 
 
+
+
+def _with_identity_cell(notebook: Path, copy: Path, run: Mapping[str, Any]) -> None:
+    """Write ``notebook`` to ``copy`` with the run identity cell after its parameters cell.
+
+    papermill puts its injected parameters right after the ``parameters`` cell (or first), so
+    the identity cell, placed after the parameters cell here, follows them and sees their values.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    cell = nbformat.v4.new_code_cell(identity_cell_source(run), metadata={"tags": [IDENTITY_TAG]})
+    nb.cells.insert(tagged[0] + 1 if tagged else 0, cell)
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, copy)
+
+
+def _point_at_source(executed: Path, source: Path) -> None:
+    """Name the real notebook, not the temporary copy, as papermill's ``input_path``."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    if "papermill" in nb.metadata:
+        nb.metadata["papermill"]["input_path"] = str(source)
+        nbformat.write(nb, executed)

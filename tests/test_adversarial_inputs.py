@@ -251,7 +251,7 @@ def test_parameter_names_cannot_inject_code(bare_notebook: Path, tmp_path: Path)
     done = cli("run", bare_notebook, "-p", "greeting", "hi", "--out", tmp_path / "ran", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     ran = nbformat.read(tmp_path / "ran" / "bare.ipynb", as_version=4)
-    assert "greeting = " in ran.cells[0].source and ran.cells[1].outputs[0]["text"] == "ran\n"
+    assert "greeting = " in ran.cells[0].source and ran.cells[-1].outputs[0]["text"] == "ran\n"
 
 
 def test_parameter_values_cannot_use_yaml_aliases(bare_notebook: Path, tmp_path: Path) -> None:

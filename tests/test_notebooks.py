@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -111,9 +112,10 @@ def test_evidence_locations(tmp_path: Path) -> None:
     assert evidence_path("my.ipynb", {}, out="elsewhere", cwd=tmp_path) == tmp_path / "elsewhere/my.ipynb"
 
 
-def test_build_scenario_from_parameters(tmp_path: Path) -> None:
-    with pytest.warns(UserWarning, match="change_of_supplier event on 2025-10-28"):
-        scenario = build_scenario(overrides={"meters": {"pv_share": 0.5}}, seed=3, **SMALL)
+def test_build_scenario_from_parameters(tmp_path: Path, capsys) -> None:
+    scenario = build_scenario(overrides={"meters": {"pv_share": 0.5}}, seed=3, **SMALL)
+    # in a notebook a warning is a labelled note on standard output, not a red traceback
+    assert "Note: the scenario's change_of_supplier event on 2025-10-28" in capsys.readouterr().out
     assert (scenario.meters.count, scenario.meters.pv_share, scenario.seed) == (8, 0.5, 3)
     assert scenario.meters.ev_share == Scenario().meters.ev_share  # merged, not replaced
     assert scenario.events == []
@@ -196,7 +198,18 @@ def test_generate_dataset_leaves_evidence(generated: Path) -> None:
     assert "error" not in out
     markdown = "\n".join(out["text/markdown"])
     assert "seed: 42" in markdown and "count: 8" in markdown and "pv_share: 0.5" in markdown  # scenario
-    assert "if021_messages" in "\n".join(out["text/plain"])  # counts
+    assert "IF-021 messages" in "\n".join(out["text/plain"])  # counts, in words
+    assert f"data set written to {generated}" in "\n".join(out["stream"])  # absolute path
+    # run identity at the top: right after the parameters, naming the command and the scenario
+    cells = nb.cells
+    at = next(i for i, c in enumerate(cells) if "run-identity" in c.metadata.get("tags", []))
+    assert "injected-parameters" in cells[at - 1].metadata["tags"]
+    identity = "".join(o["data"]["text/markdown"] for o in cells[at].outputs)
+    assert "mhhs-workbench run generate_dataset -f " in identity and "-p meters 8 -p seed 42" in identity
+    assert "`meters = 8`" in identity and "mhhs-workbench | " in identity and "Python | " in identity
+    sha = hashlib.sha256((generated / "scenario.yaml").read_bytes()).hexdigest()
+    assert f"scenario sha256 | `{sha}`" in identity
+    assert "Traceback" not in "\n".join(out.get("stream", []))
     assert f"**{VALID_TEXT}:" in markdown
     if SPEC_DIR.is_dir():
         assert "Elexon's official DIP API schema" in markdown
@@ -233,6 +246,16 @@ def test_invalid_messages_fail_the_run(tmp_path: Path, make_if021) -> None:
     assert "WB-MPAN" in "\n".join(_outputs(failed)["text/markdown"])
 
 
+def test_validate_messages_runs_with_its_defaults(tmp_path: Path) -> None:
+    result = run_notebook("validate_messages", out=tmp_path / "ev", cwd=tmp_path)
+    out = _outputs(result.notebook)
+    assert "error" not in out
+    assert "no path given: validating the built-in demo data set" in "\n".join(out["stream"])
+    assert f"**{VALID_TEXT}:" in "\n".join(out["text/markdown"])
+    assert len(out["image/svg+xml"]) == 1  # problems per rule
+    assert "no findings" in "\n".join(out["text/plain"])
+
+
 def test_profile_designer_headless(tmp_path: Path) -> None:
     result = run_notebook("profile_designer", {
         "interactive": False, "archetype": "domestic_economy7", "pv_kwp": 3.0,
@@ -251,3 +274,79 @@ def test_failed_generation_keeps_notebook_beside_the_data_set(tmp_path: Path) ->
     assert caught.value.notebook == tmp_path / "data.generate_dataset.failed.ipynb"
     assert caught.value.notebook.is_file() and not (tmp_path / "data").exists()
     assert "asks for nothing" in "\n".join(_outputs(caught.value.notebook)["error"])
+
+
+# --------------------------------------------------------------------------- repeated runs
+
+
+def _errors(path: Path) -> list[str]:
+    return _outputs(path).get("error", [])
+
+
+def test_run_overwrite(tmp_path: Path) -> None:
+    args = ["run", "generate_dataset", *(part for k, v in SMALL.items() for part in ("-p", k, str(v))),
+            "-p", "out", str(tmp_path / "data")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    first = (tmp_path / "data" / "manifest.json").read_bytes()
+    # again without --overwrite: a one-line stop naming the notebook's parameter, not a flag
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1
+    assert "already exists; set `out` to another folder or set `overwrite = True`" in again.output
+    failed = tmp_path / "data.generate_dataset.failed.ipynb"
+    stops = [o for c in nbformat.read(failed, as_version=4).cells for o in c.get("outputs", [])
+             if o["output_type"] == "error"]
+    assert len(stops) == 1 and len(stops[0]["traceback"]) == 1  # the message alone, no stack
+    assert "--overwrite" not in stops[0]["traceback"][0] and "--out" not in stops[0]["traceback"][0]
+    assert (tmp_path / "data" / "manifest.json").read_bytes() == first  # left alone
+    # with --overwrite: the parameter is set, the data set replaced and the evidence recorded
+    done = CliRunner().invoke(main, [*args, "--overwrite"])
+    assert done.exit_code == 0, done.output
+    nb = nbformat.read(tmp_path / "data" / "evidence" / "generate_dataset.ipynb", as_version=4)
+    assert nb.metadata["papermill"]["parameters"]["overwrite"] is True
+    assert verify(tmp_path / "data") == []
+    # a notebook without the parameter: a clear error, nothing run
+    refused = CliRunner().invoke(main, ["run", "explore_dataset", "--overwrite"])
+    assert refused.exit_code != 0
+    assert "explore_dataset.ipynb has no overwrite parameter" in refused.output
+
+
+@pytest.mark.parametrize("notebook", ["generate_dataset", "convert_csv"])
+def test_default_runs_repeat(notebook: str, tmp_path: Path, monkeypatch) -> None:
+    """Run twice with the default `out` and `overwrite`: two fresh workspace data sets, no error."""
+    monkeypatch.setenv("MHHS_WORKBENCH_WORKSPACE", str(tmp_path / "ws"))
+    params = SMALL if notebook == "generate_dataset" else {}  # small, but `out` left to its default
+    name = "demo-data" if notebook == "generate_dataset" else "converted-data"
+    for folder in (name, f"{name}-2"):
+        result = run_notebook(notebook, params, cwd=tmp_path)
+        data = tmp_path / "ws" / folder
+        assert result.notebook == data / "evidence" / f"{notebook}.ipynb"
+        assert result.dataset == data and verify(data) == []
+        assert _errors(result.notebook) == []
+        assert f"data set written to {data}" in "\n".join(_outputs(result.notebook)["stream"])
+        identity = [c for c in nbformat.read(result.notebook, as_version=4).cells
+                    if "run-identity" in c.metadata.get("tags", [])]
+        assert len(identity) == 1
+        shown = identity[0].outputs[0]["data"]["text/markdown"]
+        assert f"| notebook | {notebook} |" in shown and f"`out = '{data}'`" in shown  # the fresh folder
+
+
+def test_bad_csv_stops_with_its_problems_only(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("mpan,timestamp,kwh\n2000056535971,2025-03-29T00:30:00Z,abc\n")
+    with pytest.raises(NotebookFailed, match="(?s)NotebookStop: 1 problem in the input.*bad.csv:2: kwh"):
+        run_notebook("convert_csv", {"csv": str(tmp_path / "bad.csv"), "out": str(tmp_path / "data")})
+    failed = tmp_path / "data.convert_csv.failed.ipynb"
+    errors = [o for c in nbformat.read(failed, as_version=4).cells for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["traceback"][0].startswith("Stopped: ")
+    assert "bad.csv:2" in errors[0]["traceback"][0] and not (tmp_path / "data").exists()
+
+
+def test_identity_cell_only_reads_data() -> None:
+    import ast
+
+    from mhhs_workbench.run_identity import identity_cell_source
+
+    nasty = {"x": "'); import os; os.system('echo hi') #", "y": float("inf"), "z": [1, {"a": None}]}
+    tree = ast.parse(identity_cell_source({"notebook": "n", "parameters": nasty, "values": nasty}))
+    calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    assert [ast.unparse(f) for f in calls] == ["run_identity", "json.loads"]  # no other code runs

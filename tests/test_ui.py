@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
+import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import missing_reference
 
+from mhhs_workbench.evidence import COUNT_LABELS
 from mhhs_workbench.export import verify
+from mhhs_workbench.message_frames import if021_frame
+from mhhs_workbench.plots import robust_limits
+from mhhs_workbench.population import build_population
 from mhhs_workbench.profiles import ARCHETYPES, typical_annual_kwh
-from mhhs_workbench.scenario import Scenario
+from mhhs_workbench.scenario import Scenario, ScenarioError
 from mhhs_workbench.ui import ExportPanel, ProfileDesign, ProfileDesigner, design_profile
+from mhhs_workbench.ui.common import as_controls
 from mhhs_workbench.validation import validate_files
+from mhhs_workbench.workspace import WORKSPACE_ENV, workspace_dir
 
 REFERENCE_PROFILES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "profiles"
 
@@ -64,7 +73,9 @@ def test_archetype_resets_annual_kwh_and_redraws(designer: ProfileDesigner) -> N
     designer.controls["archetype"].value = "non_domestic_unrestricted"
     assert designer.controls["annual_kwh"].value == typical_annual_kwh("non_domestic_unrestricted")
     assert designer.design.archetype == "non_domestic_unrestricted"
-    assert designer.controls["scenario_path"].value == "non_domestic_unrestricted.yaml"
+    scenario_file = Path(designer.controls["scenario_path"].value)
+    assert scenario_file.is_absolute() and scenario_file.name == "non_domestic_unrestricted.yaml"
+    assert scenario_file.parent == workspace_dir()  # not beside the notebooks
     assert designer.image_png != before
     assert "non domestic unrestricted" in designer.status.value
 
@@ -168,16 +179,19 @@ def test_export_button_writes_a_valid_data_set(designer: ProfileDesigner, tmp_pa
     assert summary is not None and summary.path == tmp_path / "data"
     assert panel.progress.value == panel.progress.max == 6
     assert panel.progress.bar_style == "success"
-    assert "Validation OK" in panel.summary.value and "if021_messages" in panel.summary.value
+    assert "Validation OK" in panel.summary.value and "IF-021 messages" in panel.summary.value
     assert summary.counts["meters"] == 6 and summary.counts["days"] == 3
     assert summary.manifest["scenario"]["meters"]["archetypes"] == {"domestic_economy7": 1.0}
     report = validate_files([summary.path / "messages"])
-    assert report.ok and report.messages == summary.counts["if021_messages"] + summary.counts["if041_messages"]
+    sent = ("if021_messages", "if041_messages", "rep002_messages", "rep002b_messages")
+    assert report.ok and report.messages == sum(summary.counts[key] for key in sent)
     assert summary.counts["consumption_rows"] > 0
     assert verify(summary.path) == []
 
     panel.button.click()  # the folder exists now, and replacing was not asked for
     assert "Export failed" in panel.summary.value and "already exists" in panel.summary.value
+    assert "Replace an existing data set" in panel.summary.value  # the control, not a flag
+    assert "--" not in panel.summary.value
     assert not panel.button.disabled
 
 
@@ -195,3 +209,179 @@ def test_export_interfaces_and_errors(tmp_path: Path) -> None:
     panel.button.click()
     assert "Export failed" in panel.summary.value and "outputs" in panel.summary.value
     assert not (tmp_path / "nothing").exists()
+
+
+# --------------------------------------------------------------------------- overlays everywhere
+
+
+def _no_error_shown(designer: ProfileDesigner) -> None:
+    """The page shows no error, and the plot on screen is the current design's."""
+    assert "Could not draw" not in designer.status.value and "Error" not in designer.status.value
+    assert "b00020" not in designer.status.value  # nothing in red
+    assert designer.image_png.startswith(b"\x89PNG") and _shown_png(designer) == designer.image_png
+
+
+def test_every_archetype_and_overlay_combination_draws_without_error() -> None:
+    designer = ProfileDesigner(pv_kwp=4.0, ev_kw=7.0, ev_smart=True, heat_pump_kwh=3000.0)
+    c = designer.controls
+    combos = [(4.0, 7.0, True, 3000.0), (0.0, 3.5, False, 0.0), (6.0, 0.0, False, 2000.0)]
+    for archetype in ARCHETYPES:
+        for pv, ev, smart, hp in combos:
+            # the overlays are set first and the archetype switched under them, as a user would
+            c["archetype"].value = "domestic_unrestricted"
+            c["pv_kwp"].value, c["ev_kw"].value, c["ev_smart"].value, c["heat_pump_kwh"].value = pv, ev, smart, hp
+            c["archetype"].value = archetype
+            _no_error_shown(designer)
+            # and set again on the archetype itself (a disabled control set from code)
+            c["pv_kwp"].value, c["ev_kw"].value, c["heat_pump_kwh"].value = pv, ev, hp
+            _no_error_shown(designer)
+            assert archetype.replace("_", " ") in designer.status.value
+
+
+def test_unmetered_supply_disables_overlays_with_a_reason(designer: ProfileDesigner) -> None:
+    c = designer.controls
+    c["pv_kwp"].value, c["ev_kw"].value, c["heat_pump_kwh"].value = 4.0, 7.0, 3000.0
+    c["archetype"].value = "unmetered_street_lighting"
+    for name in ("pv_kwp", "ev_kw", "ev_smart", "heat_pump_kwh"):
+        assert c[name].disabled, name
+    assert (c["pv_kwp"].value, c["ev_kw"].value, c["heat_pump_kwh"].value) == (0.0, 0.0, 0.0)
+    assert "unmetered" in designer.overlay_note.value and "no meter" in designer.overlay_note.value
+    d = designer.design
+    assert (d.pv_kwp, d.ev_kw, d.heat_pump_kwh) == (0.0, 0.0, 0.0)
+    c["archetype"].value = "domestic_unrestricted"  # back to a home: every overlay offered again
+    assert not any(c[name].disabled for name in ("pv_kwp", "ev_kw", "ev_smart", "heat_pump_kwh"))
+    assert designer.overlay_note.value == ""
+
+
+def test_business_sites_take_pv_and_ev_but_heat_pumps_stay_domestic(designer: ProfileDesigner,
+                                                                     tmp_path: Path) -> None:
+    c = designer.controls
+    c["archetype"].value = "maximum_demand_pc5"
+    assert not c["pv_kwp"].disabled and not c["ev_kw"].disabled
+    assert c["heat_pump_kwh"].disabled and "homes only" in designer.overlay_note.value
+    assert c["pv_kwp"].max > 12.0  # PV offered in proportion to the site
+    c["pv_kwp"].value = 30.0
+    c["ev_kw"].value = 22.0
+    assert designer.plot_data()["annual_export_kwh"] > 0
+    scenario = designer.to_scenario()
+    m = scenario.meters
+    assert (m.non_domestic_pv_share, m.non_domestic_ev_share, m.ev_kw) == (1.0, 1.0, [22.0])
+    assert m.heat_pump_share == 0.0
+    meters = build_population(dataclasses.replace(scenario, meters=dataclasses.replace(m, count=8)))
+    assert (meters["archetype"] == "maximum_demand_pc5").all()
+    assert (meters["pv_kwp"] == 30.0).all() and (meters["ev_kw"] == 22.0).all()
+    assert (meters["export_mpan"].str.len() == 13).all() and (meters["export_mpan"] != meters["mpan"]).all()
+    saved = designer.save_scenario(tmp_path / "pc5.yaml")
+    assert Scenario.from_yaml(saved) == scenario  # the business keys survive a save
+
+
+def test_business_overlays_are_exported(tmp_path: Path) -> None:
+    designer = ProfileDesigner(archetype="maximum_demand_pc5", pv_kwp=20.0, ev_kw=7.0, render=False)
+    panel = ExportPanel(designer.to_scenario, out=tmp_path / "pc5", meters=4,
+                        start_date=dt.date(2025, 6, 2), end_date=dt.date(2025, 6, 3))
+    panel.button.click()
+    assert panel.valid and panel.last_summary is not None, panel.summary.value
+    table = pd.read_parquet(panel.last_summary.path / "tables" / "meters.parquet")
+    imports = table[table["energy_direction"] == "I"]
+    exports = table[table["energy_direction"] == "E"]
+    assert len(imports) == 4 and (imports["pv_kwp"] > 0).all() and (imports["ev_kw"] > 0).all()
+    assert set(exports["mpan"]) == set(imports["linked_mpan"])  # each PV site has its export MPAN
+    sent = if021_frame([panel.last_summary.path / "messages"])
+    assert "AE" in set(sent["mqid"]) and set(sent.loc[sent["mqid"] == "AE", "mpan"]) <= set(exports["mpan"])
+
+
+def test_scenario_keys_for_business_overlays_are_checked_and_default_off() -> None:
+    default = Scenario().meters
+    assert default.non_domestic_pv_share == 0.0 and default.non_domestic_ev_share == 0.0
+    with pytest.raises(ScenarioError, match="non_domestic_pv_share"):
+        Scenario.from_dict({"meters": {"non_domestic_pv_share": 1.5}})
+    mixed = Scenario.from_dict({"meters": {"count": 300, "non_domestic_pv_share": 1.0,
+                                           "non_domestic_pv_kwp_per_mwh": [0.2, 0.2]}})
+    meters = build_population(mixed)
+    business = meters[~meters["domestic_premise"] & (meters["connection_type"] != "U")]
+    expected = business["archetype"].map(lambda a: round(typical_annual_kwh(a) / 1000 * 0.2, 1))
+    assert len(business) > 0 and np.allclose(business["pv_kwp"], expected)  # scaled to the site
+    assert (meters.loc[meters["connection_type"] == "U", "pv_kwp"] == 0).all()
+    assert (meters.loc[meters["connection_type"] == "U", "heat_pump_kwh"] == 0).all()
+
+
+# --------------------------------------------------------------------------- paths and words
+
+
+def test_export_writes_into_the_workspace_with_absolute_paths(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "space"))
+    monkeypatch.chdir(tmp_path)
+    panel = ExportPanel(meters=2, start_date=dt.date(2025, 1, 6), end_date=dt.date(2025, 1, 6),
+                        interfaces=("IF-021",))
+    folder = Path(panel.controls["out"].value)
+    assert folder.is_absolute() and folder.parent == tmp_path / "space" and not folder.exists()
+    summary = panel.export()
+    assert summary.path == folder and folder.is_dir()
+    assert f"<code>{folder}</code>" in panel.summary.value
+    panel.controls["out"].value = "relative-data"  # a relative entry is shown and used absolute
+    panel.export()
+    assert f"<code>{tmp_path / 'relative-data'}</code>" in panel.summary.value
+
+
+def test_export_summary_speaks_in_words(tmp_path: Path) -> None:
+    panel = ExportPanel(out=tmp_path / "w", meters=2, start_date=dt.date(2025, 1, 6),
+                        end_date=dt.date(2025, 1, 6))
+    summary = panel.export()
+    shown = panel.summary.value
+    for key in summary.counts:
+        assert f"<td>{key}</td>" not in shown  # no raw keys such as if021_files
+    assert COUNT_LABELS["meters"] in shown and "IF-021 message files" in shown
+
+
+def test_messages_name_controls_not_flags(tmp_path: Path) -> None:
+    panel = ExportPanel(out=tmp_path / "d", meters=2, start_date=dt.date(2025, 1, 6),
+                        end_date=dt.date(2025, 1, 6), interfaces=("IF-021",))
+    panel.export()
+    panel.button.click()  # exists, replacing not ticked
+    assert "Export failed" in panel.summary.value and "--" not in panel.summary.value
+    assert "Output folder" in panel.summary.value
+    panel.controls["start_date"].value = "06/01/2025"  # a locale's date: refused in words
+    panel.button.click()
+    assert "YYYY-MM-DD" in panel.summary.value and "--" not in panel.summary.value
+    for text in ("x already exists; choose another --out or pass --overwrite to replace it",
+                 "x holds 1 file(s) not in its manifest (a); --overwrite only replaces files this tool "
+                 "wrote: move them out, or pass --overwrite-extra-files to delete them too"):
+        assert "--" not in as_controls(text)
+
+
+# --------------------------------------------------------------------------- readable plots
+
+
+def test_heat_map_limits_ignore_spikes() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.uniform(1.0, 2.0, size=(365, 48))
+    values[::40, 20] = 500.0  # a few spikes
+    values[3, 3] = -50.0
+    vmin, vmax = robust_limits(values)
+    assert 1.0 <= vmin < 1.1 and 1.9 < vmax <= 2.0
+    assert robust_limits(np.full((3, 48), 5.0))[1] > 5.0  # flat: still a range
+
+
+def test_designer_reads_at_common_widths(designer: ProfileDesigner) -> None:
+    from PIL import Image
+
+    width, height = Image.open(io.BytesIO(designer.image_png)).size
+    assert 1100 <= width <= 1300 and height >= 700  # two plots a row, ~600 px each
+    assert designer.controls["archetype"].layout.width == "100%"  # labels not cut short
+    assert designer.controls["archetype"].layout.min_width
+
+
+def test_saved_scenario_path_is_shown_in_full(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    designer = ProfileDesigner(render=False)
+    designer.controls["scenario_path"].value = "mine.yaml"
+    designer.save_button.click()
+    assert f"Saved {tmp_path / 'mine.yaml'}" in designer.save_status.value
+    assert (tmp_path / "mine.yaml").is_file()
+
+
+def test_designer_heat_map_uses_robust_limits(designer: ProfileDesigner) -> None:
+    data = designer.plot_data()
+    (image,) = [im for ax in designer.figure().axes for im in ax.get_images()]
+    assert image.get_clim() == pytest.approx(robust_limits(data["year"]))
+    assert image.get_clim()[1] < np.nanmax(data["year"])  # spikes saturate instead of setting the scale

@@ -1,9 +1,10 @@
-"""Small helpers shared by the panels: CSS classes, image outputs, status lines."""
+"""Small helpers shared by the panels: CSS classes, layouts, image outputs, status lines."""
 
 from __future__ import annotations
 
 import base64
 import html
+import re
 from typing import TypeVar
 
 import ipywidgets as widgets
@@ -13,8 +14,42 @@ W = TypeVar("W", bound=widgets.DOMWidget)
 #: Prefix of every CSS class the panels put on their widgets (browser tests select by them).
 CSS_PREFIX = "mhhs-"
 
-#: Width of control descriptions, so the controls of a panel line up.
+#: Width of control descriptions, so the controls of a panel line up (wide enough for the
+#: longest description, "Heat pump kWh/yr", at JupyterLab's font size).
 DESCRIPTION_STYLE = {"description_width": "11em"}
+
+
+def control_layout(width: str = "100%") -> widgets.Layout:
+    """Layout of one control: as wide as its column, so option labels are not cut short."""
+    return widgets.Layout(width=width, min_width="22em")
+
+
+#: How the panels name what the command line calls a flag (messages come from the library).
+_CONTROL_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"choose another --out or pass --overwrite"),
+     "choose another Output folder or tick \"Replace an existing data set\""),
+    (re.compile(r"choose (?:another|an) --out"), "choose another Output folder"),
+    (re.compile(r"give the folder itself as --out"), "give the folder itself as the Output folder"),
+    (re.compile(r"or pass --overwrite-extra-files to delete them too"),
+     "or choose another Output folder"),
+    (re.compile(r"--overwrite only replaces"), "replacing only replaces"),
+    (re.compile(r"pass --overwrite"), "tick \"Replace an existing data set\""),
+    (re.compile(r"--out\b"), "the Output folder"),
+    (re.compile(r"--([\w-]+)"), lambda m: m.group(1).replace("-", " ")),
+)
+
+
+def as_controls(message: str) -> str:
+    """A command-line message with its flags turned into the panel controls that do the same.
+
+    Examples
+    --------
+    >>> as_controls("x already exists; choose another --out or pass --overwrite to replace it")
+    'x already exists; choose another Output folder or tick "Replace an existing data set" to replace it'
+    """
+    for pattern, replacement in _CONTROL_PHRASES:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def tag(widget: W, name: str) -> W:

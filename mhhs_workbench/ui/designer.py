@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import os
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from ..settlement_time import (
     profile_day_types,
     seasons,
 )
-from .common import DESCRIPTION_STYLE, show_png, status_html, tag
+from .common import DESCRIPTION_STYLE, control_layout, show_png, status_html, tag
 
 __all__ = [
     "EV_CHARGERS",
@@ -47,14 +48,18 @@ __all__ = [
     "archetype_average",
     "design_meters",
     "design_profile",
+    "homes_comparison_png",
     "view_data",
 ]
 
 #: Day types of load profiles (bank holidays count as Sundays), code to label.
 PROFILE_DAY_TYPES: dict[str, str] = {"Wd": "Weekday", "Sat": "Saturday", "Sun": "Sunday"}
 
-#: Charger powers offered [kW]; 0 means no electric vehicle.
-EV_CHARGERS: tuple[float, ...] = (0.0, 3.5, 7.0, 11.0)
+#: Charger powers offered [kW]; 0 means no electric vehicle (22 kW is a common business charger).
+EV_CHARGERS: tuple[float, ...] = (0.0, 3.5, 7.0, 11.0, 22.0)
+
+#: Largest PV offered [kWp]: at least this, more for sites that use more.
+PV_MAX_KWP = 12.0
 
 #: Sites averaged into the archetype's average shape.
 AVERAGE_SITES = 24
@@ -208,6 +213,47 @@ def archetype_average(archetype: str, year: int, gsp_group: str = "_C") -> pd.Da
     return design_profile(design)
 
 
+@lru_cache(maxsize=2)
+def _homes_png(sample_folder: str, modified_ns: int) -> bytes:
+    """PNG of the real-versus-generated homes figure (cached per sample file and its mtime)."""
+    from ..profiles.household_figure import comparison_figure
+    from ..profiles.household_statistics import compare_homes
+
+    return plots.figure_png(comparison_figure(compare_homes(sample_folder)))
+
+
+def homes_comparison_png(reference_dir: str | os.PathLike[str] | None) -> tuple[bytes | None, str]:
+    """A year of generated homes beside the real household sample, for the reference view.
+
+    Parameters
+    ----------
+    reference_dir : path or None
+        The reference folder, or its ``profiles`` sub-folder (the Elexon data folder), holding
+        ``households/lcl_2013_50_homes.parquet``.
+
+    Returns
+    -------
+    png : bytes or None
+        The figure (a week of three real and three generated homes, and the per-home
+        statistics), or None when the sample is not there.
+    note : str
+        What is shown, or why nothing is.
+    """
+    from ..profiles.household_statistics import SAMPLE_FILE, find_sample
+
+    if not reference_dir or not str(reference_dir).strip():
+        return None, ("Real homes: give the reference data folder to compare a year of generated "
+                      "homes with 50 real London homes.")
+    folder = find_sample(Path(str(reference_dir).strip()))
+    if folder is None:
+        return None, (f"Real homes: no {SAMPLE_FILE.as_posix()} in or beside {reference_dir}; "
+                      "the comparison with real homes is not shown.")
+    sample = folder / SAMPLE_FILE
+    png = _homes_png(str(folder), sample.stat().st_mtime_ns)
+    return png, (f"Real homes: a year of 80 generated PC1 homes against the 50 London homes of "
+                 f"{sample.name} (see docs/homes.md).")
+
+
 def _day_curve(frame: pd.DataFrame, column: str, season: str, day_type: str) -> np.ndarray:
     """Mean power [kW] per local clock slot over the days of a season and day type."""
     sel = frame[(frame["season"] == season) & (frame["day_type"] == day_type)]
@@ -299,8 +345,33 @@ def view_data(design: ProfileDesign, profile: pd.DataFrame, average: pd.DataFram
 
 def _note(text: str) -> widgets.HTML:
     """A small explanatory paragraph under the controls."""
-    return widgets.HTML(f'<div style="font-size:0.85em;line-height:1.35;color:#555">{text}</div>',
-                        layout=widgets.Layout(width="26em"))
+    return widgets.HTML(f'<div style="font-size:0.9em;line-height:1.35;color:#555">{text}</div>',
+                        layout=widgets.Layout(width="100%"))
+
+
+def _scenario_file(archetype: str) -> Path:
+    """Where the designer proposes to save a design: ``<archetype>.yaml`` in the workspace."""
+    from ..workspace import workspace_dir
+
+    return workspace_dir() / f"{archetype}.yaml"
+
+
+def pv_max_kwp(archetype: str) -> float:
+    """Largest PV the designer offers an archetype [kWp]: 1 kWp per MWh of its typical annual
+    consumption, at least :data:`PV_MAX_KWP`."""
+    return float(max(PV_MAX_KWP, round(_profiles().typical_annual_kwh(archetype) / 1000.0)))
+
+
+def overlay_note(archetype: str) -> str:
+    """Why overlays are switched off for an archetype, in words ("" when all are allowed)."""
+    from ..profiles.overlays import overlay_unavailable
+
+    reasons = overlay_unavailable(archetype)
+    name = archetype.replace("_", " ")
+    if all(reasons.values()):
+        return f"Overlays are off for {name}: {reasons['pv_kwp']}."
+    words = {"pv_kwp": "PV", "ev_kw": "EV charging", "heat_pump_kwh": "Heat pump"}
+    return " ".join(f"{words[k]} is off for {name}: {r}." for k, r in reasons.items() if r)
 
 
 class ProfileDesigner:
@@ -312,6 +383,10 @@ class ProfileDesigner:
         Initial choices; keyword arguments override its fields (``archetype=...``).
     reference_dir : path, optional
         Folder of Elexon's ``elexon_profile_class_N.csv``, to compare with; empty for none.
+        When it (or the folder above it) holds the household sample
+        (``households/lcl_2013_50_homes.parquet``), the reference view also compares a year
+        of generated homes with those real ones (:func:`homes_comparison_png`); otherwise a
+        note says why not.
     render : bool
         Generate and draw at once (False leaves it to the first :meth:`refresh`).
     **changes
@@ -325,7 +400,9 @@ class ProfileDesigner:
     widget : ipywidgets.VBox
         The whole panel, to display.
     image_png : bytes
-        The PNG the panel shows now.
+        The PNG the panel shows now (empty when the design could not be drawn).
+    overlay_note : ipywidgets.HTML
+        Why overlays the archetype cannot carry are switched off (empty when all are offered).
 
     Examples
     --------
@@ -344,55 +421,64 @@ class ProfileDesigner:
 
         annual = design.annual_kwh if design.annual_kwh is not None else profiles.typical_annual_kwh(design.archetype)
         c: dict[str, widgets.Widget] = {}
+        wide = control_layout
         c["archetype"] = tag(widgets.Dropdown(
             options=[(a.replace("_", " "), a) for a in profiles.ARCHETYPES], value=design.archetype,
-            description="Archetype", style=DESCRIPTION_STYLE), "archetype")
+            description="Archetype", style=DESCRIPTION_STYLE, layout=wide()), "archetype")
         c["annual_kwh"] = tag(widgets.BoundedFloatText(
             value=float(annual), min=1.0, max=100_000_000.0, step=100.0, description="Annual kWh",
             tooltip="Annual consumption of each site before PV, EV and heat pump",
-            style=DESCRIPTION_STYLE), "annual-kwh")
+            style=DESCRIPTION_STYLE, layout=wide()), "annual-kwh")
         c["pv_kwp"] = tag(widgets.FloatSlider(
-            value=design.pv_kwp, min=0.0, max=12.0, step=0.5, description="PV kWp",
-            continuous_update=False, style=DESCRIPTION_STYLE), "pv-kwp")
+            value=design.pv_kwp, min=0.0, max=max(pv_max_kwp(design.archetype), design.pv_kwp), step=0.5,
+            description="PV kWp", continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "pv-kwp")
         c["ev_kw"] = tag(widgets.Dropdown(
             options=[("none", 0.0)] + [(f"{k:g} kW", k) for k in EV_CHARGERS if k > 0],
-            value=design.ev_kw, description="EV charger", style=DESCRIPTION_STYLE), "ev-kw")
+            value=design.ev_kw, description="EV charger", style=DESCRIPTION_STYLE, layout=wide()), "ev-kw")
         c["ev_smart"] = tag(widgets.Checkbox(
             value=design.ev_smart, description="Smart charging", indent=True,
-            style=DESCRIPTION_STYLE), "ev-smart")
+            style=DESCRIPTION_STYLE, layout=wide()), "ev-smart")
         c["heat_pump_kwh"] = tag(widgets.FloatSlider(
             value=design.heat_pump_kwh, min=0.0, max=12_000.0, step=250.0, description="Heat pump kWh/yr",
-            continuous_update=False, style=DESCRIPTION_STYLE), "heat-pump-kwh")
+            continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "heat-pump-kwh")
         c["sites"] = tag(widgets.IntSlider(
             value=design.sites, min=1, max=50, description="Sites averaged",
             tooltip="1 shows one site with all its own noise; more sites average it away",
-            continuous_update=False, style=DESCRIPTION_STYLE), "sites")
-        c["seed"] = tag(widgets.IntText(value=design.seed, description="Seed", style=DESCRIPTION_STYLE), "seed")
+            continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "sites")
+        c["seed"] = tag(widgets.IntText(value=design.seed, description="Seed", style=DESCRIPTION_STYLE,
+                                        layout=wide()), "seed")
         c["year"] = tag(widgets.BoundedIntText(
-            value=design.year, min=2000, max=2100, description="Year", style=DESCRIPTION_STYLE), "year")
+            value=design.year, min=2000, max=2100, description="Year", style=DESCRIPTION_STYLE,
+            layout=wide()), "year")
         c["gsp_group"] = tag(widgets.Dropdown(
             options=[(f"{g} {GSP_GROUP_NAMES[g]}", g) for g in GSP_GROUPS], value=design.gsp_group,
-            description="GSP group", style=DESCRIPTION_STYLE), "gsp-group")
+            description="GSP group", style=DESCRIPTION_STYLE, layout=wide()), "gsp-group")
         c["season"] = tag(widgets.Dropdown(
             options=[(SEASON_NAMES[s], s) for s in SEASONS], value=design.season,
-            description="Season viewed", style=DESCRIPTION_STYLE), "season")
+            description="Season viewed", style=DESCRIPTION_STYLE, layout=wide()), "season")
         c["day_type"] = tag(widgets.Dropdown(
             options=[("Weekday", "Wd"), ("Saturday", "Sat"), ("Sunday, bank holiday", "Sun")],
-            value=design.day_type, description="Day viewed", style=DESCRIPTION_STYLE), "day-type")
+            value=design.day_type, description="Day viewed", style=DESCRIPTION_STYLE, layout=wide()),
+            "day-type")
         c["reference_dir"] = tag(widgets.Text(
             value=str(reference_dir or ""), description="Elexon data folder",
             placeholder="folder with elexon_profile_class_N.csv", continuous_update=False,
-            style=DESCRIPTION_STYLE), "reference-dir")
+            style=DESCRIPTION_STYLE, layout=wide()), "reference-dir")
         c["scenario_path"] = tag(widgets.Text(
-            value=f"{design.archetype}.yaml", description="Scenario file", style=DESCRIPTION_STYLE),
-            "scenario-path")
+            value=str(_scenario_file(design.archetype)), description="Scenario file", style=DESCRIPTION_STYLE,
+            layout=wide()), "scenario-path")
         self.controls = c
 
         self.save_button = tag(widgets.Button(description="Save as scenario", icon="save"), "save-scenario")
         self.save_button.on_click(lambda _: self._save_clicked())
         self.save_status = tag(widgets.HTML(), "save-status")
         self.status = tag(widgets.HTML(), "designer-status")
-        self.plot = tag(widgets.Output(layout=widgets.Layout(min_height="480px")), "plot")
+        self.plot = tag(widgets.Output(layout=widgets.Layout(min_height="760px", width="100%")), "plot")
+        self.overlay_note = tag(widgets.HTML(layout=widgets.Layout(width="100%")), "overlay-note")
+        self.homes_note = tag(widgets.HTML(), "homes-note")
+        self.homes = tag(widgets.Output(), "homes")
+        self.homes_png: bytes | None = None
+        self._homes_folder: str | None = None
 
         noise_note = _note(
             "The model has no separate noise knob: each site's own variation comes from the seed. "
@@ -400,17 +486,24 @@ class ProfileDesigner:
         note_scenario = _note(
             "A saved scenario keeps the archetype, overlays and GSP group; annual kWh is then drawn "
             "around the archetype's typical value.")
-        controls = widgets.VBox([
-            widgets.HTML("<b>Site</b>"), c["archetype"], c["annual_kwh"], c["gsp_group"],
-            widgets.HTML("<b>Overlays</b>"), c["pv_kwp"], c["ev_kw"], c["ev_smart"], c["heat_pump_kwh"],
-            widgets.HTML("<b>Individuality</b>"), c["sites"], c["seed"], noise_note,
-            widgets.HTML("<b>View</b>"), c["year"], c["season"], c["day_type"], c["reference_dir"],
-            widgets.HTML("<b>Save</b>"), c["scenario_path"], self.save_button, self.save_status, note_scenario,
-        ], layout=widgets.Layout(width="28em"))
+        # three columns of controls over the plots: two columns and the plots' full width at
+        # 1280 px, all three side by side from about 1600 px
+        column = widgets.Layout(width="30em", margin="0 2em 0 0")
+        controls = widgets.HBox([
+            widgets.VBox([widgets.HTML("<b>Site</b>"), c["archetype"], c["annual_kwh"], c["gsp_group"],
+                          widgets.HTML("<b>Overlays</b>"), c["pv_kwp"], c["ev_kw"], c["ev_smart"],
+                          c["heat_pump_kwh"], self.overlay_note], layout=column),
+            widgets.VBox([widgets.HTML("<b>Individuality</b>"), c["sites"], c["seed"], noise_note,
+                          widgets.HTML("<b>View</b>"), c["year"], c["season"], c["day_type"],
+                          c["reference_dir"]], layout=column),
+            widgets.VBox([widgets.HTML("<b>Save</b>"), c["scenario_path"], self.save_button, self.save_status,
+                          note_scenario], layout=column),
+        ], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
         self.widget = tag(widgets.VBox([
             widgets.HTML("<h3 style='margin:0'>Profile designer</h3>"),
-            widgets.HBox([controls, widgets.VBox([self.status, self.plot], layout=widgets.Layout(flex="1"))]),
-        ]), "designer")
+            controls, self.status, self.plot, self.homes_note, self.homes,
+        ], layout=widgets.Layout(width="100%")), "designer")
+        self._apply_archetype(design.archetype)
 
         for name, control in c.items():
             if name != "scenario_path":
@@ -422,12 +515,20 @@ class ProfileDesigner:
 
     @property
     def design(self) -> ProfileDesign:
-        """The design the controls describe now."""
+        """The design the controls describe now (an overlay the archetype cannot carry is 0)."""
+        from ..profiles.overlays import overlay_unavailable
+
         c = self.controls
+        off = overlay_unavailable(c["archetype"].value)
+
+        def size(name: str) -> float:
+            return 0.0 if off[name] else float(c[name].value)
+
+        ev_kw = size("ev_kw")
         return ProfileDesign(
             archetype=c["archetype"].value, annual_kwh=float(c["annual_kwh"].value),
-            pv_kwp=float(c["pv_kwp"].value), ev_kw=float(c["ev_kw"].value), ev_smart=bool(c["ev_smart"].value),
-            heat_pump_kwh=float(c["heat_pump_kwh"].value), sites=int(c["sites"].value),
+            pv_kwp=size("pv_kwp"), ev_kw=ev_kw, ev_smart=bool(c["ev_smart"].value) and ev_kw > 0,
+            heat_pump_kwh=size("heat_pump_kwh"), sites=int(c["sites"].value),
             seed=int(c["seed"].value), year=int(c["year"].value), gsp_group=c["gsp_group"].value,
             season=c["season"].value, day_type=c["day_type"].value)
 
@@ -476,10 +577,13 @@ class ProfileDesigner:
         """A scenario whose meters are all of the designed kind.
 
         The archetype becomes ``meters.archetypes: {name: 1.0}``; each overlay becomes a share of
-        1.0 with its size (PV range ``[kWp, kWp]``, EV charger ``[kW]``, heat pump kWh) or a share
-        of 0.0; the GSP group and seed are kept. A scenario has no annual consumption per
-        archetype, so sites there draw theirs around the archetype's typical value; and the
-        population puts overlays on domestic sites only.
+        1.0 with its size or a share of 0.0: for homes ``pv_share``, ``pv_kwp: [kWp, kWp]``,
+        ``ev_share``, ``heat_pump_share`` and ``heat_pump_kwh``; for other metered sites
+        ``non_domestic_pv_share``, ``non_domestic_pv_kwp_per_mwh`` (the kWp over the archetype's
+        typical annual MWh, which gives back the kWp) and ``non_domestic_ev_share``; EV charger
+        ``ev_kw: [kW]`` and ``ev_smart_share`` for both. The GSP group and seed are kept. A
+        scenario has no annual consumption per archetype, so sites there draw theirs around the
+        archetype's typical value.
 
         Parameters
         ----------
@@ -489,13 +593,22 @@ class ProfileDesigner:
         d = self.design
         base = base or Scenario(name=f"designed_{d.archetype}", seed=d.seed)
         m = base.meters
+        profiles = _profiles()
+        home = profiles.archetype_spec(d.archetype).domestic
+        pv = 1.0 if d.pv_kwp > 0 else 0.0
+        ev = 1.0 if d.ev_kw > 0 else 0.0
+        per_mwh = d.pv_kwp / (profiles.typical_annual_kwh(d.archetype) / 1000.0)
         meters = dataclasses.replace(
             m,
             archetypes={d.archetype: 1.0},
             gsp_groups=[d.gsp_group],
-            pv_share=1.0 if d.pv_kwp > 0 else 0.0,
-            pv_kwp=[d.pv_kwp, d.pv_kwp] if d.pv_kwp > 0 else list(m.pv_kwp),
-            ev_share=1.0 if d.ev_kw > 0 else 0.0,
+            pv_share=pv if home else 0.0,
+            pv_kwp=[d.pv_kwp, d.pv_kwp] if d.pv_kwp > 0 and home else list(m.pv_kwp),
+            non_domestic_pv_share=0.0 if home else pv,
+            non_domestic_pv_kwp_per_mwh=([per_mwh, per_mwh] if d.pv_kwp > 0 and not home
+                                         else list(m.non_domestic_pv_kwp_per_mwh)),
+            ev_share=ev if home else 0.0,
+            non_domestic_ev_share=0.0 if home else ev,
             ev_kw=[d.ev_kw] if d.ev_kw > 0 else list(m.ev_kw),
             ev_smart_share=1.0 if d.ev_kw > 0 and d.ev_smart else 0.0,
             heat_pump_share=1.0 if d.heat_pump_kwh > 0 else 0.0,
@@ -511,9 +624,11 @@ class ProfileDesigner:
         Returns
         -------
         pathlib.Path
-            The file written; ``mhhs-workbench generate FILE --out DIR`` generates it.
+            The file written, as an absolute path; ``mhhs-workbench generate FILE --out DIR``
+            generates it.
         """
-        target = Path(path if path is not None else self.controls["scenario_path"].value).expanduser()
+        target = Path(path if path is not None else self.controls["scenario_path"].value.strip()).expanduser()
+        target = target.absolute()  # said in full: a relative name lands in the kernel's folder
         d = self.design
         header = (f"# Designed profile: {d.archetype}, PV {d.pv_kwp:g} kWp, EV {d.ev_kw:g} kW"
                   f"{' smart' if d.ev_smart and d.ev_kw else ''}, heat pump {d.heat_pump_kwh:g} kWh/yr.\n"
@@ -530,11 +645,17 @@ class ProfileDesigner:
             data = self.plot_data()
             self.image_png = plots.figure_png(plots.designer_figure(data))
         except Exception as exc:  # a widget callback has nowhere else to report to
-            self._last_error = f"{type(exc).__name__}: {exc}"
-            self.status.value = status_html(f"Could not draw the profile: {self._last_error}", error=True)
+            self._last_error = str(exc)
+            # no plots of an earlier design under a message about this one
+            self.image_png = b""
+            self.plot.outputs = ()
+            self.status.value = status_html(f"Could not draw the profile: {self._last_error}. "
+                                            "The plots are cleared; change a control to try again.",
+                                            error=True)
             return
         self._last_error = ""
         show_png(self.plot, self.image_png, alt="profile designer plots")
+        self._refresh_homes()
         d = self.design
         parts = [f"{d.archetype.replace('_', ' ')}: import {data['annual_import_kwh']:,.0f} kWh/yr per site"]
         if d.pv_kwp > 0:
@@ -573,6 +694,22 @@ class ProfileDesigner:
             return "Street lighting has no Elexon profile class."
         return ""
 
+    def _refresh_homes(self) -> None:
+        """Reference view of real homes: redrawn only when the reference folder changes."""
+        folder = self.controls["reference_dir"].value.strip()
+        if folder == self._homes_folder:
+            return
+        self._homes_folder = folder
+        try:
+            self.homes_png, note = homes_comparison_png(folder)
+        except (OSError, ValueError) as exc:  # a malformed sample: say so instead of failing
+            self.homes_png, note = None, f"Real homes not compared: {exc}"
+        self.homes_note.value = status_html(note, error=self.homes_png is None and bool(folder))
+        if self.homes_png is None:
+            self.homes.outputs = ()
+        else:
+            show_png(self.homes, self.homes_png, alt="generated and real homes")
+
     def _changed(self, name: str) -> Callable[[dict[str, Any]], None]:
         def handler(change: dict[str, Any]) -> None:
             if self._updating:
@@ -581,12 +718,34 @@ class ProfileDesigner:
                 self._updating = True  # one redraw for the archetype and its typical annual kWh
                 try:
                     self.controls["annual_kwh"].value = _profiles().typical_annual_kwh(change["new"])
-                    self.controls["scenario_path"].value = f"{change['new']}.yaml"
+                    self.controls["scenario_path"].value = str(_scenario_file(change["new"]))
+                    self._apply_archetype(change["new"])
                 finally:
                     self._updating = False
             self.refresh()
 
         return handler
+
+    def _apply_archetype(self, archetype: str) -> None:
+        """Offer the overlays the archetype can carry: the others are set to none and disabled,
+        with the reason under them; PV goes up to :func:`pv_max_kwp`."""
+        from ..profiles.overlays import overlay_unavailable
+
+        c = self.controls
+        off = overlay_unavailable(archetype)
+        top = pv_max_kwp(archetype)
+        c["pv_kwp"].value = min(c["pv_kwp"].value, top)
+        c["pv_kwp"].max = top
+        for name, reason in off.items():
+            if reason:
+                c[name].value = 0.0
+            c[name].disabled = bool(reason)
+        if off["ev_kw"]:
+            c["ev_smart"].value = False
+        c["ev_smart"].disabled = bool(off["ev_kw"])
+        note = overlay_note(archetype)
+        self.overlay_note.value = (f'<div style="font-size:0.9em;line-height:1.35;color:#555">'
+                                   f'{html.escape(note)}</div>' if note else "")
 
     def _save_clicked(self) -> None:
         try:

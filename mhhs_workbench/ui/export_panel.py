@@ -14,9 +14,10 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..dataset import DatasetSummary, generate_dataset
-from ..evidence import ValidationEvidence, validation
-from ..scenario import Scenario
-from .common import DESCRIPTION_STYLE, status_html, tag
+from ..evidence import ValidationEvidence, count_label, validation
+from ..scenario import Scenario, ScenarioError
+from ..workspace import fresh_folder
+from .common import DESCRIPTION_STYLE, as_controls, status_html, tag
 
 __all__ = ["INTERFACES", "ExportPanel"]
 
@@ -30,6 +31,24 @@ INTERFACES: dict[str, tuple[str, ...]] = {
 #: Progress updates wanted over one export; the chunk size follows from it.
 PROGRESS_STEPS = 20
 
+#: Name of the workspace folder the panel proposes when no output folder is given.
+DEFAULT_FOLDER = "designed-data"
+
+
+def _iso_date(control: widgets.Text) -> dt.date:
+    """The date a text control holds.
+
+    Raises
+    ------
+    mhhs_workbench.scenario.ScenarioError
+        If it is not a date written ``YYYY-MM-DD``.
+    """
+    text = control.value.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ScenarioError(f"{control.description}: {text!r} is not a date written YYYY-MM-DD") from None
+
 
 class ExportPanel:
     """Widget panel that generates, publishes and validates a data set.
@@ -39,8 +58,9 @@ class ExportPanel:
     scenario : Scenario or callable returning one, optional
         What to generate (for instance a designer's ``to_scenario``); its dates, meter count and
         outputs are replaced by the panel's. Default the package's default scenario.
-    out : path
-        Initial output folder.
+    out : path, optional
+        Initial output folder; a relative one is taken from the current folder. Default a fresh
+        folder of the workspace (:mod:`mhhs_workbench.workspace`), never next to the notebooks.
     start_date, end_date : datetime.date, optional
         Initial UTC days (inclusive); default the scenario's.
     meters : int, optional
@@ -66,7 +86,7 @@ class ExportPanel:
     """
 
     def __init__(self, scenario: Scenario | Callable[[], Scenario] | None = None, *,
-                 out: str | os.PathLike[str] = "designed-data", start_date: dt.date | None = None,
+                 out: str | os.PathLike[str] | None = None, start_date: dt.date | None = None,
                  end_date: dt.date | None = None, meters: int | None = None,
                  interfaces: tuple[str, ...] = ("IF-021", "IF-041", "tables"),
                  spec_dir: str | os.PathLike[str] = "") -> None:
@@ -75,12 +95,13 @@ class ExportPanel:
         self.last_summary: DatasetSummary | None = None
         self.last_validation: ValidationEvidence | None = None
         c: dict[str, widgets.Widget] = {}
-        c["start_date"] = tag(widgets.DatePicker(
-            value=start_date or base.start_date, description="First UTC day", style=DESCRIPTION_STYLE),
-            "export-start")
-        c["end_date"] = tag(widgets.DatePicker(
-            value=end_date or base.end_date, description="Last UTC day", style=DESCRIPTION_STYLE),
-            "export-end")
+        # ISO text rather than a date picker, which shows the browser's locale (MM/DD/YYYY)
+        c["start_date"] = tag(widgets.Text(
+            value=(start_date or base.start_date).isoformat(), description="First UTC day",
+            placeholder="YYYY-MM-DD", style=DESCRIPTION_STYLE), "export-start")
+        c["end_date"] = tag(widgets.Text(
+            value=(end_date or base.end_date).isoformat(), description="Last UTC day",
+            placeholder="YYYY-MM-DD", style=DESCRIPTION_STYLE), "export-end")
         c["meters"] = tag(widgets.BoundedIntText(
             value=meters or base.meters.count, min=1, max=10_000_000, description="Meters",
             style=DESCRIPTION_STYLE), "export-meters")
@@ -88,14 +109,15 @@ class ExportPanel:
             c[key] = tag(widgets.Checkbox(value=key in interfaces, description=key, indent=False,
                                           layout=widgets.Layout(width="8em")),
                          f"export-{key.lower().replace('-', '')}")
-        c["out"] = tag(widgets.Text(value=str(out), description="Output folder", style=DESCRIPTION_STYLE,
-                                    layout=widgets.Layout(width="36em")), "export-folder")
+        folder = fresh_folder(DEFAULT_FOLDER) if out is None or not str(out) else Path(out).expanduser().absolute()
+        c["out"] = tag(widgets.Text(value=str(folder), description="Output folder", style=DESCRIPTION_STYLE,
+                                    layout=widgets.Layout(width="48em")), "export-folder")
         c["overwrite"] = tag(widgets.Checkbox(value=False, description="Replace an existing data set",
                                               indent=False), "export-overwrite")
         c["spec_dir"] = tag(widgets.Text(
             value=str(spec_dir or ""), description="Elexon spec folder", style=DESCRIPTION_STYLE,
             placeholder="optional: also validate against Elexon's DIP API YAML",
-            layout=widgets.Layout(width="36em")), "export-spec-dir")
+            layout=widgets.Layout(width="48em")), "export-spec-dir")
         self.controls = c
 
         self.button = tag(widgets.Button(description="Export", icon="download", button_style="primary"),
@@ -137,8 +159,8 @@ class ExportPanel:
         outputs = [o for key, outs in INTERFACES.items() if c[key].value for o in outs]
         scenario = dataclasses.replace(
             base,
-            start_date=c["start_date"].value,
-            end_date=c["end_date"].value,
+            start_date=_iso_date(c["start_date"]),
+            end_date=_iso_date(c["end_date"]),
             meters=dataclasses.replace(base.meters, count=int(c["meters"].value)),
             outputs=outputs,
         )
@@ -166,7 +188,7 @@ class ExportPanel:
         self.progress.bar_style = ""
         self.summary.value = status_html(f"Generating {n} meters x {scenario.n_days} days ...")
         chunk = max(1, math.ceil(n / PROGRESS_STEPS))  # output bytes do not depend on it
-        summary = generate_dataset(scenario, Path(c["out"].value).expanduser(),
+        summary = generate_dataset(scenario, self.out_folder,
                                    overwrite=bool(c["overwrite"].value), chunk_size=chunk,
                                    progress=False, on_chunk=self._on_chunk)
         self.last_summary = summary
@@ -178,6 +200,11 @@ class ExportPanel:
         return summary
 
     @property
+    def out_folder(self) -> Path:
+        """The output folder as an absolute path (a relative entry is taken from the current folder)."""
+        return Path(self.controls["out"].value.strip()).expanduser().absolute()
+
+    @property
     def valid(self) -> bool:
         """Whether the last export's messages are all valid (True when it wrote none)."""
         return self.last_validation is None or self.last_validation.ok
@@ -187,14 +214,14 @@ class ExportPanel:
         if self.last_summary is None:
             return ""
         s = self.last_summary
-        rows = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
+        rows = "".join(f"<tr><td>{html.escape(count_label(k))}</td><td style='text-align:right'>{v:,}</td></tr>"
                        for k, v in s.counts.items())
         if self.last_validation is None:
             verdict = "No messages written, nothing to validate."
         else:
             verdict = self.last_validation.headline
         colour = "#1b5e20" if self.valid else "#b00020"
-        return (f"<div><b>Wrote</b> <code>{html.escape(str(s.path))}</code> "
+        return (f"<div><b>Wrote</b> <code>{html.escape(str(Path(s.path).absolute()))}</code> "
                 f"({len(s.manifest['files'])} files, checksummed in manifest.json)"
                 f"<table>{rows}</table>"
                 f"<b style='color:{colour}'>{html.escape(verdict)}</b></div>")
@@ -221,6 +248,6 @@ class ExportPanel:
             self.export()
         except Exception as exc:  # shown in the panel; a callback has nowhere else to report to
             self.progress.bar_style = "danger"
-            self.summary.value = status_html(f"Export failed: {exc}", error=True)
+            self.summary.value = status_html(f"Export failed: {as_controls(str(exc))}", error=True)
         finally:
             self.button.disabled = False
