@@ -330,7 +330,7 @@ def bench_mix(args: argparse.Namespace) -> None:
     line("package generate (end to end)", f"{seconds:.2f} s, {n_bytes / 2**20:,.1f} MiB written")
     line("counts", f"{c['if021_messages']:,} IF-021 + {c['if041_messages']:,} IF-041 messages, "
          f"{c['consumption_rows']:,} consumption rows, {c['reading_rows']:,} reads, "
-         f"{c['aggregate_rows']:,} aggregate rows")
+         f"{c['settlement_rows']:,} settlement rows")
     line("meter half-hours / s", f"{meter_half_hours(summary) / seconds / 1e6:.2f} M/s "
          f"({meter_half_hours(summary):,} meters x days x 48)")
     line("consumption rows / s", f"{c['consumption_rows'] / seconds / 1e6:.2f} M/s "

@@ -19,12 +19,27 @@ import pandas as pd
 
 from .messages.addressing import message_counts, supplied_message_counts
 from .messages.codes import MEASUREMENT_QUANTITY_IDS, QUALITY_CODES
-from .population import ADVANCED, build_population, meter_records, supplied_population
+from .population import (
+    ADVANCED,
+    build_population,
+    drop_spells_before_install,
+    first_reported_days,
+    meter_records,
+    supplied_population,
+)
 from .profiles import consumption, economy7_night_mask
+from .profiles.economy7 import window_indices, window_masks
 from .quality import NO_SPELL, REPORTED_QUALITY_CODES, QualityPlan, apply_quality, plan_meters
 from .readings import UNMETERED_CONNECTION, chunk_reads
+from .revisions import Revisions, recover_faults
 from .scenario import Scenario
-from .settlement_time import day_range, format_utc, utc_period_ends, utc_to_local
+from .settlement_time import (
+    PERIODS_PER_UTC_DAY,
+    day_range,
+    format_utc,
+    utc_period_ends,
+    utc_to_local,
+)
 from .supplied import SuppliedConsumption
 
 MQIDS = MEASUREMENT_QUANTITY_IDS
@@ -96,8 +111,16 @@ class DatasetFrame:
 
     @cached_property
     def night(self) -> np.ndarray:
-        """Economy 7 night half hours, bool, shape ``(n_days * 48,)``."""
+        """Half hours of the standard Economy 7 window, bool, shape ``(n_days * 48,)``."""
         return economy7_night_mask(self.period_ends)
+
+    def night_masks(self, meters: pd.DataFrame) -> np.ndarray:
+        """Each meter's own Economy 7 night half hours, bool, ``(n_meters, n_days * 48)``.
+
+        From the meter register's ``economy7_window``; meters without one get the standard
+        window (their registers do not split).
+        """
+        return window_masks(window_indices(meters["economy7_window"].to_numpy()), self.period_ends)
 
     def __getstate__(self) -> dict:
         # derived arrays are cheap to rebuild; ship only the inputs
@@ -133,6 +156,9 @@ class Chunk:
         The meters' imperfections (one row per meter).
     reads : dict of str to list
         Register reads as columns of :data:`~mhhs_workbench.readings.READ_COLUMNS`, in message order.
+    revisions : Revisions or None
+        Value rows whose days are sent twice, with what was first sent (``values``, ``quality``
+        and ``reasons`` above are each day's final, latest version).
     """
 
     index: int
@@ -144,6 +170,7 @@ class Chunk:
     reasons: np.ndarray
     plan: QualityPlan
     reads: dict[str, list] = field(default_factory=dict)
+    revisions: Revisions | None = None
 
     @property
     def n_meters(self) -> int:
@@ -206,20 +233,31 @@ def generate_chunk(frame: DatasetFrame, index: int, start: int, stop: int, *, wi
     """
     if frame.supplied is not None:
         meters, row_meter, row_mqid, values, quality, reasons, plan = _supplied_parts(frame, start, stop)
+        revisions = None
     else:
-        meters, row_meter, row_mqid, values, quality, reasons, plan = _generated_parts(frame, start, stop)
-    chunk = Chunk(index, meters, row_meter, row_mqid, values, quality, reasons, plan)
+        meters, row_meter, row_mqid, values, quality, reasons, plan, revisions = _generated_parts(frame, start, stop)
+    chunk = Chunk(index, meters, row_meter, row_mqid, values, quality, reasons, plan, revisions=revisions)
     return attach_reads(frame, chunk) if with_reads else chunk
 
 
 def attach_reads(frame: DatasetFrame, chunk: Chunk) -> Chunk:
-    """The chunk with its register reads, integrated from its reported import (AI) rows."""
+    """The chunk with its register reads, integrated from its reported import (AI) rows and, on
+    export MPANs, its active export (AE) rows."""
     # one AI row per meter that has one, in meter order; -1 marks a meter without import
     import_wh = np.full((chunk.n_meters, frame.n_days * 48), -1, dtype=np.int64)
-    ai = np.flatnonzero(chunk.row_mqid == 0)
+    ai = np.flatnonzero(chunk.row_mqid == MQIDS.index("AI"))
     import_wh[chunk.row_meter[ai]] = chunk.values[ai]
-    reads = chunk_reads(chunk.meters, import_wh, chunk.plan, frame.days, frame.night,
-                        schedule=frame.scenario.readings.schedule)
+    # AE rows sent on a site's export MPAN feed its export register; -1 for a site without one
+    export_wh = np.full_like(import_wh, -1)
+    has_export = (chunk.meters["export_mpan"].to_numpy() != "")[chunk.row_meter]
+    ae = np.flatnonzero((chunk.row_mqid == MQIDS.index("AE")) & has_export)
+    export_wh[chunk.row_meter[ae]] = chunk.values[ae]
+    # an MPAN that only exports (a supplied export MPAN, kept as given) registers its own export
+    only_export = np.flatnonzero((chunk.row_mqid == MQIDS.index("AE")) & ~has_export)
+    only_export = only_export[import_wh[chunk.row_meter[only_export], 0] < 0]
+    import_wh[chunk.row_meter[only_export]] = chunk.values[only_export]
+    reads = chunk_reads(chunk.meters, import_wh, chunk.plan, frame.days, frame.night_masks(chunk.meters),
+                        schedule=frame.scenario.readings.schedule, reported_export_wh=export_wh)
     return dataclasses.replace(chunk, reads=reads)
 
 
@@ -230,6 +268,11 @@ def _generated_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:
     result = consumption(meters, frame.days, scenario.seed, temperature=frame.temperature)
     metered = (meters["connection_type"] != UNMETERED_CONNECTION).to_numpy()
     plan = plan_meters(scenario.data_quality, scenario.seed, meters["meter_index"].to_numpy(), frame.days, metered)
+    first_day = first_reported_days(meters, frame.days)
+    install_day = np.where(first_day > 0, first_day, -1)
+    spells = drop_spells_before_install(
+        (plan.deenergised_first, plan.deenergised_days, plan.comms_first, plan.comms_days), install_day)
+    plan = QualityPlan(*spells, plan.missing, plan.invalid)
 
     row_meter, row_mqid = value_rows(meters)
     by_mqid = (result.import_wh, result.export_wh, result.reactive_import_varh, result.reactive_export_varh)
@@ -238,8 +281,17 @@ def _generated_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:
         sel = row_mqid == m
         true_values[sel] = array[row_meter[sel]]
     row_plan = QualityPlan(*(getattr(plan, f)[row_meter] for f in QualityPlan.__dataclass_fields__))
-    (values,), quality, reasons = apply_quality(row_plan, [true_values], metered[row_meter])
-    return meters, row_meter, row_mqid, values, quality, reasons, plan
+    advanced = np.isin(meters["archetype"].to_numpy(), ADVANCED)
+    (values,), quality, reasons = apply_quality(row_plan, [true_values], metered[row_meter],
+                                                advanced=advanced[row_meter],
+                                                first_period=first_day[row_meter] * PERIODS_PER_UTC_DAY)
+    if first_day.any():  # a meter installed inside the range measures nothing before its install day
+        before = np.arange(values.shape[1])[None, :] < (first_day[row_meter] * PERIODS_PER_UTC_DAY)[:, None]
+        values[before], quality[before], reasons[before] = 0, 0, 0
+    # recovered faults end with the measured values; what was first sent is kept for the messages
+    revisions = recover_faults(scenario, frame.days, meters, row_meter, (plan.comms_first, plan.comms_days),
+                               first_day, true_values, values, quality, reasons)
+    return meters, row_meter, row_mqid, values, quality, reasons, plan, revisions
 
 
 def _supplied_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:

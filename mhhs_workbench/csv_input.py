@@ -77,7 +77,13 @@ from .messages.codes import (
 )
 from .profiles.randomness import hash_counter, meter_keys
 from .settlement_time import LOCAL_TZ, format_utc, local_period_counts, local_to_utc
-from .supplied import NO_REGISTER_START, REPORT_COLUMNS, SuppliedConsumption
+from .supplied import (
+    INSTALL_DAY_COLUMN,
+    INSTALLED_BEFORE,
+    NO_REGISTER_START,
+    REPORT_COLUMNS,
+    SuppliedConsumption,
+)
 
 __all__ = [
     "DEFAULT_MAX_KWH",
@@ -1867,7 +1873,11 @@ class _Grid:
             return None
         lead, trail = _edges(present, self._local_slots(present.shape[1] + 1) == 0)
         edge = lead | trail
+        install = self._install_days(present)
         inside = ~present & ~edge
+        # nothing is missing before a meter was installed: its values are never sent
+        inside &= np.arange(present.shape[1])[None, :] >= (np.maximum(install, 0) * PERIODS)[self.series // 4][:, None]
+        notes += self._install_notes(install)
         if inside.any() and not fill_missing:
             self._gaps(inside)
             return None
@@ -1882,10 +1892,38 @@ class _Grid:
             return None
         days = (self.first_day + np.arange(present.shape[1] // PERIODS)).astype("datetime64[D]")
         return SuppliedConsumption(
-            days=days, meters=self._meter_frame(registers),
+            days=days,
             row_meter=(self.series // 4).astype(np.int64), row_mqid=(self.series % 4).astype(np.int8),
+            meters=self._meter_frame(registers, install),
             values=np.ascontiguousarray(values), quality=np.ascontiguousarray(quality),
             reasons=np.ascontiguousarray(reasons), notes=notes, sources=list(sources))
+
+    def _install_days(self, present: np.ndarray) -> np.ndarray:
+        """Install day index of each meter (by rank), :data:`INSTALLED_BEFORE` for none.
+
+        A meter whose every series first has a value at the same 00:00 UTC after the first day
+        was installed then: the whole days before are not a gap.
+        """
+        first = present.argmax(axis=1)  # every series has a value (checked before)
+        meter = self.series // 4
+        n = len(self.state.mpans)
+        earliest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        latest = np.full(n, -1, dtype=np.int64)
+        np.minimum.at(earliest, meter, first)
+        np.maximum.at(latest, meter, first)
+        starts = (earliest == latest) & (earliest >= PERIODS) & (earliest % PERIODS == 0)
+        return np.where(starts, earliest // PERIODS, INSTALLED_BEFORE).astype(np.int64)
+
+    def _install_notes(self, install: np.ndarray) -> list[dict]:
+        """A conversion-report note per meter read as installed inside the data."""
+        notes = []
+        for rank in np.flatnonzero(install >= 0).tolist():
+            day = np.datetime64(int(self.first_day + install[rank]), "D")
+            notes.append({"mpan": str(self.out_mpans[self.by_rank[rank]]), "mqid": None, "utc_period_end": None,
+                          "action": "meter installed",
+                          "detail": f"every channel starts at {day}T00:00:00Z, after the first day: read as the "
+                                    "meter's install date (no values sent before it, an installation read then)"})
+        return notes
 
     def _label(self, row: int) -> tuple[str, str]:
         """(output MPAN, MQID) of a series row."""
@@ -1996,10 +2034,11 @@ class _Grid:
 
         The user gives the register at the start of each MPAN's first supplied half hour: add what
         was supplied in a dropped first day, subtract what was estimated before that half hour
-        (``shift`` per series [Wh]; the AI series drives the register).
+        (``shift`` per series [Wh]; the AI series drives the register, the AE one for an MPAN that only exports).
         """
         out = np.full(len(self.state.mpans), NO_REGISTER_START, dtype=np.int64)
-        ai_row = {int(key) // 4: r for r, key in enumerate(self.series.tolist()) if key % 4 == 0}
+        # the series the register counts: AI, or AE for an MPAN that only exports
+        ai_row = {int(key) // 4: r for r, key in reversed(list(enumerate(self.series.tolist()))) if key % 4 in (0, 1)}
         for meter, given in self.state.register_starts().items():
             rank = int(self.rank[meter])
             row = ai_row.get(rank)
@@ -2013,7 +2052,7 @@ class _Grid:
             out[rank] = start
         return out
 
-    def _meter_frame(self, registers: np.ndarray) -> pd.DataFrame:
+    def _meter_frame(self, registers: np.ndarray, install: np.ndarray | None = None) -> pd.DataFrame:
         order = self.by_rank
         attributes = self.state.attributes
 
@@ -2028,4 +2067,5 @@ class _Grid:
             "connection_type": given("connection_type", "W"),
             "gsp_group": gsp,
             "register_start_wh": registers,
+            **({} if install is None or (install < 0).all() else {INSTALL_DAY_COLUMN: install}),
         })

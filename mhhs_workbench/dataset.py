@@ -8,7 +8,11 @@ Layout of a data set folder::
     tables/meters.{parquet,csv}              the meter register (one row per MPAN)
     tables/consumption.{parquet,csv}         one row per MPAN x MQID x UTC half hour
     tables/readings.{parquet,csv}            one row per register read
-    tables/aggregates.{parquet,csv}          GSP group x local settlement period x MQID sums
+    tables/settlement.{parquet,csv}          run x Supplier x GSP group x DUoS tariff x local period
+    messages/REP-002/REP-002_000001.json ... expected REP-002 (per Supplier) as DIP request bodies
+    messages/REP-002B/REP-002B_000001.json   expected REP-002B (per distributor and GSP group)
+    reports/REP-002/*.json, reports/REP-002B/*.json   the same reports uncompressed
+    negative/expected.csv, negative/cases/...   labelled invalid messages (scenario option negative)
     manifest.json                  scenario, seed, version, counts and sha256 of every file (last)
 
 Meters are processed in chunks (:mod:`~mhhs_workbench.pipeline`); every random draw derives from
@@ -65,7 +69,8 @@ class DatasetSummary:
             f"  IF-021: {c['if021_messages']} messages in {c['if021_files']} files\n"
             f"  IF-041: {c['if041_messages']} messages in {c['if041_files']} files\n"
             f"  tables: {c['consumption_rows']} consumption rows, {c['reading_rows']} reads, "
-            f"{c['aggregate_rows']} aggregate rows\n"
+            f"{c['settlement_rows']} settlement rows\n"
+            f"  settlement: {c['rep002_messages']} REP-002 and {c['rep002b_messages']} REP-002B reports\n"
             f"  {len(self.manifest['files'])} files checksummed in manifest.json"
         )
 
@@ -151,7 +156,7 @@ def convert_csv(
     """Publish a data set from consumption the user supplied (see :mod:`~mhhs_workbench.csv_input`).
 
     The same layout, manifest and ``verify`` as :func:`generate_dataset`: messages, reads
-    integrated exactly from the supplied half hours, tables and aggregates, plus
+    integrated exactly from the supplied half hours, tables and settlement data, plus
     ``inputs/conversion_report.csv`` listing every change made to the user's data.
 
     Parameters
@@ -209,6 +214,12 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
         # closed inside the publication: a cluster is stopped before a failed run is cleaned up
         with contextlib.closing(results):
             counts, seconds, checksums = assemble(plan, root, results, progress=progress, on_chunk=on_chunk)
+        if scenario.negative is not None and (root / "messages").is_dir():
+            from .negative import NEGATIVE_FOLDER, build_cases, write_cases
+
+            # derived from the finished valid messages, so it is as deterministic as they are
+            negative = scenario.negative
+            write_cases(build_cases(root, negative.rules, negative.per_rule), root / NEGATIVE_FOLDER)
         header = {
             "package_version": __version__,
             "scenario": scenario.to_dict(),

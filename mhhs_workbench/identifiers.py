@@ -250,6 +250,36 @@ def indexed_mpans(gsp_group: str, index: np.ndarray, key: int, pick: np.ndarray)
     return number.astype("U13")
 
 
+def indexed_export_mpans(gsp_group: str, index: np.ndarray, key: int, pick: np.ndarray) -> np.ndarray:
+    """Valid export MPAN cores, distinct from every import core :func:`indexed_mpans` makes.
+
+    A metering point has one energy direction (DI-035), so an exporting site has a second MPAN.
+    Export number ``k`` takes permutation input ``MPANS_PER_GSP_GROUP - 1 - k``: import numbers
+    count up from 0 and export numbers down from the top of the same keyed bijection, so with the
+    same ``key`` the two never collide while fewer than half the range is used by each.
+
+    Parameters
+    ----------
+    gsp_group : str
+        GSP group ID; the core starts with its host distributor's ID, as the import core does.
+    index : array of int
+        Site numbers within the GSP group, ``0 <= index < MPANS_PER_GSP_GROUP // 2``.
+    key : int
+        The key :func:`indexed_mpans` uses for the group's import cores.
+    pick : array of float
+        Uniform (0, 1) draw per site choosing the last body digit.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        13-digit MPAN cores, dtype ``<U13``.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    if index.size and (index.min() < 0 or index.max() >= MPANS_PER_GSP_GROUP // 2):
+        raise IdentifierError(f"at most {MPANS_PER_GSP_GROUP // 2:,} export MPANs per GSP group")
+    return indexed_mpans(gsp_group, MPANS_PER_GSP_GROUP - 1 - index, key, pick)
+
+
 def indexed_meter_serials(index: np.ndarray, key: int, *, year: int = 24) -> np.ndarray:
     """Distinct smart-meter style serials as a keyed bijection of meter numbers.
 

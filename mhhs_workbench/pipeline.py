@@ -1,12 +1,14 @@
 """The chunk pipeline: plan the chunks, write each one (anywhere), assemble the results in order.
 
-1. :meth:`RunPlan.build` counts every meter's messages cheaply and fixes, for each chunk, the global
-   index of its first IF-021 and IF-041 message and each sender's first reference number.
+1. :meth:`RunPlan.build` counts every meter's messages per send batch cheaply (see
+   :mod:`~mhhs_workbench.timeline`) and fixes, for each chunk and batch, the global index of the
+   chunk's first IF-021 and IF-041 message in it; messages are numbered in send order (batch send
+   time, then meter order), and each sender's references run in that order.
 2. :func:`write_chunk` builds one chunk and writes its message files (and pieces of shared files)
-   straight into the staging folder; it returns the chunk's table rows and aggregate sums. It
+   straight into the staging folder; it returns the chunk's table rows and settlement sums. It
    needs nothing from any other chunk, so it runs in this process or on a Dask worker alike.
-3. :class:`Assembler` takes the results in chunk order: appends table rows, adds aggregates, and
-   at the end joins shared message files and writes the aggregates.
+3. :class:`Assembler` takes the results in chunk order: appends table rows, adds settlement sums,
+   and at the end joins shared message files and writes the settlement table and reports.
 
 The bytes of every file depend only on the scenario, never on the chunk size or the process that
 wrote a chunk.
@@ -29,29 +31,41 @@ from .allocator import keep_buffers_in_heap
 from .chunk import DatasetFrame, attach_reads, chunk_bounds, effective_chunk_size, generate_chunk
 from .export import TableWriter
 from .messages.addressing import INTERFACES, ROLES, Addressing
-from .messages.chunk_messages import if021_items, if041_items, references
 from .messages.files import Checksums, MessageFiles
 from .messages.if021_bytes import IF021ByteWriter
+from .messages.send_batches import add_batch_counts, meter_sending
+from .messages.send_order import (
+    BatchPlacement,
+    if021_placed,
+    if021_send_items,
+    if041_placed,
+    if041_send_items,
+)
+from .send_tables import HISTORY_SCHEMA, SEND_SCHEDULE_SCHEMA, history_rows, schedule_rows
+from .settlement import LocalSlots, SettlementSums, SettlementTotals
+from .settlement_files import write_settlement
 from .tables import (
     CONSUMPTION_SCHEMA,
     METERS_SCHEMA,
     READINGS_SCHEMA,
-    Aggregates,
     consumption_rows,
     meters_rows,
     readings_rows,
     to_table,
 )
+from .timeline import SendTimeline
 
 #: Meters counted at once when planning (bounds the planning memory for any fleet size).
 PLAN_BATCH = 1_000_000
 #: Table name -> schema, in the order tables are written.
-TABLES = {"consumption": CONSUMPTION_SCHEMA, "readings": READINGS_SCHEMA, "meters": METERS_SCHEMA}
+TABLES = {"consumption": CONSUMPTION_SCHEMA, "readings": READINGS_SCHEMA, "meters": METERS_SCHEMA,
+          "send_schedule": SEND_SCHEDULE_SCHEMA, "history": HISTORY_SCHEMA}
 #: Rows per Parquet row group: tables of few rows per meter in smaller groups, so the rows
 #: buffered for a group stop growing while the fleet is still small (memory stays flat).
-ROW_GROUP_ROWS = {"consumption": 262_144, "readings": 65_536, "meters": 16_384}
+ROW_GROUP_ROWS = {"consumption": 262_144, "readings": 65_536, "meters": 16_384, "send_schedule": 65_536,
+                  "history": 65_536}
 #: Stages whose time a run reports.
-STAGES = ("consumption", "readings", "IF-021", "IF-041", "tables", "aggregates", "publication")
+STAGES = ("consumption", "readings", "IF-021", "IF-041", "tables", "settlement", "publication")
 
 
 @dataclass(frozen=True)
@@ -65,13 +79,24 @@ class RunPlan:
     bounds : list of (int, int)
         Global meter indices ``[start, stop)`` of each chunk.
     first_message : dict of str to numpy.ndarray
-        Per interface, the global index of each chunk's first message, shape ``(n_chunks,)``.
+        Per interface, messages of the chunks before each chunk, shape ``(n_chunks,)``.
     first_reference : dict of str to numpy.ndarray
-        Per interface, messages each role sent before each chunk, shape ``(n_chunks, n_roles)``.
+        Per interface, messages each role sends for the chunks before each chunk, shape
+        ``(n_chunks, n_roles)``.
     totals : dict of str to int
         Messages per interface in the whole data set.
     role_totals : dict of str to numpy.ndarray
         Per interface, messages each role sends in the whole data set.
+    timeline : SendTimeline
+        Send time of every data service's daily batch.
+    batch_first : dict of str to numpy.ndarray
+        Per interface, the global index of each chunk's first message in each batch, shape
+        ``(n_chunks, timeline.n_ids)``.
+    batch_bounds : dict of str to numpy.ndarray
+        Per interface, the global index of each batch's first message in send order, then the
+        total, shape ``(timeline.n_ids + 1,)`` (the message files never span two batches).
+    batch_reference : dict of str to numpy.ndarray
+        Per interface and batch id, messages its sender sent before the batch, ``(timeline.n_ids,)``.
     """
 
     frame: DatasetFrame
@@ -80,6 +105,10 @@ class RunPlan:
     first_reference: dict[str, np.ndarray]
     totals: dict[str, int]
     role_totals: dict[str, np.ndarray]
+    timeline: SendTimeline
+    batch_first: dict[str, np.ndarray]
+    batch_bounds: dict[str, np.ndarray]
+    batch_reference: dict[str, np.ndarray]
 
     @classmethod
     def build(cls, frame: DatasetFrame, chunk_size: int) -> RunPlan:
@@ -88,17 +117,45 @@ class RunPlan:
         bounds = chunk_bounds(n_meters, effective_chunk_size(chunk_size, frame.n_days))
         starts = np.array([b[0] for b in bounds], dtype=np.int64)
         per_chunk = {i: np.zeros((len(bounds), len(ROLES)), dtype=np.int64) for i in INTERFACES}
+        timeline = SendTimeline.of(frame.scenario, frame.days)
+        per_batch = {i: np.zeros((len(bounds), timeline.n_ids), dtype=np.int64) for i in INTERFACES}
         for lo in range(0, n_meters, PLAN_BATCH):
             hi = min(lo + PLAN_BATCH, n_meters)
             role, counts = frame.message_counts(lo, hi)
             chunk_of = np.searchsorted(starts, np.arange(lo, hi), side="right") - 1
             for interface, per_meter in counts.items():
                 np.add.at(per_chunk[interface], (chunk_of, role), per_meter)
+            add_batch_counts(per_batch, chunk_of, meter_sending(frame, lo, hi), frame, timeline)
+        for interface in INTERFACES:
+            by_role = per_batch[interface].reshape(len(bounds), len(ROLES), timeline.n_batches).sum(axis=2)
+            if not np.array_equal(by_role, per_chunk[interface]):
+                raise RuntimeError(f"{interface}: messages per send batch do not add up to the messages counted")
         first_reference = {i: np.cumsum(c, axis=0) - c for i, c in per_chunk.items()}
         first_message = {i: first_reference[i].sum(axis=1) for i in INTERFACES}
         totals = {i: int(c.sum()) for i, c in per_chunk.items()}
         role_totals = {i: c.sum(axis=0) for i, c in per_chunk.items()}
-        return cls(frame, bounds, first_message, first_reference, totals, role_totals)
+        batch_first, batch_bounds, batch_reference = {}, {}, {}
+        for interface, counts in per_batch.items():
+            in_batch = counts.sum(axis=0)
+            bounds_sorted = np.concatenate([[0], np.cumsum(in_batch[timeline.order])])
+            batch_start = np.empty(timeline.n_ids, dtype=np.int64)
+            batch_start[timeline.order] = bounds_sorted[:-1]
+            batch_first[interface] = batch_start[None, :] + np.cumsum(counts, axis=0) - counts
+            batch_bounds[interface] = bounds_sorted
+            # a role's batches go out in day order, so its references run batch by batch
+            per_role = in_batch.reshape(len(ROLES), timeline.n_batches)
+            batch_reference[interface] = (np.cumsum(per_role, axis=1) - per_role).ravel()
+        return cls(frame, bounds, first_message, first_reference, totals, role_totals, timeline, batch_first,
+                   batch_bounds, batch_reference)
+
+    def placement(self, interface: str, index: int) -> BatchPlacement:
+        """Where chunk ``index`` puts its messages of ``interface``, batch by batch."""
+        bounds = self.batch_bounds[interface]
+        start, end = np.empty(self.timeline.n_ids, dtype=np.int64), np.empty(self.timeline.n_ids, dtype=np.int64)
+        start[self.timeline.order], end[self.timeline.order] = bounds[:-1], bounds[1:]
+        first = self.batch_first[interface]
+        following = first[index + 1] if index + 1 < self.n_chunks else end
+        return BatchPlacement(first[index], following - first[index], start, self.batch_reference[interface])
 
     @property
     def n_chunks(self) -> int:
@@ -120,8 +177,8 @@ class ChunkResult:
         Messages written per interface.
     tables : dict of str to (pyarrow.Table, dict)
         Rows of each table asked for, with CSV text overrides.
-    aggregates : Aggregates or None
-        Partial sums, when aggregates are asked for.
+    settlement : SettlementSums or None
+        Partial settlement sums, when the settlement output is asked for.
     seconds : dict of str to float
         Time spent per stage [s].
     checksums : dict of str to (int, str)
@@ -132,14 +189,17 @@ class ChunkResult:
     meters: int
     messages: dict[str, int]
     tables: dict[str, tuple[pa.Table, dict[str, list[str]]]] = field(default_factory=dict)
-    aggregates: Aggregates | None = None
+    settlement: SettlementSums | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     checksums: Checksums = field(default_factory=dict)
 
 
-def message_folders(root: Path, scenario_messages_per_file: int) -> dict[str, MessageFiles]:
-    """The message file sets of a data set rooted at ``root``."""
-    return {i: MessageFiles(root / "messages" / i, i, scenario_messages_per_file) for i in INTERFACES}
+def message_folders(root: Path, scenario_messages_per_file: int,
+                    batch_bounds: dict[str, np.ndarray] | None = None) -> dict[str, MessageFiles]:
+    """The message file sets of a data set rooted at ``root`` (files within send batches when
+    ``batch_bounds`` are given, see :attr:`RunPlan.batch_bounds`)."""
+    bounds = batch_bounds or {}
+    return {i: MessageFiles(root / "messages" / i, i, scenario_messages_per_file, bounds.get(i)) for i in INTERFACES}
 
 
 def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
@@ -163,30 +223,36 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
     seconds["readings"] = time.perf_counter() - t
 
     addressing = Addressing.from_scenario(scenario)
-    files = message_folders(Path(root), scenario.messages.messages_per_file)
+    files = message_folders(Path(root), scenario.messages.messages_per_file, plan.batch_bounds)
+    timeline = plan.timeline
     messages = dict.fromkeys(INTERFACES, 0)
     checksums: Checksums = {}
+    schedules: list[tuple[tuple[pa.Table, dict[str, list[str]]], np.ndarray]] = []
+    history = None
     for interface, wanted in (("IF-021", "if021"), ("IF-041", "if041")):
         if wanted not in outputs:
             continue
         t = time.perf_counter()
-        refs = references(addressing, interface, plan.first_reference[interface][index])
+        # place() checks the chunk's messages per batch against the plan
+        where = plan.placement(interface, index)
         if interface == "IF-021":
-            blocks = if021_items(chunk, frame, addressing, _if021_writer(frame), refs)
+            placed = if021_placed(chunk, frame, timeline, where)
+            items, refs = if021_send_items(chunk, frame, addressing, _if021_writer(frame), placed, timeline)
         else:
-            blocks = iter([if041_items(chunk, frame, addressing, refs)])
-        first = int(plan.first_message[interface][index])
-        written, digests = _write_blocks(files[interface], first, blocks)
+            placed = if041_placed(chunk, timeline, where)
+            items, refs = if041_send_items(chunk, frame, addressing, placed, timeline)
+        runs = ((int(placed.index[lo]), items[lo:hi]) for lo, hi in placed.runs())
+        written, digests = _write_runs(files[interface], runs)
         checksums.update({f"messages/{interface}/{name}": d for name, d in digests.items()})
-        # each sender's references must end where the next chunk's begin, or they would repeat
-        following = (plan.first_reference[interface][index + 1] if index + 1 < plan.n_chunks
-                     else plan.role_totals[interface])
-        used = np.array([refs[role].next - 1 for role in ROLES])
-        if not np.array_equal(used, following):
-            raise RuntimeError(f"chunk {index}: {interface} references per sender end at {used.tolist()}, "
-                               f"planned {following.tolist()}")
         messages[interface] = written
         seconds[interface] = time.perf_counter() - t
+        if want_tables:
+            t = time.perf_counter()
+            rows, meter = schedule_rows(interface, placed, refs, files[interface], timeline, chunk, frame)
+            schedules.append((to_table(rows, SEND_SCHEDULE_SCHEMA), meter))
+            if interface == "IF-021":
+                history = to_table(history_rows(placed, refs, timeline, chunk, frame), HISTORY_SCHEMA)
+            seconds["tables"] += time.perf_counter() - t
 
     result = ChunkResult(index, stop - start, messages, seconds=seconds, checksums=checksums)
     t = time.perf_counter()
@@ -194,13 +260,16 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
         result.tables = {
             "consumption": to_table(consumption_rows(chunk, frame), CONSUMPTION_SCHEMA),
             "readings": to_table(readings_rows(chunk), READINGS_SCHEMA),
-            "meters": to_table(meters_rows(chunk), METERS_SCHEMA),
+            "meters": to_table(meters_rows(chunk, frame.days), METERS_SCHEMA),
+            "send_schedule": _by_meter(schedules, SEND_SCHEDULE_SCHEMA),
+            "history": history or to_table(({name: [] for name in HISTORY_SCHEMA.names}, {}), HISTORY_SCHEMA),
         }
-    seconds["tables"] = time.perf_counter() - t
+    seconds["tables"] += time.perf_counter() - t
     t = time.perf_counter()
-    if "aggregates" in outputs:
-        result.aggregates = Aggregates.of_chunk(chunk, frame)
-    seconds["aggregates"] = time.perf_counter() - t
+    if scenario.wants("settlement"):
+        # each run sums the values as sent by its cut-off (settlement.values_as_sent)
+        result.settlement = SettlementSums.of_chunk(chunk, frame)
+    seconds["settlement"] = time.perf_counter() - t
     return result
 
 
@@ -219,19 +288,32 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_writer)
 
 
-def _write_blocks(files: MessageFiles, first: int, blocks: Iterable[list]) -> tuple[int, Checksums]:
-    """Write blocks of items as messages ``first ..``; return how many and the files' checksums.
+def _by_meter(tables: list[tuple[tuple[pa.Table, dict[str, list[str]]], np.ndarray]],
+              schema: pa.Schema) -> tuple[pa.Table, dict]:
+    """One table (and CSV text overrides) of a chunk's tables of one schema, each with the meter
+    of every row: rows by meter, then table, then their own order (chunk-independent)."""
+    if not tables:
+        return to_table(({name: [] for name in schema.names}, {}), schema)
+    meter = np.concatenate([m for _, m in tables])
+    part = np.concatenate([np.full(m.size, i) for i, (_, m) in enumerate(tables)])
+    order = np.lexsort((np.arange(meter.size), part, meter))
+    text = {key: [v for (_, t), _ in tables for v in t[key]] for key in tables[0][0][1]}
+    table = pa.concat_tables([table for (table, _), _ in tables]).take(pa.array(order))
+    return table, {key: [values[i] for i in order.tolist()] for key, values in text.items()}
+
+
+def _write_runs(files: MessageFiles, runs: Iterable[tuple[int, list]]) -> tuple[int, Checksums]:
+    """Write runs ``(first, items)`` of consecutive messages; return how many and the files' checksums.
 
     The file writes (kernel copies, disk waits and sha256 all release the GIL) run on a writer
-    thread while the next block is formatted; a block's buffers stay alive until it is written.
-    Every write has finished when this returns or raises, so nothing is written afterwards.
+    thread while the next run is prepared. Every write has finished when this returns or raises.
     """
     written = 0
     checksums: Checksums = {}
     pending: list[Future] = []
     try:
-        for items in blocks:
-            pending.append(_WRITER.submit(files.write, first + written, items))
+        for first, items in runs:
+            pending.append(_WRITER.submit(files.write, first, items))
             written += len(items)
             while len(pending) > 1:
                 checksums.update(pending.pop(0).result())
@@ -283,13 +365,13 @@ class Assembler:
         self.root = root
         outputs = set(plan.frame.scenario.outputs)
         self.parquet, self.csv = "parquet" in outputs, "csv" in outputs
-        self.want_aggregates = "aggregates" in outputs
         self.writers: dict[str, TableWriter] = {}
         if self.parquet or self.csv:
             self.writers = {name: TableWriter(root / "tables", name, schema, parquet=self.parquet, csv=self.csv,
                                               row_group_rows=ROW_GROUP_ROWS[name])
                             for name, schema in TABLES.items()}
-        self.aggregates = Aggregates.empty(plan.frame) if self.want_aggregates else None
+        self.settlement = (SettlementTotals(LocalSlots.of(plan.frame).n_slots, len(plan.frame.scenario.runs))
+                           if plan.frame.scenario.wants("settlement") else None)
         self.seconds = dict.fromkeys(STAGES, 0.0)
         self.meters = 0
         self.next_index = 0
@@ -308,8 +390,10 @@ class Assembler:
         for name, (table, csv_text) in result.tables.items():
             self.writers[name].write(table, csv_text)
         self.seconds["tables"] += time.perf_counter() - t
-        if self.aggregates is not None and result.aggregates is not None:
-            self.aggregates.add(result.aggregates)
+        if self.settlement is not None and result.settlement is not None:
+            t = time.perf_counter()
+            self.settlement.add(result.settlement)
+            self.seconds["settlement"] += time.perf_counter() - t
 
     def close(self) -> dict[str, int]:
         """Finish every file; return the data set's counts."""
@@ -318,7 +402,7 @@ class Assembler:
         scenario = self.plan.frame.scenario
         counts = {"meters": self.meters, "days": self.plan.frame.n_days}
         t = time.perf_counter()
-        files = message_folders(self.root, scenario.messages.messages_per_file)
+        files = message_folders(self.root, scenario.messages.messages_per_file, self.plan.batch_bounds)
         for interface, wanted in (("IF-021", "if021"), ("IF-041", "if041")):
             key = interface.lower().replace("-", "")
             joined: Checksums = {}
@@ -333,13 +417,13 @@ class Assembler:
         for writer in self.writers.values():
             writer.close()
         self.seconds["tables"] += time.perf_counter() - t
-        counts["aggregate_rows"] = 0
+        counts.update(settlement_rows=0, rep002_messages=0, rep002b_messages=0, rep002_files=0, rep002b_files=0)
         t = time.perf_counter()
-        if self.aggregates is not None:
-            # aggregates come in the table formats asked for, CSV when none is
+        if self.settlement is not None:
+            # the table comes in the table formats asked for, CSV when none is
             parquet, csv = (self.parquet, self.csv) if self.writers else (False, True)
-            counts["aggregate_rows"] = self.aggregates.write(self.root / "tables", parquet=parquet, csv=csv)
-        self.seconds["aggregates"] += time.perf_counter() - t
+            counts.update(write_settlement(self.root, self.settlement, self.plan.frame, parquet=parquet, csv=csv))
+        self.seconds["settlement"] += time.perf_counter() - t
         return counts
 
 

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
@@ -32,10 +33,16 @@ __all__ = [
     "draw_week",
     "draw_year",
     "figure_png",
+    "robust_limits",
     "shape_figure",
+    "supplier_daily_figure",
     "week_figure",
     "year_figure",
 ]
+
+#: Text sizes of the designer's figure [points]: legends as large as tick labels.
+DESIGNER_FONTS: dict[str, object] = {"font.size": 14, "axes.titlesize": 15, "legend.fontsize": 13,
+                                     "xtick.labelsize": 12, "ytick.labelsize": 12}
 
 #: Local clock time at the end of each half hour, ``'00:30'`` ... ``'24:00'``.
 SLOT_LABELS: tuple[str, ...] = tuple(f"{(k + 1) // 2:02d}:{30 * ((k + 1) % 2):02d}" for k in range(48))
@@ -116,7 +123,7 @@ def draw_day(ax: Axes, curves: Mapping[str, Sequence[float] | np.ndarray], *, ti
     if title:
         ax.set_title(title)
     if curves:
-        ax.legend(fontsize="small", loc="upper left")
+        ax.legend(loc="upper left")
 
 
 def draw_week(ax: Axes, series: Mapping[str, pd.Series], *, title: str = "", ylabel: str = "kW") -> None:
@@ -135,15 +142,18 @@ def draw_week(ax: Axes, series: Mapping[str, pd.Series], *, title: str = "", yla
         ax.step(values.index, values.to_numpy(dtype=float), where="post", label=label,
                 **{**_style(label, i), "lw": 1.0, "ls": "-"})
     ax.xaxis.set_major_locator(mdates.DayLocator())
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a"))
     ax.tick_params(axis="x", labelsize="small")
+    starts = [v.index[0] for v in series.values() if len(v)]
+    if starts:  # the dates once, in ISO form, rather than a locale's order on every tick
+        ax.set_xlabel(f"local time, days from {pd.Timestamp(min(starts)):%Y-%m-%d}")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     if title:
         ax.set_title(title)
     if len(series) > 1:
-        ax.legend(fontsize="small", loc="upper left")
+        ax.legend(loc="upper left")
 
 
 def draw_year(ax: Axes, matrix: np.ndarray, first_day: np.datetime64 | str, *, title: str = "",
@@ -155,8 +165,9 @@ def draw_year(ax: Axes, matrix: np.ndarray, first_day: np.datetime64 | str, *, t
     ax : matplotlib.axes.Axes
         Where to draw.
     matrix : numpy.ndarray, shape ``(n_days, 48)``
-        One row per UTC day, one column per UTC half hour [kW]. Colours saturate at the 99.5th
-        percentile, so that rare spikes do not hide the daily and seasonal pattern.
+        One row per UTC day, one column per UTC half hour [kW]. Colours run over
+        :func:`robust_limits` (1st to 99th percentile), so that rare spikes do not hide the daily
+        and seasonal pattern.
     first_day : datetime64 or str
         Date of the first row.
     title, label : str
@@ -165,19 +176,40 @@ def draw_year(ax: Axes, matrix: np.ndarray, first_day: np.datetime64 | str, *, t
     matrix = np.asarray(matrix, dtype=float)
     start = mdates.date2num(pd.Timestamp(str(np.datetime64(first_day, "D"))))
     extent = (start, start + matrix.shape[0], 0.0, 24.0)
-    # a few spikes would wash the colours out: scale to the 99.5th percentile
-    finite = matrix[np.isfinite(matrix)]
-    vmax = float(np.percentile(finite, 99.5)) if finite.size else None
+    vmin, vmax = robust_limits(matrix)
     image = ax.imshow(matrix.T, aspect="auto", origin="lower", extent=extent, cmap="viridis",
-                      interpolation="nearest", vmin=0.0, vmax=vmax or None)
+                      interpolation="nearest", vmin=vmin, vmax=vmax)
     ax.xaxis_date()
-    ax.xaxis.set_major_locator(mdates.MonthLocator())
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, 2)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     ax.set_yticks(np.arange(0, 25, 6))
     ax.set_ylabel("UTC time of day [h]")
     if title:
         ax.set_title(title)
     ax.figure.colorbar(image, ax=ax, label=label, pad=0.01)
+
+
+def robust_limits(values: np.ndarray, low: float = 1.0, high: float = 99.0) -> tuple[float, float]:
+    """Colour limits that a few spikes cannot set: the ``low`` and ``high`` percentiles.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Values to colour (non-finite ones are ignored).
+    low, high : float
+        Percentiles of the limits [%].
+
+    Returns
+    -------
+    tuple of float
+        ``(vmin, vmax)``; ``vmax > vmin`` always (a flat or empty input gets a unit range).
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    vmin, vmax = (float(v) for v in np.percentile(finite, [low, high]))
+    return (vmin, vmax) if vmax > vmin else (vmin, vmin + 1.0)
 
 
 def draw_shapes(ax: Axes, curves: Mapping[str, Sequence[float] | np.ndarray], *, title: str = "") -> None:
@@ -247,33 +279,104 @@ def designer_figure(data: Mapping[str, object]) -> Figure:
     matplotlib.figure.Figure
     """
     titles: Mapping[str, str] = data.get("titles", {})  # type: ignore[assignment]
-    fig = _new_figure(12, 7.2)
-    grid = fig.add_gridspec(2, 2)
-    draw_day(fig.add_subplot(grid[0, 0]), data["day"], title=titles.get("day", ""))  # type: ignore[arg-type]
-    draw_shapes(fig.add_subplot(grid[0, 1]), data["shapes"], title=titles.get("shapes", ""))  # type: ignore[arg-type]
-    draw_week(fig.add_subplot(grid[1, 0]), data["week"], title=titles.get("week", ""))  # type: ignore[arg-type]
-    draw_year(fig.add_subplot(grid[1, 1]), data["year"], data["first_day"],  # type: ignore[arg-type]
-              title=titles.get("year", ""))
+    # 1,200 x 800 px at figure_png's 80 dpi: two plots per row, each about 600 px wide, with
+    # text that reads at that size (JupyterLab scales a wider image down to the page)
+    with matplotlib.rc_context(DESIGNER_FONTS):
+        fig = _new_figure(15, 10)
+        grid = fig.add_gridspec(2, 2)
+        draw_day(fig.add_subplot(grid[0, 0]), data["day"], title=titles.get("day", ""))  # type: ignore[arg-type]
+        draw_shapes(fig.add_subplot(grid[0, 1]), data["shapes"], title=titles.get("shapes", ""))  # type: ignore[arg-type]
+        draw_week(fig.add_subplot(grid[1, 0]), data["week"], title=titles.get("week", ""))  # type: ignore[arg-type]
+        draw_year(fig.add_subplot(grid[1, 1]), data["year"], data["first_day"],  # type: ignore[arg-type]
+                  title=titles.get("year", ""))
     return fig
 
 
 # --------------------------------------------------------------------------- data set overview
 
 
-def _aggregates(root: Path) -> pd.DataFrame | None:
-    for name in ("aggregates.parquet", "aggregates.csv"):
+def _settlement(root: Path) -> pd.DataFrame | None:
+    """The data set's ``settlement`` table, or None without one."""
+    for name in ("settlement.parquet", "settlement.csv"):
         path = root / "tables" / name
         if path.is_file():
-            frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-            return frame
+            return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     return None
+
+
+def _aggregates(root: Path) -> pd.DataFrame | None:
+    """Active energy by GSP group x local settlement period x MQID, from the first settlement run."""
+    table = _settlement(root)
+    if table is None:
+        return None
+    first = table[table["settlement_code"] == table["settlement_code"].iloc[0]] if len(table) else table
+    frame = first.assign(mqid=np.where(first["energy_direction"] == "I", "AI", "AE"))
+    return frame.groupby(["gsp_group", "settlement_date", "settlement_period", "mqid"], as_index=False)[
+        "volume_wh"].sum().rename(columns={"volume_wh": "value_wh"})
+
+
+def supplier_daily_figure(folder: str | os.PathLike[str], supplier: str | None = None) -> Figure:
+    """One Supplier's daily import volume by GSP group, actual vs estimated, per settlement run.
+
+    Reads ``tables/settlement.{parquet,csv}``: the sums REP-002 reports.
+
+    Parameters
+    ----------
+    folder : path
+        The data set folder.
+    supplier : str, optional
+        Supplier MPID; the one with the most volume by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per run (settlement code): per local settlement day, stacked bars of import
+        energy [kWh] per GSP group, the part on actual data solid and on estimates hatched.
+    """
+    table = _settlement(Path(folder))
+    if table is None or table.empty:
+        fig = _new_figure(8, 3)
+        fig.add_subplot().text(0.5, 0.5, "no settlement table in this data set", ha="center")
+        return fig
+    table = table[table["energy_direction"] == "I"]
+    if supplier is None:
+        supplier = str(table.groupby("supplier_mpid")["volume_wh"].sum().idxmax())
+    mine = table[table["supplier_mpid"] == supplier]
+    codes = list(dict.fromkeys(table["settlement_code"]))
+    fig = _new_figure(5 + 3 * len(codes), 3.8)
+    axes = fig.subplots(1, len(codes), sharey=True, squeeze=False)[0]
+    days = sorted(set(table["settlement_date"]))
+    groups = sorted(set(mine["gsp_group"]))
+    for ax, code in zip(axes, codes, strict=True):
+        run = mine[mine["settlement_code"] == code]
+        daily = run.groupby(["settlement_date", "gsp_group"])[["actual_wh", "estimated_wh"]].sum() / 1000.0
+        x = np.arange(len(days))
+        bottom = np.zeros(len(days))
+        for k, group in enumerate(groups):
+            part = daily.xs(group, level="gsp_group").reindex(days, fill_value=0.0) if group in set(
+                run["gsp_group"]) else pd.DataFrame(0.0, index=days, columns=daily.columns)
+            colour = f"C{k % 10}"
+            # matplotlib hides labels starting "_", as GSP group IDs do: label by name
+            ax.bar(x, part["actual_wh"], bottom=bottom, color=colour, width=0.8,
+                   label=GSP_GROUP_NAMES.get(group, group))
+            bottom += part["actual_wh"].to_numpy()
+            ax.bar(x, part["estimated_wh"], bottom=bottom, color=colour, width=0.8, alpha=0.45, hatch="//")
+            bottom += part["estimated_wh"].to_numpy()
+        ax.set_title(f"{supplier}: run {code}")
+        ax.set_xticks(x)
+        ax.set_xticklabels([pd.Timestamp(d).strftime("%d %b") for d in days], rotation=90, fontsize="x-small")
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel("import kWh per local settlement day\n(solid: actual, hatched: estimated)")
+    if groups:
+        axes[-1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return fig
 
 
 def dataset_overview(folder: str | os.PathLike[str]) -> Figure:
     """Overview of a published data set: total half-hourly power and daily energy by GSP group.
 
-    Reads ``tables/aggregates.{parquet,csv}`` (GSP group x local settlement period x MQID sums);
-    without them, sums the IF-021 messages themselves.
+    Reads ``tables/settlement.{parquet,csv}`` (its first run's active energy by GSP group x local
+    settlement period); without it, sums the IF-021 messages themselves (reactive too).
 
     Parameters
     ----------

@@ -17,13 +17,17 @@ from .identifiers import (
     DISTRIBUTOR_BY_GSP_GROUP,
     GSP_GROUPS,
     NATION_BY_GSP_GROUP,
+    indexed_export_mpans,
     indexed_meter_serials,
     indexed_mpans,
 )
 from .profiles import ARCHETYPE_SPECS
+from .profiles.economy7 import economy7_windows, window_labels
 from .profiles.individuality import annual_kwh as draw_annual_kwh
 from .profiles.randomness import Stream, meter_keys, meter_normal, meter_uniform, stratified_uniform
+from .quality import NO_SPELL
 from .scenario import MAX_METERS, Scenario
+from .settlement_codes import duos_tariffs
 from .settlement_time import format_utc
 from .supplied import SuppliedConsumption
 
@@ -44,20 +48,30 @@ NEAR_WRAP_WH = (1_000, 200_000)
 #: Spread (sigma of the log) of heat-pump annual electricity around the scenario's mean.
 HEAT_PUMP_LOG_SD = 0.25
 
-#: Columns of the meter register, in order.
+#: ``install_day`` of a meter installed before the data set starts (or of a site without a meter).
+INSTALLED_BEFORE = -1
+
+#: Columns of the meter register, in order: one row per site. ``mpan`` is the import metering
+#: point; ``export_mpan`` the site's export metering point ("" for none), which carries its
+#: export (AE, RE) values. ``install_date`` is the day the meter was installed.
+#: ``initial_export_register_wh`` opens the export register read under the export MPAN (0
+#: without one).
 METER_COLUMNS = (
     "meter_index",
     "mpan",
+    "export_mpan",
     "gsp_group",
     "nation",
     "distributor_dip_id",
     "archetype",
     "connection_type",
     "connection_effective_from",
+    "install_date",
     "data_service_dip_id",
     "data_service_role",
     "meter_id",
     "time_of_use",
+    "economy7_window",  # Economy 7 switching window, UTC (profiles.economy7); "" without one
     "annual_kwh",
     "pv_kwp",
     "ev_kw",
@@ -65,8 +79,16 @@ METER_COLUMNS = (
     "heat_pump_kwh",
     "register_digits",
     "initial_register_wh",
+    "initial_export_register_wh",
     "supplier_dip_id",
     "change_of_supplier_date",
+    # settlement: Supplier MPIDs before / from the change of supplier date ("" for no change),
+    # DUoS tariffs of the import and export MPANs (see settlement_codes) and the premise kind
+    "supplier_mpid",
+    "new_supplier_mpid",
+    "duos_import_tariff_id",
+    "duos_export_tariff_id",
+    "domestic_premise",
 )
 
 
@@ -92,12 +114,16 @@ class MeterKinds:
         Rooftop PV peak power [kWp]; 0 without PV.
     change_of_supplier_date : numpy.ndarray of datetime64[D]
         Date of a change of supplier, NaT for none.
+    install_day : numpy.ndarray of int64
+        Day index (from the start) on whose 00:00 UTC the meter is installed, or
+        :data:`INSTALLED_BEFORE` for a meter installed before the data set starts.
     """
 
     meter_index: np.ndarray
     archetype: np.ndarray
     pv_kwp: np.ndarray
     change_of_supplier_date: np.ndarray
+    install_day: np.ndarray
 
     @property
     def metered(self) -> np.ndarray:
@@ -128,15 +154,74 @@ def connection_dates(scenario: Scenario, meter_index: np.ndarray) -> np.ndarray:
     return format_utc(since).astype(object)
 
 
-def initial_registers(scenario: Scenario, meter_index: np.ndarray) -> np.ndarray:
+def install_days(scenario: Scenario, meter_index: np.ndarray, metered: np.ndarray) -> np.ndarray:
+    """Day index on which each meter is installed inside the date range, or :data:`INSTALLED_BEFORE`.
+
+    A share ``meters.install_share`` of metered sites get their meter on a day after the first
+    (so that the data set shows the site before and after), at 00:00 UTC.
+    """
+    n_days = scenario.n_days
+    seed = scenario.seed
+    hit = np.asarray(metered, dtype=bool) & (n_days >= 2)
+    hit &= meter_uniform(seed, meter_index, Stream.POP_CONNECTION, 2) < scenario.meters.install_share
+    day = 1 + (meter_uniform(seed, meter_index, Stream.POP_CONNECTION, 3) * (n_days - 1)).astype(np.int64)
+    return np.where(hit, np.minimum(day, n_days - 1), INSTALLED_BEFORE).astype(np.int64)
+
+
+def drop_spells_before_install(
+    spells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], install_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spells as :func:`~mhhs_workbench.quality.plan_spells` gives them, without any that begin
+    on or before a meter's install day: a meter has no fault or de-energisation before it exists.
+
+    Parameters
+    ----------
+    spells : tuple of numpy.ndarray
+        ``(deenergised_first, deenergised_days, comms_first, comms_days)`` [day index, days].
+    install_day : numpy.ndarray of int64
+        Per meter, as :attr:`MeterKinds.install_day`.
+    """
+    de_first, de_days, co_first, co_days = spells
+    de_gone = (install_day >= 0) & (de_first != NO_SPELL) & (de_first <= install_day)
+    co_gone = (install_day >= 0) & (co_first != NO_SPELL) & (co_first <= install_day)
+    return (np.where(de_gone, NO_SPELL, de_first), np.where(de_gone, 0, de_days),
+            np.where(co_gone, NO_SPELL, co_first), np.where(co_gone, 0, co_days))
+
+
+def first_reported_days(meters: pd.DataFrame, days: np.ndarray) -> np.ndarray:
+    """Each meter's first reported day index: its install day when installed inside the data set,
+    else 0 (a site without a meter, or with one installed before, reports from the start).
+
+    Parameters
+    ----------
+    meters : pandas.DataFrame
+        Rows of the population (``install_date`` column, NaT for none).
+    days : numpy.ndarray of datetime64[D]
+        The data set's UTC days.
+    """
+    installed = meters["install_date"].to_numpy().astype("datetime64[D]")
+    offset = (installed - np.asarray(days, dtype="datetime64[D]")[0]).astype(np.int64)
+    return np.where(np.isnat(installed) | (offset < 0), 0, offset).astype(np.int64)
+
+
+#: First ``POP_REGISTER`` counter of the export register's draws (the import register uses 0-2).
+EXPORT_REGISTER_DRAWS = 3
+
+
+def initial_registers(scenario: Scenario, meter_index: np.ndarray, *, first_draw: int = 0) -> np.ndarray:
     """Each meter's cumulative register at the start [Wh]: anywhere in its lower half, or, for a
-    share of meters, a few days of heavy use below rolling over."""
+    share of meters, a few days of heavy use below rolling over.
+
+    ``first_draw`` picks the register's keyed draws: 0 for the import register,
+    :data:`EXPORT_REGISTER_DRAWS` for the export register, so each opens at its own value.
+    """
     seed = scenario.seed
     capacity_wh = 10 ** (scenario.readings.register_digits + 3)
-    initial = (meter_uniform(seed, meter_index, Stream.POP_REGISTER, 0) * (capacity_wh // 2)).astype(np.int64)
-    near_wrap = meter_uniform(seed, meter_index, Stream.POP_REGISTER, 1) < scenario.readings.near_wrap_share
+    draw = first_draw
+    initial = (meter_uniform(seed, meter_index, Stream.POP_REGISTER, draw) * (capacity_wh // 2)).astype(np.int64)
+    near_wrap = meter_uniform(seed, meter_index, Stream.POP_REGISTER, draw + 1) < scenario.readings.near_wrap_share
     low, high = NEAR_WRAP_WH
-    below = low + (meter_uniform(seed, meter_index, Stream.POP_REGISTER, 2) * (high - low)).astype(np.int64)
+    below = low + (meter_uniform(seed, meter_index, Stream.POP_REGISTER, draw + 2) * (high - low)).astype(np.int64)
     return np.where(near_wrap, capacity_wh - below, initial).astype(np.int64)
 
 
@@ -152,18 +237,29 @@ def meter_kinds(scenario: Scenario, start: int, stop: int) -> MeterKinds:
     which = np.minimum(np.searchsorted(np.cumsum(weights) / weights.sum(), u, side="right"), len(names) - 1)
     archetype = np.array(names, dtype=object)[which]
     domestic = np.isin(archetype, DOMESTIC)
-    pv = domestic & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 0) < mix.pv_share)
+    business = ~domestic & ~np.isin(archetype, UNMETERED)
+    u_pv = meter_uniform(seed, idx, Stream.POP_OVERLAY, 0)
+    pv = (domestic & (u_pv < mix.pv_share)) | (business & (u_pv < mix.non_domestic_pv_share))
+    u_size = meter_uniform(seed, idx, Stream.POP_OVERLAY, 1)
     low, high = mix.pv_kwp
-    size = np.round(low + meter_uniform(seed, idx, Stream.POP_OVERLAY, 1) * (high - low), 1)
-    pv_kwp = np.where(pv, size, 0.0)
+    size = np.round(low + u_size * (high - low), 1)
+    # a business's PV scales with its archetype's typical consumption [MWh a year]
+    typical_mwh = np.array([ARCHETYPE_SPECS[k].typical_annual_kwh / 1000.0 for k in names])[which]
+    low, high = mix.non_domestic_pv_kwp_per_mwh
+    business_size = np.round(typical_mwh * (low + u_size * (high - low)), 1)
+    pv_kwp = np.where(pv, np.where(domestic, size, business_size), 0.0)
 
     cos = np.full(idx.size, np.datetime64("NaT"), dtype="datetime64[D]")
     metered = ~np.isin(archetype, UNMETERED)
+    installed = install_days(scenario, idx, metered)
+    first = np.datetime64(scenario.start_date, "D")
     for k, event in enumerate(scenario.events):
         if event.type == "change_of_supplier":
-            hit = metered & np.isnat(cos) & (meter_uniform(seed, idx, Stream.POP_EVENT, k) < event.share)
+            # a supplier changes only on a meter that is already there
+            exists = installed < (np.datetime64(event.date, "D") - first).astype(np.int64)
+            hit = metered & exists & np.isnat(cos) & (meter_uniform(seed, idx, Stream.POP_EVENT, k) < event.share)
             cos[hit] = np.datetime64(event.date, "D")
-    return MeterKinds(idx, archetype, pv_kwp, cos)
+    return MeterKinds(idx, archetype, pv_kwp, cos, installed)
 
 
 def build_population(scenario: Scenario, start: int = 0, stop: int | None = None) -> pd.DataFrame:
@@ -179,9 +275,10 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
     Returns
     -------
     pandas.DataFrame
-        One row per meter with the columns in :data:`METER_COLUMNS`: identifiers (MPAN with a
-        valid check digit in its GSP group's distributor area, meter serial), archetype and
-        overlays, data service, register size and install reading [Wh], and supplier events.
+        One row per site with the columns in :data:`METER_COLUMNS`: identifiers (import MPAN,
+        and an export MPAN for sites with PV, each with a valid check digit in the GSP group's
+        distributor area; meter serial), archetype and overlays, data service, install date,
+        register size and opening reading [Wh], and supplier events.
     """
     mix = scenario.meters
     seed = scenario.seed
@@ -196,6 +293,7 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
     groups = list(mix.gsp_groups) or list(GSP_GROUPS)
     gsp = np.array(groups, dtype=object)[idx % len(groups)]
     mpan = np.empty(n, dtype="U13")
+    export_mpan = np.empty(n, dtype="U13")
     for g in groups:
         sel = gsp == g
         if sel.any():
@@ -203,12 +301,19 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
             key = int(meter_keys(seed, np.array([GSP_GROUPS.index(g)]), Stream.POP_MPAN)[0])
             pick = meter_uniform(seed, idx[sel], Stream.POP_MPAN)
             mpan[sel] = indexed_mpans(g, idx[sel] // len(groups), key, pick)
+            # the same bijection from the other end: never one of the group's import cores
+            pick = meter_uniform(seed, idx[sel], Stream.POP_MPAN, 1)
+            export_mpan[sel] = indexed_export_mpans(g, idx[sel] // len(groups), key, pick)
+    export_mpan[kinds.pv_kwp <= 0] = ""
 
     domestic = np.isin(archetype, DOMESTIC)
     advanced = np.isin(archetype, ADVANCED)
     unmetered = ~kinds.metered
 
-    ev = domestic & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 2) < mix.ev_share)
+    # PV and EV charging on every metered site; heat pumps on homes only (profiles.overlays)
+    business = ~domestic & ~unmetered
+    u_ev = meter_uniform(seed, idx, Stream.POP_OVERLAY, 2)
+    ev = (domestic & (u_ev < mix.ev_share)) | (business & (u_ev < mix.non_domestic_ev_share))
     power = np.array(mix.ev_kw)[(meter_uniform(seed, idx, Stream.POP_OVERLAY, 3) * len(mix.ev_kw)).astype(int)]
     ev_kw = np.where(ev, power, 0.0)
     ev_smart = ev & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 4) < mix.ev_smart_share)
@@ -231,8 +336,17 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
     serial = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
     serial[unmetered] = ""
 
+    # a meter installed inside the range starts its connection and its register (at 0) that day
+    installed = kinds.install_day >= 0
+    start_day = np.datetime64(scenario.start_date, "D")
+    install_date = start_day + kinds.install_day.astype("timedelta64[D]")
     since = connection_dates(scenario, idx)
-    initial = np.where(unmetered, 0, initial_registers(scenario, idx))
+    since[installed] = format_utc(install_date[installed]).astype(object)
+    install_date = np.where(installed, install_date, np.array(since, dtype="U10").astype("datetime64[D]"))
+    install_date[unmetered] = np.datetime64("NaT")
+    initial = np.where(unmetered | installed, 0, initial_registers(scenario, idx))
+    initial_export = np.where(unmetered | installed | (export_mpan == ""), 0,
+                              initial_registers(scenario, idx, first_draw=EXPORT_REGISTER_DRAWS))
 
     # each meter's annual consumption, drawn as the model would draw it, so the register says it
     annual = np.empty(n)
@@ -244,16 +358,21 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
         {
             "meter_index": idx,
             "mpan": mpan.astype(object),
+            "export_mpan": export_mpan.astype(object),
             "gsp_group": gsp,
             "nation": [NATION_BY_GSP_GROUP[g] for g in gsp],
             "distributor_dip_id": [distributor_dip_id(p.distributor_prefix, g) for g in gsp],
             "archetype": archetype,
             "connection_type": connection,
             "connection_effective_from": since,
+            "install_date": install_date,
             "data_service_dip_id": data_service.astype(object),
             "data_service_role": kinds.role,
             "meter_id": serial,
             "time_of_use": np.isin(archetype, TIME_OF_USE),
+            "economy7_window": np.where(
+                np.isin(archetype, TIME_OF_USE), window_labels(economy7_windows(seed, idx, gsp)), ""
+            ).astype(object),
             "annual_kwh": np.round(annual, 3),
             "pv_kwp": kinds.pv_kwp,
             "ev_kw": ev_kw,
@@ -261,8 +380,10 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
             "heat_pump_kwh": hp_kwh,
             "register_digits": np.full(n, scenario.readings.register_digits, dtype=np.int64),
             "initial_register_wh": initial.astype(np.int64),
+            "initial_export_register_wh": initial_export.astype(np.int64),
             "supplier_dip_id": np.full(n, p.supplier, dtype=object),
             "change_of_supplier_date": kinds.change_of_supplier_date,
+            **settlement_columns(scenario, archetype, domestic, kinds.change_of_supplier_date, kinds.pv_kwp > 0),
         },
         columns=list(METER_COLUMNS),
     )
@@ -306,8 +427,17 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
     drawn = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
     serial = np.where((serial == "") & ~unmetered, drawn, serial)
     serial[unmetered] = ""
+    since = connection_dates(scenario, idx)
+    install_date = np.array(since, dtype="U10").astype("datetime64[D]")
+    # a meter whose values start on a later day was installed then (see csv_input): its
+    # connection starts that day and, without a given opening, its register at zero
+    installed = (supplied.install_days[start:stop] >= 0) & ~unmetered
+    on = supplied.days[0] + np.maximum(supplied.install_days[start:stop], 0).astype("timedelta64[D]")
+    since[installed] = format_utc(on[installed]).astype(object)
+    install_date = np.where(installed, on, install_date)
+    install_date[unmetered] = np.datetime64("NaT")
     given = m["register_start_wh"].to_numpy(dtype=np.int64)
-    initial = np.where(given >= 0, given, initial_registers(scenario, idx))
+    initial = np.where(given >= 0, given, np.where(installed, 0, initial_registers(scenario, idx)))
     initial = np.where(unmetered, 0, initial)
     rows = supplied.rows_of(start, stop)
     ai = supplied.row_mqid[rows] == 0
@@ -318,17 +448,21 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
         {
             "meter_index": idx,
             "mpan": m["mpan"].to_numpy().astype(object),
+            # the user's MPANs are kept as given: each of their channels stays on its own MPAN
+            "export_mpan": np.full(n, "", dtype=object),
             "gsp_group": gsp,
             "nation": [NATION_BY_GSP_GROUP[g] for g in gsp],
             # the MPAN's own distributor: the host's, or an IDNO's
             "distributor_dip_id": [f"{p.distributor_prefix}000000{mpan[:2]}" for mpan in m["mpan"]],
             "archetype": np.full(n, SUPPLIED_ARCHETYPE, dtype=object),
             "connection_type": connection,
-            "connection_effective_from": connection_dates(scenario, idx),
+            "connection_effective_from": since,
+            "install_date": install_date,
             "data_service_dip_id": service,
             "data_service_role": role,
             "meter_id": serial,
             "time_of_use": np.zeros(n, dtype=bool),
+            "economy7_window": np.full(n, "", dtype=object),
             # annualised from the data the user gave
             "annual_kwh": np.round(ai_total * 365 / supplied.days.size, 3),
             "pv_kwp": np.zeros(n),
@@ -337,11 +471,45 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
             "heat_pump_kwh": np.zeros(n),
             "register_digits": np.full(n, scenario.readings.register_digits, dtype=np.int64),
             "initial_register_wh": initial.astype(np.int64),
+            "initial_export_register_wh": np.zeros(n, dtype=np.int64),  # no export MPAN of its own
             "supplier_dip_id": np.full(n, p.supplier, dtype=object),
             "change_of_supplier_date": np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
+            # whether a supplied site is domestic is unknown: it gets the non-domestic tariffs
+            **settlement_columns(scenario, np.full(n, SUPPLIED_ARCHETYPE, dtype=object), np.zeros(n, dtype=bool),
+                                 np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"), np.ones(n, dtype=bool)),
         },
         columns=list(METER_COLUMNS),
     )
+
+
+def settlement_columns(scenario: Scenario, archetype: np.ndarray, domestic: np.ndarray,
+                       change_of_supplier_date: np.ndarray, exports: np.ndarray) -> dict[str, np.ndarray]:
+    """The meter register's settlement columns: Supplier MPIDs and DUoS tariffs.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Participants (their MPIDs).
+    archetype : numpy.ndarray
+        Each meter's archetype (``'supplied'`` for supplied meters).
+    domestic : numpy.ndarray of bool
+        Whether each meter is at a domestic premise.
+    change_of_supplier_date : numpy.ndarray of datetime64[D]
+        NaT for meters that keep their Supplier.
+    exports : numpy.ndarray of bool
+        Whether each site may export (has an export tariff; ``""`` otherwise).
+    """
+    p = scenario.participants
+    n = len(archetype)
+    imports, export_tariffs = duos_tariffs(archetype, domestic)
+    changes = ~np.isnat(np.asarray(change_of_supplier_date, dtype="datetime64[D]"))
+    return {
+        "supplier_mpid": np.full(n, p.supplier_mpid, dtype=object),
+        "new_supplier_mpid": np.where(changes, p.new_supplier_mpid, "").astype(object),
+        "duos_import_tariff_id": imports,
+        "duos_export_tariff_id": np.where(exports, export_tariffs, "").astype(object),
+        "domestic_premise": np.asarray(domestic, dtype=bool),
+    }
 
 
 def meter_records(meters: pd.DataFrame) -> list[tuple]:

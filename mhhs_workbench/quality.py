@@ -1,20 +1,29 @@
 """Data quality: missing and invalid periods, communications faults and de-energised spells.
 
-Each imperfection is turned into a *valid* estimate that SPEC.md's business rules accept:
+Each imperfection is turned into a *valid* estimate that SPEC.md's business rules accept,
+following the DI-083 estimation hierarchy (methods in :mod:`~mhhs_workbench.estimation`):
 
-================  =====  =====  ===========================================================
-case              ``q``  ``e``  value written
-================  =====  =====  ===========================================================
-actual            A      null   as measured
-missing period    E1     2      day's actual advance shared over the day's missing periods
-invalid period    E1     3      as for missing (the daily advance is still actual)
-comms fault       E4     4      advance between the reads around the fault, spread by shape
-de-energised      ZE     7      0 (nothing flows; ECS1011)
-unmetered         E      10     the agreed dusk-to-dawn profile
-================  =====  =====  ===========================================================
+==================  ======  =====  ==========================================================
+case                ``q``   ``e``  value written
+==================  ======  =====  ==========================================================
+actual              A       null   as measured
+single missing SP   E0      2, 3   from its two actual neighbours (2 missing, 3 invalid)
+longer gap          E1      2, 3   the day's actual advance (ADA) left over by its actual
+                                   periods, shaped by the meter's own days around it
+comms fault         E4      4      advance between the reads around the fault (register read
+                                   history), shaped by the meter's own days around it
+de-energised        ZE      7      0 (nothing flows; ECS1011)
+unmetered           E       10     the agreed dusk-to-dawn profile
+==================  ======  =====  ==========================================================
 
-Estimates keep every sum the registers see: a meter's reported half hours always add up to its
-register advance between any two reads, which is what a Data Service's estimation must honour.
+A meter of the Advanced Data Service estimates with the ADS methods DI-083 reserves for it,
+``EA(n+1)`` in place of ``En`` (:data:`~mhhs_workbench.messages.codes.ADS_METHOD_OF`): EA1, EA2 and
+EA5. Shapes never put energy where the meter's own recent shape is zero (no export in darkness) and
+never above its recent maximum, so far as the known advance allows.
+
+The ADA and the read-to-read advance are kept exactly by E1 and E4; an E0 estimate stands on its
+own, so the reported day total differs from the true one by its error. Register reads are
+integrated from the *reported* values, so they always reconcile with what IF-021 sends.
 
 Plans are drawn for a whole chunk of meters at once from keyed random streams of
 ``(seed, meter, ...)``: spells from six draws per meter, missing half hours from one draw per
@@ -28,7 +37,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .messages.codes import ESTIMATION_REASON_NAMES
+from .estimation import (
+    choose_profile,
+    interpolate_single,
+    neighbours,
+    recent_maximum,
+    recent_profiles,
+    shaped_spread,
+)
+from .messages.codes import ADS_METHOD_OF, ESTIMATION_REASON_NAMES
 from .profiles.randomness import Stream, hash_counter, meter_keys, meter_uniform, uniform
 from .scenario import DataQuality
 from .settlement_time import PERIODS_PER_UTC_DAY
@@ -39,9 +56,19 @@ def _reason(name: str) -> str:
     return next(code for code, text in ESTIMATION_REASON_NAMES.items() if text == name)
 
 
-#: ``q`` values the quality index arrays of a data set refer to (a subset of the DI-083 codes).
-REPORTED_QUALITY_CODES: tuple[str, ...] = ("A", "E", "E1", "E4", "ZE")
-ACTUAL, ESTIMATE, ESTIMATE_DAILY_ADVANCE, ESTIMATE_READ_HISTORY, ZERO_ADVANCE = range(5)
+#: ``q`` values the quality index arrays of a data set refer to (a subset of the DI-083 codes):
+#: the smart hierarchy's, then the ADS methods standing in for E0, E1 and E4.
+REPORTED_QUALITY_CODES: tuple[str, ...] = (
+    "A", "E", "E0", "E1", "E4", "ZE", ADS_METHOD_OF["E0"], ADS_METHOD_OF["E1"], ADS_METHOD_OF["E4"]
+)
+(ACTUAL, ESTIMATE, ESTIMATE_SINGLE_PERIOD, ESTIMATE_DAILY_ADVANCE, ESTIMATE_READ_HISTORY, ZERO_ADVANCE,
+ ADS_SINGLE_PERIOD, ADS_DAILY_ADVANCE, ADS_READ_HISTORY) = range(len(REPORTED_QUALITY_CODES))
+#: The ADS index in place of each smart-hierarchy index.
+ADS_INDEX_OF: dict[int, int] = {
+    ESTIMATE_SINGLE_PERIOD: ADS_SINGLE_PERIOD,
+    ESTIMATE_DAILY_ADVANCE: ADS_DAILY_ADVANCE,
+    ESTIMATE_READ_HISTORY: ADS_READ_HISTORY,
+}
 
 # Estimation reasons ``e`` (DI-076) as numbers; 0 stands for none (null)
 REASON_NONE = 0
@@ -215,8 +242,9 @@ def spread(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+
 def apply_plan(
-    plan: MeterQualityPlan, channels: list[np.ndarray]
+    plan: MeterQualityPlan, channels: list[np.ndarray], *, advanced: bool = False
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Apply one meter's plan to its true half-hourly values.
 
@@ -226,11 +254,13 @@ def apply_plan(
         The meter's imperfections.
     channels : list of numpy.ndarray
         True values per measurement quantity [Wh], each shape ``(n_days * 48,)``.
+    advanced : bool
+        The meter belongs to the Advanced Data Service (ADS estimation codes).
 
     Returns
     -------
     reported : list of numpy.ndarray
-        Values as the Data Service reports them [Wh], same sums over every read interval.
+        Values as the Data Service reports them [Wh].
     quality : numpy.ndarray of int8
         Index into :data:`REPORTED_QUALITY_CODES` per half hour.
     reasons : numpy.ndarray of int8
@@ -240,69 +270,112 @@ def apply_plan(
         return (np.array([value[0]]), np.array([value[1]])) if value else (np.array([NO_SPELL]), np.array([0]))
 
     chunk = QualityPlan(*spell(plan.deenergised), *spell(plan.comms_fault), plan.missing[None], plan.invalid[None])
-    reported, quality, reasons = apply_quality(chunk, [np.asarray(c)[None] for c in channels], np.array([True]))
+    reported, quality, reasons = apply_quality(
+        chunk, [np.asarray(c)[None] for c in channels], np.array([True]), advanced=np.array([advanced])
+    )
     return [r[0] for r in reported], quality[0], reasons[0]
 
 
 def apply_quality(
-    plan: QualityPlan, channels: list[np.ndarray], metered: np.ndarray
+    plan: QualityPlan, channels: list[np.ndarray], metered: np.ndarray, *, advanced: np.ndarray | None = None,
+    first_period: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Apply a chunk's plan to its true half-hourly values (see :func:`apply_plan`).
 
     Parameters
     ----------
     plan : QualityPlan
-        The chunk's imperfections.
+        The imperfections, one entry (or row of ``missing``) per value row.
     channels : list of numpy.ndarray
-        True values per measurement quantity [Wh], each shape ``(n_meters, n_days * 48)``.
+        True values per measurement quantity [Wh], each shape ``(n_rows, n_days * 48)``.
     metered : array of bool
         Unmetered supplies are reported as estimates (``E``, reason 10) of their profile.
+    advanced : array of bool, optional
+        Rows of Advanced Data Service meters, which use the ADS methods (``EA*``); none if omitted.
+    first_period : array of int, optional
+        Per row, the first half hour its meter measures (install inside the data set); earlier
+        ones are neither estimated nor used to estimate. From the start if omitted.
 
     Returns
     -------
     reported : list of numpy.ndarray of int64
-        Values as the Data Service reports them [Wh], same sums over every read interval.
-    quality : numpy.ndarray of int8, shape ``(n_meters, n_days * 48)``
+        Values as the Data Service reports them [Wh]; every read-to-read advance of E1 days and
+        E4 spells is kept exactly.
+    quality : numpy.ndarray of int8, shape ``(n_rows, n_days * 48)``
         Index into :data:`REPORTED_QUALITY_CODES`.
     reasons : numpy.ndarray of int8, same shape
         Estimation reason (0 = none).
     """
     n, t = channels[0].shape
     metered = np.asarray(metered, dtype=bool)
+    advanced = np.zeros(n, dtype=bool) if advanced is None else np.asarray(advanced, dtype=bool)
     quality = np.where(metered[:, None], np.int8(ACTUAL), np.int8(ESTIMATE)).repeat(t, axis=1)
     reasons = np.where(metered[:, None], np.int8(REASON_NONE), np.int8(REASON_NON_SMART)).repeat(t, axis=1)
-    reported = [np.array(c, dtype=np.int64) for c in channels]
     dead = spell_mask(plan.deenergised_first, plan.deenergised_days, t)
-    if dead.any():
-        for r in reported:
-            r[dead] = 0  # nothing flows through a de-energised meter
-        quality[dead] = ZERO_ADVANCE
-        reasons[dead] = REASON_DEENERGISED
+    fault = spell_mask(plan.comms_first, plan.comms_days, t)
+    measured = np.ones((n, t), dtype=bool)
+    if first_period is not None:
+        measured = np.arange(t)[None, :] >= np.asarray(first_period)[:, None]
+    gap = np.asarray(plan.missing, dtype=bool) & ~dead & ~fault & measured
+    # what the Data Service holds as actual, and so may estimate from
+    available = metered[:, None] & ~dead & ~fault & ~gap & measured
+    single = gap & neighbours(channels[0], available)[2]
+    longer = gap & ~single
+    day_groups = _day_groups(longer)
+    fault_groups = _fault_groups(plan, t)
 
-    for j in np.flatnonzero(plan.comms_first != NO_SPELL):
-        first, length = int(plan.comms_first[j]), int(plan.comms_days[j])
-        sl = slice(first * PERIODS, (first + length) * PERIODS)
-        outside = np.ones(t, dtype=bool)
-        outside[sl] = False
-        for r in reported:
-            # shape: the meter's own average day outside the fault
-            shape = r[j, outside].reshape(-1, PERIODS).mean(axis=0)
-            r[j, sl] = spread(int(r[j, sl].sum()), np.tile(shape, length))
-        quality[j, sl] = ESTIMATE_READ_HISTORY
-        reasons[j, sl] = REASON_COMMS_FAULT
+    reported = []
+    for channel in channels:
+        true = np.asarray(channel, dtype=np.int64)
+        out = true.copy()
+        out[dead] = 0  # nothing flows through a de-energised meter
+        left, right, _ = neighbours(true, available)
+        out[single] = interpolate_single(left[single], right[single])
+        for row, before, after, slots, cols in (day_groups, fault_groups):
+            if row.size:
+                estimate = _estimate(true, available, row, before, after, slots, true[row[:, None], cols])
+                out[np.broadcast_to(row[:, None], cols.shape)[slots], cols[slots]] = estimate[slots]
+        reported.append(out)
 
-    gap = plan.missing
-    if gap.any():
-        # each day's missing energy shared equally over its missing half hours, exactly
-        g = gap.reshape(n, -1, PERIODS)
-        count = g.sum(axis=2, keepdims=True)
-        rank = np.cumsum(g, axis=2) - 1
-        for r in reported:
-            day = r.reshape(n, -1, PERIODS)
-            total = np.where(g, day, 0).sum(axis=2, keepdims=True)
-            share = total // np.maximum(count, 1) + (rank < total % np.maximum(count, 1))
-            day[g] = share[g]
-        quality[gap] = ESTIMATE_DAILY_ADVANCE
-        reasons[gap] = REASON_MISSING
-        reasons[plan.invalid] = REASON_INVALID
+    quality[dead] = ZERO_ADVANCE
+    reasons[dead] = REASON_DEENERGISED
+    quality[fault] = ESTIMATE_READ_HISTORY
+    reasons[fault] = REASON_COMMS_FAULT
+    quality[single] = ESTIMATE_SINGLE_PERIOD
+    quality[longer] = ESTIMATE_DAILY_ADVANCE
+    reasons[gap] = np.where(np.asarray(plan.invalid, dtype=bool)[gap], REASON_INVALID, REASON_MISSING)
+    for smart, ads in ADS_INDEX_OF.items():
+        quality[advanced[:, None] & (quality == smart)] = ads
     return reported, quality, reasons
+
+
+def _day_groups(longer: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(row, day before, day after, slots, columns)`` of each row-day holding an E1 gap."""
+    n, t = longer.shape
+    by_day = longer.reshape(n, -1, PERIODS)
+    row, day = np.nonzero(by_day.any(axis=2))
+    cols = day[:, None] * PERIODS + np.arange(PERIODS)
+    return row, day - 1, day + 1, by_day[row, day], cols
+
+
+def _fault_groups(plan: QualityPlan, t: int) -> tuple[np.ndarray, ...]:
+    """``(row, day before, day after, slots, columns)`` of each row's communications fault."""
+    row = np.flatnonzero(np.asarray(plan.comms_first) != NO_SPELL)
+    first = np.asarray(plan.comms_first, dtype=np.int64)[row]
+    length = np.asarray(plan.comms_days, dtype=np.int64)[row]
+    width = int(length.max()) * PERIODS if row.size else 0
+    slot = np.arange(width)
+    slots = slot[None, :] < length[:, None] * PERIODS
+    cols = np.minimum(first[:, None] * PERIODS + slot, t - 1)  # padding slots repeat the last column
+    return row, first - 1, first + length, slots, cols
+
+
+def _estimate(
+    true: np.ndarray, available: np.ndarray, row: np.ndarray, before: np.ndarray, after: np.ndarray,
+    slots: np.ndarray, values: np.ndarray,
+) -> np.ndarray:
+    """Share each group's true total over its slots by the meter's recent shape, capped [Wh]."""
+    total = np.where(slots, values, 0).sum(axis=1)
+    cap = recent_maximum(true, available, row, before + 1, after - 1)
+    weights = choose_profile(recent_profiles(true, available, row, before, after, slots), total, cap)
+    return shaped_spread(total, weights, slots, cap)

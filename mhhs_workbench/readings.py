@@ -1,7 +1,9 @@
 """Register readings: cumulative and time-of-use registers integrated exactly from consumption.
 
 A register reading equals the previous reading plus the consumption between the two read times, to
-the Wh, and wraps at the meter's digit capacity (``10**digits`` kWh).
+the Wh, and wraps at the meter's digit capacity (``10**digits`` kWh). A site with an export MPAN
+has an export register too: it integrates the active export (AE) sent on that MPAN and is read at
+the same instants as the import registers, in messages of its own sent under the export MPAN.
 """
 
 from __future__ import annotations
@@ -27,10 +29,20 @@ DAY_REGISTER, NIGHT_REGISTER = "01", "02"
 UNMETERED_CONNECTION = "U"
 #: Share of an Economy 7 meter's install reading on its day register.
 E7_DAY_SHARE = 0.58
+#: IF-041 event of a meter's routine read by connection type: smart (``W``) and advanced (CT)
+#: meters alike are read remotely, so the opening read of a meter installed before the data set
+#: is a remote read; an installation read is only for a meter installed inside it.
+ROUTINE_READ_EVENT = {"W": "[ReadingRemote]", "L": "[ReadingRemote]", "H": "[ReadingRemote]",
+                      "E": "[ReadingRemote]"}
+#: Event and site visit check code (DI-096 ``01``) of the read taken when a meter is installed.
+INSTALL_READ = ("[ReadingInstl]", "01")
 
-#: Columns of the readings table, in order.
+#: Columns of a chunk's reads, in order. ``mpan`` is the site's (import) MPAN, which keys its
+#: meter; ``message_mpan`` the MPAN the read is sent under (the export MPAN for an export
+#: register), which the readings table and the IF-041 message carry.
 READ_COLUMNS = (
     "mpan",
+    "message_mpan",
     "meter_id",
     "event_code",
     "register_id",
@@ -62,6 +74,8 @@ def read_instants(
     *,
     change_of_supplier_day: int | None = None,
     schedule: str = "daily",
+    install_day: int | None = 0,
+    opening_event: str = "[ReadingRemote]",
 ) -> list[ReadInstant]:
     """Which reads a meter sends, in time order.
 
@@ -75,9 +89,19 @@ def read_instants(
     change_of_supplier_day : int, optional
         Day index on whose 00:00 a change-of-supplier read is taken.
     schedule : {'daily', 'none'}
-        ``daily``: a remote read at every UTC midnight after the install read.
+        ``daily``: a remote read at every UTC midnight after the opening read.
+    install_day : int or None
+        Day index on whose 00:00 the meter is installed: its first read is the installation read
+        then. ``None`` for a meter installed before the data set, whose first read is a routine
+        ``opening_event`` read at boundary 0.
+    opening_event : str
+        Event of the opening read at boundary 0 of a meter installed before the data set (its
+        routine read, see :data:`ROUTINE_READ_EVENT`).
     """
-    reads = [ReadInstant(0, "[ReadingInstl]", "01")]
+    if install_day is None:
+        opening, reads = 0, [ReadInstant(0, opening_event)]
+    else:
+        opening, reads = install_day, [ReadInstant(install_day, *INSTALL_READ)]
     blocked: set[int] = set()
     energisation: dict[int, str] = {}
     if plan.comms_fault:
@@ -87,7 +111,7 @@ def read_instants(
         first, length = plan.deenergised
         blocked.update(range(first, first + length + 1))
         energisation = {first: "04", first + length: "03"}  # de-energised / energised codes
-    for b in range(1, n_days + 1):
+    for b in range(opening + 1, n_days + 1):
         if b in energisation:
             reads.append(ReadInstant(b, "[ReadingEnergisationChg]", energisation[b]))
         elif schedule == "daily" and b not in blocked:
@@ -145,8 +169,12 @@ def meter_reads(
     night_mask: np.ndarray,
     *,
     schedule: str = "daily",
+    reported_export_wh: np.ndarray | None = None,
 ) -> list[tuple]:
-    """All register reads of one meter, as rows of the readings table (see :data:`READ_COLUMNS`).
+    """All register reads of one meter, as rows of :data:`READ_COLUMNS`.
+
+    At each read instant, the import message's reads (cumulative, then the Economy 7 registers),
+    then, for a site with an export MPAN, the export message's cumulative export register read.
 
     Parameters
     ----------
@@ -160,10 +188,16 @@ def meter_reads(
         UTC days of the data set.
     night_mask : numpy.ndarray of bool
         Economy 7 night half hours, same shape as ``reported_import_wh``.
+    reported_export_wh : numpy.ndarray, optional
+        Export (AE) per UTC half hour as reported in IF-021 on the site's export MPAN [Wh];
+        ``None`` for a site without one (no export register).
     """
     n_days = days.size
     cos_day = day_index(meter.change_of_supplier_date, days)
-    instants = read_instants(n_days, plan, change_of_supplier_day=cos_day, schedule=schedule)
+    install_day = day_index(meter.install_date, days)
+    instants = read_instants(n_days, plan, change_of_supplier_day=cos_day, schedule=schedule,
+                             install_day=install_day if install_day is not None and install_day >= 0 else None,
+                             opening_event=ROUTINE_READ_EVENT.get(meter.connection_type, "[ReadingRemote]"))
     boundaries = np.array([r.boundary for r in instants])
     capacity = 10 ** (int(meter.register_digits) + 3)
     total = register_values(int(meter.initial_register_wh), reported_import_wh, boundaries, capacity)
@@ -176,24 +210,33 @@ def meter_reads(
         registers.append(
             (NIGHT_REGISTER, register_values(night_initial, reported_import_wh - day_use, boundaries, capacity))
         )
+    messages = [(meter.mpan, "", registers)]
+    if reported_export_wh is not None and meter.export_mpan:
+        try:
+            export = register_values(int(meter.initial_export_register_wh), reported_export_wh, boundaries, capacity)
+        except RegisterCapacityError as exc:
+            raise RegisterCapacityError(f"export register (export MPAN {meter.export_mpan}): {exc}") from None
+        messages.append((meter.export_mpan, ":E", [(CUMULATIVE_REGISTER, export)]))
     stamps = (days[0] + boundaries.astype("timedelta64[D]")).astype("datetime64[m]")
     rows = []
     for i, r in enumerate(instants):
-        key = f"{meter.meter_index}:{r.boundary}:{r.event_code}"
-        for register_id, values in registers:
-            rows.append(
-                (
-                    meter.mpan,
-                    meter.meter_id,
-                    r.event_code,
-                    register_id,
-                    stamps[i],
-                    int(values[i]),
-                    r.reading_method,
-                    r.site_visit_check_code,
-                    key,
+        for message_mpan, suffix, message_registers in messages:
+            key = f"{meter.meter_index}:{r.boundary}:{r.event_code}{suffix}"
+            for register_id, values in message_registers:
+                rows.append(
+                    (
+                        meter.mpan,
+                        message_mpan,
+                        meter.meter_id,
+                        r.event_code,
+                        register_id,
+                        stamps[i],
+                        int(values[i]),
+                        r.reading_method,
+                        r.site_visit_check_code,
+                        key,
+                    )
                 )
-            )
     return rows
 
 
@@ -204,8 +247,11 @@ def read_counts(
     metered: np.ndarray,
     *,
     schedule: str = "daily",
+    install_day: np.ndarray | None = None,
+    exports: np.ndarray | None = None,
 ) -> np.ndarray:
-    """How many read instants (IF-041 messages) :func:`read_instants` gives each meter, vectorised.
+    """How many IF-041 messages each meter's :func:`read_instants` give, vectorised: one per
+    instant, two for a site with an export register (its import and its export MPAN's).
 
     Cheap enough to count every meter of a data set before generating any consumption, so that
     each chunk knows where its messages go.
@@ -220,6 +266,12 @@ def read_counts(
         Day index of each meter's change of supplier, -1 for none.
     metered : array of bool
         Unmetered supplies have no reads.
+    install_day : array of int, optional
+        Day index of a meter installed inside the data set, -1 for one installed before (its
+        spells must begin after the install day, see
+        :func:`~mhhs_workbench.population.drop_spells_before_install`).
+    exports : array of bool, optional
+        Whether each site has an export MPAN (and so an export register read at each instant).
     """
     de = plan.deenergised_first != NO_SPELL
     co = plan.comms_first != NO_SPELL
@@ -228,8 +280,12 @@ def read_counts(
     # de-energised spell, else a remote read unless blocked by a spell, plus a change-of-supplier read
     count = 1 + 2 * de + cos
     if schedule == "daily":
+        # the opening (or installation) read's day, after which a remote read every midnight
+        first = 0 if install_day is None else np.maximum(np.asarray(install_day), 0)
         blocked = np.where(co, plan.comms_days - 1, 0) + np.where(de, plan.deenergised_days + 1, 0)
-        count = count + n_days - blocked
+        count = count + n_days - first - blocked
+    if exports is not None:
+        count = count * (1 + np.asarray(exports, dtype=np.int64))
     return np.where(metered, count, 0).astype(np.int64)
 
 
@@ -241,6 +297,7 @@ def chunk_reads(
     night_mask: np.ndarray,
     *,
     schedule: str = "daily",
+    reported_export_wh: np.ndarray | None = None,
 ) -> dict[str, list[Any]]:
     """Register reads of a chunk of meters as columns of :data:`READ_COLUMNS`, meter by meter.
 
@@ -255,7 +312,11 @@ def chunk_reads(
     days : numpy.ndarray of datetime64[D]
         UTC days of the data set.
     night_mask : numpy.ndarray of bool
-        Economy 7 night half hours.
+        Economy 7 night half hours: ``(n_days * 48,)`` for one window shared by every meter, or
+        ``(n_meters, n_days * 48)``, each meter's own window.
+    reported_export_wh : numpy.ndarray, shape ``(n_meters, n_days * 48)``, optional
+        Export (AE) as reported in IF-021 on each site's export MPAN [Wh]; a row of -1 for a
+        site without an export MPAN (no export register).
 
     Raises
     ------
@@ -267,7 +328,12 @@ def chunk_reads(
         if meter.connection_type == UNMETERED_CONNECTION or reported_import_wh[j, 0] < 0:
             continue  # no meter (or no import), no register
         try:
-            rows.extend(meter_reads(meter, reported_import_wh[j], plan.meter(j), days, night_mask, schedule=schedule))
+            night = night_mask[j] if night_mask.ndim == 2 else night_mask
+            export = None
+            if reported_export_wh is not None and reported_export_wh[j, 0] >= 0:
+                export = reported_export_wh[j]
+            rows.extend(meter_reads(meter, reported_import_wh[j], plan.meter(j), days, night, schedule=schedule,
+                                    reported_export_wh=export))
         except RegisterCapacityError as exc:
             raise RegisterCapacityError(f"MPAN {meter.mpan}: {exc}") from None
     if not rows:

@@ -31,9 +31,13 @@ import yaml
 
 from .identifiers import GSP_GROUPS, METER_SERIALS, ROLE_IDS, dip_id
 from .messages.codes import DIP_DATETIME_PATTERN, ENVIRONMENT_TAGS, SUB_TEXT_MAX_LENGTH
+from .settlement_calendar import DEFAULT_RUNS, RUN_CODES
 from .spec_versions import KNOWN_VERSIONS, LATEST_VERSION
 
-OUTPUTS = ("if021", "if041", "parquet", "csv", "aggregates")
+OUTPUTS = ("if021", "if041", "parquet", "csv", "settlement")
+#: Older output names still accepted, and what they now give: ``aggregates`` (a GSP group x period
+#: sum that matched no central report) is the ``settlement`` table and reports now.
+OUTPUT_ALIASES = {"aggregates": "settlement"}
 EVENT_TYPES = ("change_of_supplier",)
 
 #: Largest scenario file read [bytes] (1 MB); a scenario is a short description, never data.
@@ -46,6 +50,10 @@ SEED_LIMIT = 2**64
 INT_MIN = -(2**63)
 #: Most meters in one data set: each needs its own meter serial.
 MAX_METERS = METER_SERIALS
+#: Latest a data service may send a day's batch after the day ends [h] (ten days).
+MAX_SEND_DELAY_HOURS = 240
+#: Widest random spread of a batch's send time [h]: under a day keeps batches in day order.
+MAX_SEND_SPREAD_HOURS = 23
 #: Longest integer literal read from YAML [digits]; longer ones cannot be a usable setting.
 _MAX_INT_DIGITS = 40
 
@@ -109,6 +117,17 @@ class MeterMix:
         Share of EV owners on a smart tariff (charging overnight).
     heat_pump_kwh : float
         Mean annual heat-pump electricity [kWh].
+    non_domestic_pv_share, non_domestic_ev_share : float
+        Share of metered non-domestic sites (profile classes 3-8) with rooftop PV, with EV
+        charging (charger powers from ``ev_kw``, smart share ``ev_smart_share``). Heat pumps
+        stay domestic: their shapes are fitted to homes.
+    non_domestic_pv_kwp_per_mwh : list of float
+        Range ``[low, high]`` of a non-domestic site's PV peak power per MWh of its archetype's
+        typical annual consumption [kWp/MWh], so PV scales with the site (default: a 65 MWh
+        site gets 6.5-26 kWp, about 10-40 % of its use).
+    install_share : float
+        Share of metered sites whose meter is installed on a day inside the date range (an
+        installation read that day, no data before it); the others were installed before it.
     """
 
     count: int = 200
@@ -133,6 +152,10 @@ class MeterMix:
     ev_smart_share: float = 0.5
     heat_pump_share: float = 0.05
     heat_pump_kwh: float = 3500.0
+    install_share: float = 0.02
+    non_domestic_pv_share: float = 0.0
+    non_domestic_pv_kwp_per_mwh: list[float] = field(default_factory=lambda: [0.1, 0.4])
+    non_domestic_ev_share: float = 0.0
 
 
 @dataclass
@@ -147,6 +170,12 @@ class Participants:
     load_shaping_service: str = dip_id("LSS", 1)
     market_wide_data_service: str = dip_id("MDS", 1)
     distributor_prefix: str = "60"
+    #: Market participant IDs (4 capital letters, DI-495) of the two suppliers, as settlement
+    #: reports name them; synthetic, like the DIP IDs.
+    supplier_mpid: str = "SUPA"
+    new_supplier_mpid: str = "SUPB"
+    #: DIP ID of the central settlement service that sends REP-002 and REP-002B.
+    settlement_service: str = "E000000001"
 
 
 @dataclass
@@ -160,8 +189,8 @@ class Messages:
     messages_per_file : int
         Messages per DIP request-body file.
     sender_timestamp : str
-        ``senderTimestamp`` of every message (fixed so output is reproducible); empty means 06:00
-        UTC on the day after the data set ends.
+        No longer used and must stay empty: each message carries the time it is sent, drawn
+        reproducibly from the scenario's seed (see :class:`Sending`).
     sub_text : str or None
         Text carried in ``subText``.
     """
@@ -173,17 +202,57 @@ class Messages:
 
 
 @dataclass
+class ServiceTiming:
+    """When one data service sends each day's messages.
+
+    Attributes
+    ----------
+    delay_hours : float
+        Hours after the end of a UTC day (its 24:00) at which the day's batch is sent at the
+        earliest [h].
+    spread_hours : float
+        The batch goes out at a random time up to this many hours after ``delay_hours`` [h];
+        below 24 so that each service's daily batches stay in day order.
+    """
+
+    delay_hours: float = 6.0
+    spread_hours: float = 3.0
+
+
+@dataclass
+class Sending:
+    """The send timeline: daily batches per data service, and revisions of recovered days.
+
+    Attributes
+    ----------
+    smart_data_service, advanced_data_service, unmetered_data_service : ServiceTiming
+        Send delay and spread of each data service (SDS, ADS, UMSDS).
+    revision_share : float
+        Share of communications faults whose half hours the data service later collects from the
+        meter: the fault's estimated days are sent again, as actuals, after it clears. 0 (none)
+        unless asked for, so a scenario's final values stay as they were; the demo asks for 0.7.
+    """
+
+    smart_data_service: ServiceTiming = field(default_factory=lambda: ServiceTiming(5.0, 3.0))
+    advanced_data_service: ServiceTiming = field(default_factory=lambda: ServiceTiming(8.0, 4.0))
+    unmetered_data_service: ServiceTiming = field(default_factory=lambda: ServiceTiming(20.0, 6.0))
+    revision_share: float = 0.0
+
+
+@dataclass
 class DataQuality:
     """Imperfections turned into valid estimates, all consistent with the business rules.
 
     Attributes
     ----------
     missing_share : float
-        Share of half hours missing or invalid, estimated from the daily advance (``E1``).
+        Share of half hours missing or invalid: a lone one is estimated from its neighbours
+        (``E0``), a longer gap from the actual daily advance (``E1``).
     invalid_share : float
         Share of those that are invalid rather than missing (reason 3 instead of 2).
     comms_fault_share : float
-        Share of smart meters with one communications fault spanning whole days.
+        Share of remotely read (smart and advanced) meters with one communications fault
+        spanning whole days.
     comms_fault_days : list of int
         Range ``[shortest, longest]`` of a fault [days].
     deenergised_share : float
@@ -239,6 +308,22 @@ class Event:
 
 
 @dataclass
+class Negative:
+    """Labelled invalid messages added in ``negative/`` beside the valid data set.
+
+    Attributes
+    ----------
+    per_rule : int
+        Cases per rule (per schema class for ``SCHEMA``); see :mod:`~mhhs_workbench.negative`.
+    rules : list of str
+        Rule codes to break; empty means every rule the catalogue breaks.
+    """
+
+    per_rule: int = 1
+    rules: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Scenario:
     """One data set: what, when, who, how many and how it is written.
 
@@ -258,7 +343,11 @@ class Scenario:
         in IF-021/IF-041 yet: the builders' messages are valid under every known release) and
         is the release the data set's validation checks by default.
     outputs : list of str
-        Any of ``if021``, ``if041``, ``parquet``, ``csv``, ``aggregates``.
+        Any of ``if021``, ``if041``, ``parquet``, ``csv``, ``settlement`` (``aggregates`` is
+        accepted as an older name of ``settlement``).
+    runs : list of str
+        Settlement runs the ``settlement`` output reports, by settlement code (``SF``, ``R1``,
+        ``R2``, ``R3``, ``RF``; see :mod:`~mhhs_workbench.settlement_calendar`).
     temperature_csv : str
         Optional daily temperature CSV (``date,temperature_c``); empty means the built-in series.
     """
@@ -272,11 +361,15 @@ class Scenario:
     meters: MeterMix = field(default_factory=MeterMix)
     participants: Participants = field(default_factory=Participants)
     messages: Messages = field(default_factory=Messages)
+    sending: Sending = field(default_factory=Sending)
     data_quality: DataQuality = field(default_factory=DataQuality)
     readings: Readings = field(default_factory=Readings)
     events: list[Event] = field(default_factory=list)
     outputs: list[str] = field(default_factory=lambda: list(OUTPUTS))
     temperature_csv: str = ""
+    runs: list[str] = field(default_factory=lambda: list(DEFAULT_RUNS))
+    #: Labelled invalid messages in ``negative/`` (see :class:`Negative`); ``None``: none.
+    negative: Negative | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -313,7 +406,10 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping with the same keys the loaders take (dates as ISO strings)."""
-        return _plain(dataclasses.asdict(self))
+        data = _plain(dataclasses.asdict(self))
+        if data.get("negative") is None:
+            data.pop("negative", None)  # off: data sets without it keep their bytes
+        return data
 
     def to_yaml(self) -> str:
         """YAML text that :meth:`from_yaml` reads back to an equal scenario."""
@@ -368,22 +464,31 @@ class Scenario:
                 fail(("meters", "archetypes", name), f"share must not be negative, got {share}")
         if sum(m.archetypes.values()) <= 0:
             fail(("meters", "archetypes"), "shares must add up to more than 0")
-        for key in ("pv_share", "ev_share", "ev_smart_share", "heat_pump_share"):
+        for key in ("pv_share", "ev_share", "ev_smart_share", "heat_pump_share", "install_share",
+                    "non_domestic_pv_share", "non_domestic_ev_share"):
             if not 0 <= getattr(m, key) <= 1:
                 fail(("meters", key), f"must be between 0 and 1, got {getattr(m, key)}")
         _check_range(fail, ("meters", "pv_kwp"), m.pv_kwp, 0, 1000)
+        _check_range(fail, ("meters", "non_domestic_pv_kwp_per_mwh"), m.non_domestic_pv_kwp_per_mwh, 0, 10)
         if not m.ev_kw or any(not 0 < k <= 50 for k in m.ev_kw):
             fail(("meters", "ev_kw"), f"needs charger powers above 0 and at most 50 kW, got {_show(m.ev_kw)}")
         if not 0 <= m.heat_pump_kwh <= 100_000:
             fail(("meters", "heat_pump_kwh"), f"must be 0-100000 kWh, got {m.heat_pump_kwh}")
         for key in ("smart_data_service", "advanced_data_service", "unmetered_data_service",
-                    "supplier", "new_supplier", "load_shaping_service", "market_wide_data_service"):
+                    "supplier", "new_supplier", "load_shaping_service", "market_wide_data_service",
+                    "settlement_service"):
             value = getattr(self.participants, key)
             if len(value) != 10 or not all(c in "0123456789abcdefABCDEF" for c in value):
                 fail(("participants", key), f"DIP ID {_show(value)} must be 10 hexadecimal characters")
         # not str.isdigit(): that also takes digits of other scripts, which MPANs cannot hold
         if not re.fullmatch(r"[0-9]{2}", self.participants.distributor_prefix):
             fail(("participants", "distributor_prefix"), "must be two digits")
+        for key in ("supplier_mpid", "new_supplier_mpid"):
+            if not re.fullmatch(r"[A-Z]{4}", getattr(self.participants, key)):
+                fail(("participants", key), f"MPID {_show(getattr(self.participants, key))} must be 4 capital "
+                     "letters (A-Z)")
+        if self.participants.supplier_mpid == self.participants.new_supplier_mpid:
+            fail(("participants", "new_supplier_mpid"), "must differ from supplier_mpid")
         msg = self.messages
         if not 1 <= msg.days_per_message <= 200:
             fail(("messages", "days_per_message"), f"must be 1-200, got {msg.days_per_message}")
@@ -393,6 +498,19 @@ class Scenario:
             fail(("messages", "sub_text"), f"must be null or 1-{SUB_TEXT_MAX_LENGTH} characters, got {len(msg.sub_text)}")
         if msg.sender_timestamp and not _is_dip_datetime(msg.sender_timestamp):
             fail(("messages", "sender_timestamp"), f"{_show(msg.sender_timestamp)} is not like 2025-03-31T06:00:00+01:00")
+        if msg.sender_timestamp:
+            fail(("messages", "sender_timestamp"), "no longer used: each message is stamped with its send "
+                 "time (see sending); leave it empty")
+        for key in ("smart_data_service", "advanced_data_service", "unmetered_data_service"):
+            timing = getattr(self.sending, key)
+            if not 0 <= timing.delay_hours <= MAX_SEND_DELAY_HOURS:
+                fail(("sending", key, "delay_hours"),
+                     f"must be 0-{MAX_SEND_DELAY_HOURS} hours, got {_show(timing.delay_hours)}")
+            if not 0 <= timing.spread_hours <= MAX_SEND_SPREAD_HOURS:
+                fail(("sending", key, "spread_hours"), f"must be 0-{MAX_SEND_SPREAD_HOURS} hours (less than a "
+                     f"day, so a service's batches stay in day order), got {_show(timing.spread_hours)}")
+        if not 0 <= self.sending.revision_share <= 1:
+            fail(("sending", "revision_share"), f"must be between 0 and 1, got {_show(self.sending.revision_share)}")
         dq = self.data_quality
         for key in ("missing_share", "invalid_share", "comms_fault_share", "deenergised_share"):
             if not 0 <= getattr(dq, key) <= 1:
@@ -413,10 +531,35 @@ class Scenario:
             if not 0 <= ev.share <= 1:
                 fail(("events", str(i), "share"), "must be between 0 and 1")
         for i, out in enumerate(self.outputs):
-            if out not in OUTPUTS:
+            if out not in OUTPUTS and out not in OUTPUT_ALIASES:
                 fail(("outputs", str(i)), f"{_show(out)} is not one of {', '.join(OUTPUTS)}")
         if not self.outputs:
             fail(("outputs",), "asks for nothing")
+        if not self.runs:
+            fail(("runs",), f"names no settlement run; give one or more of {', '.join(RUN_CODES)}")
+        for i, code in enumerate(self.runs):
+            if code not in RUN_CODES:
+                fail(("runs", str(i)), f"{_show(code)} is not a settlement code; expected one of {', '.join(RUN_CODES)}")
+            if code in self.runs[:i]:
+                fail(("runs", str(i)), f"{code} is named twice")
+        if self.negative is not None:
+            from .negative import CODES, NOT_ALONE  # the catalogue defines which rules exist
+
+            if self.negative.per_rule < 1:
+                fail(("negative", "per_rule"), f"must be at least 1, got {self.negative.per_rule}")
+            if not any(self.wants(name) for name in ("if021", "if041")):
+                fail(("negative",), "needs the if021 or if041 output: invalid messages are "
+                     "derived from the valid ones")
+            for i, code in enumerate(self.negative.rules):
+                if code not in CODES:
+                    why = f" ({NOT_ALONE[code]})" if code in NOT_ALONE else ""
+                    fail(("negative", "rules", str(i)),
+                         f"{_show(code)} is not a rule code the negative data breaks{why}; "
+                         f"expected one of {', '.join(CODES)}")
+
+    def wants(self, output: str) -> bool:
+        """Whether ``outputs`` asks for ``output``, under its own name or an older alias."""
+        return any(OUTPUT_ALIASES.get(name, name) == output for name in self.outputs)
 
 
 def _check_range(fail: typing.Callable[[tuple[str, ...], str], None], path: tuple[str, ...],
@@ -700,12 +843,15 @@ def demo_scenario() -> Scenario:
         seed=20251026,
         start_date=dt.date(2025, 10, 20),
         end_date=dt.date(2025, 11, 2),
+        messages=Messages(days_per_message=1),  # each day sent the day after, as data services do
+        sending=Sending(revision_share=0.7),  # most faults' stored half hours are collected later
         events=[Event(type="change_of_supplier", date=dt.date(2025, 10, 28), share=0.05)],
     )
 
 
 __all__ = [
     "DataQuality",
+    "Negative",
     "Event",
     "MeterMix",
     "Messages",
@@ -714,5 +860,7 @@ __all__ = [
     "Readings",
     "Scenario",
     "ScenarioError",
+    "Sending",
+    "ServiceTiming",
     "demo_scenario",
 ]

@@ -16,6 +16,11 @@ from .messages.codes import MEASUREMENT_QUANTITY_IDS, QUALITY_CODES
 
 #: Columns of :attr:`SuppliedConsumption.meters`, in order.
 SUPPLIED_METER_COLUMNS = ("mpan", "meter_id", "connection_type", "gsp_group", "register_start_wh")
+#: Optional last column of :attr:`SuppliedConsumption.meters`: day index (from the first day) on
+#: whose 00:00 UTC the MPAN's meter was installed, or :data:`INSTALLED_BEFORE`.
+INSTALL_DAY_COLUMN = "install_day"
+#: ``install_day`` of a meter installed before the first day.
+INSTALLED_BEFORE = -1
 #: Columns of the conversion report (``inputs/conversion_report.csv``), one row per note.
 REPORT_COLUMNS = ("mpan", "mqid", "utc_period_end", "action", "detail")
 #: ``register_start_wh`` when the user gave none: a plausible one is drawn from the seed.
@@ -35,7 +40,8 @@ class SuppliedConsumption:
         digit), ``meter_id`` (``""`` when none), ``connection_type`` (``W`` smart, ``L``/``H``
         advanced, ``U`` unmetered: decides the sending data service), ``gsp_group`` (``_A`` ...
         ``_P``), ``register_start_wh`` (int64 register at the start of the first day [Wh], or
-        :data:`NO_REGISTER_START`). Rows are in a deterministic order (sorted by MPAN).
+        :data:`NO_REGISTER_START`), optionally ``install_day`` (see :data:`INSTALL_DAY_COLUMN`;
+        the values before it are never sent). Rows are in a deterministic order (sorted by MPAN).
     row_meter : numpy.ndarray of int64
         Position in ``meters`` of each value row; rows are meter-major.
     row_mqid : numpy.ndarray of int8
@@ -75,10 +81,18 @@ class SuppliedConsumption:
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, values {self.values.shape}")
         if self.row_meter.shape != (n_rows,) or self.row_mqid.shape != (n_rows,):
             raise ValueError("row_meter and row_mqid need one entry per value row")
-        if list(self.meters.columns) != list(SUPPLIED_METER_COLUMNS):
+        if list(self.meters.columns) not in (list(SUPPLIED_METER_COLUMNS),
+                                             [*SUPPLIED_METER_COLUMNS, INSTALL_DAY_COLUMN]):
             raise ValueError(f"meters needs the columns {', '.join(SUPPLIED_METER_COLUMNS)}")
         if n_rows and (np.diff(self.row_meter) < 0).any():
             raise ValueError("rows must be meter-major")
+
+    @property
+    def install_days(self) -> np.ndarray:
+        """Each MPAN's install day index, :data:`INSTALLED_BEFORE` for one installed before."""
+        if INSTALL_DAY_COLUMN not in self.meters:
+            return np.full(self.n_meters, INSTALLED_BEFORE, dtype=np.int64)
+        return self.meters[INSTALL_DAY_COLUMN].to_numpy(dtype=np.int64)
 
     @property
     def n_meters(self) -> int:

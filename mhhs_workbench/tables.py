@@ -1,19 +1,18 @@
-"""The data set's tables: schemas, a chunk's rows of each, and settlement aggregates.
+"""The data set's tables: schemas and a chunk's rows of each.
 
 =============  ===================================================================
 table          one row per
 =============  ===================================================================
-meters         MPAN (the population)
+meters         metering point (MPAN): a site's import MPAN, then its export MPAN if any
 consumption    MPAN x measurement quantity x UTC half hour, as reported in IF-021
 readings       register read, as sent in IF-041
-aggregates     GSP group x local settlement date x period x measurement quantity
+settlement     run x Supplier x GSP group x DUoS tariff x local settlement period
+               (:mod:`~mhhs_workbench.settlement`: what REP-002 and REP-002B report)
 =============  ===================================================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,14 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .chunk import MQIDS, Chunk, DatasetFrame
-from .export import write_table
-from .identifiers import GSP_GROUPS
+from .messages.chunk_messages import row_mpans
 from .messages.if021 import REASON_BY_NUMBER
-from .population import METER_COLUMNS
-from .settlement_time import format_utc, local_period_counts
-
-#: Most settlement periods a local day can have (the October clock change): slots per day.
-MAX_LOCAL_PERIODS = 50
+from .population import METER_COLUMNS, first_reported_days
+from .settlement_time import format_utc
 
 CONSUMPTION_SCHEMA = pa.schema(
     [
@@ -54,18 +49,21 @@ READINGS_SCHEMA = pa.schema(
         ("site_visit_check_code", pa.string()),
     ]
 )
-AGGREGATES_SCHEMA = pa.schema(
-    [
-        ("gsp_group", pa.string()),
-        ("settlement_date", pa.date32()),
-        ("settlement_period", pa.int8()),
-        ("mqid", pa.string()),
-        ("meters", pa.int64()),
-        ("value_wh", pa.int64()),
-    ]
+#: Columns of the meters table: one row per metering point. ``energy_direction`` is DI-035 (``I``
+#: import, ``E`` export); ``linked_mpan`` the other MPAN of an exporting site's pair (DI-038),
+#: null for a site with one metering point. The site's attributes repeat on both rows; an
+#: export row has no annual import of its own (null), and its ``initial_register_wh`` opens its
+#: export register.
+METER_TABLE_COLUMNS = (
+    "meter_index",
+    "mpan",
+    "energy_direction",
+    "linked_mpan",
+    *(c for c in METER_COLUMNS if c not in ("meter_index", "mpan", "export_mpan", "initial_export_register_wh")),
 )
 _METER_TYPES = {
     "meter_index": pa.int64(),
+    "install_date": pa.date32(),
     "time_of_use": pa.bool_(),
     "annual_kwh": pa.float64(),
     "pv_kwp": pa.float64(),
@@ -75,8 +73,12 @@ _METER_TYPES = {
     "register_digits": pa.int64(),
     "initial_register_wh": pa.int64(),
     "change_of_supplier_date": pa.date32(),
+    "domestic_premise": pa.bool_(),
 }
-METERS_SCHEMA = pa.schema([(name, _METER_TYPES.get(name, pa.string())) for name in METER_COLUMNS])
+#: Energisation columns the meters table adds from the chunk's de-energised spells [UTC].
+ENERGISATION_COLUMNS = ("deenergised_from", "deenergised_until")
+METERS_SCHEMA = pa.schema([(name, _METER_TYPES.get(name, pa.string())) for name in METER_TABLE_COLUMNS]
+                          + [(name, pa.timestamp("s", tz="UTC")) for name in ENERGISATION_COLUMNS])
 
 #: A table's rows as columns, and the CSV text of columns written differently from Arrow's default.
 TableRows = tuple[dict[str, Any], dict[str, Any]]
@@ -85,13 +87,15 @@ TableRows = tuple[dict[str, Any], dict[str, Any]]
 def consumption_rows(chunk: Chunk, frame: DatasetFrame) -> TableRows:
     """The chunk's rows of the consumption table (its value rows x half hours, in order).
 
+    Each row carries the MPAN its value was sent under (an export quantity the site's export
+    MPAN), and only half hours that were sent (none before an install inside the range).
     Text columns are built as Arrow arrays from their few distinct values (repeated fixed-width
     bytes, copies of the day's text, or ``take``): no Python string per row.
     """
     k, t = chunk.values.shape
     local_dates, local_periods = frame.local_periods
     period = np.tile(np.arange(t), k)
-    mpans = chunk.meters["mpan"].to_numpy().astype("S13")[chunk.row_meter]
+    mpans = row_mpans(chunk)
     mqids = np.asarray(MQIDS, dtype="S2")[chunk.row_mqid]
     period_text = pa.array(frame.period_end_text, type=pa.string())
     columns = {
@@ -104,7 +108,15 @@ def consumption_rows(chunk: Chunk, frame: DatasetFrame) -> TableRows:
         "quality": pc.take(pa.array(frame.quality_codes, type=pa.string()), chunk.quality.ravel()),
         "reason": pc.take(pa.array(REASON_BY_NUMBER, type=pa.string()), chunk.reasons.ravel()),
     }
-    return columns, {"utc_period_end": pa.concat_arrays([period_text] * k) if k else period_text[:0]}
+    csv_text = {"utc_period_end": pa.concat_arrays([period_text] * k) if k else period_text[:0]}
+    first = first_reported_days(chunk.meters, frame.days)[chunk.row_meter] * (t // frame.n_days)
+    if first.any():  # drop the half hours before a meter's install day: they were never sent
+        sent = (np.arange(t)[None, :] >= first[:, None]).ravel()
+        mask = pa.array(sent)
+        columns = {name: pc.filter(value, mask) if isinstance(value, pa.Array) else value[sent]
+                   for name, value in columns.items()}
+        csv_text = {name: pc.filter(value, mask) for name, value in csv_text.items()}
+    return columns, csv_text
 
 
 def _repeated(values: np.ndarray, times: int) -> pa.Array:
@@ -119,83 +131,65 @@ def readings_rows(chunk: Chunk) -> TableRows:
     """The chunk's rows of the readings table, in IF-041 message order."""
     reads = chunk.reads
     columns: dict[str, Any] = {name: list(reads[name]) for name in READINGS_SCHEMA.names}
+    if "message_mpan" in reads:  # the MPAN each read was sent under (an export register's export MPAN)
+        columns["mpan"] = list(reads["message_mpan"])
     columns["read_datetime"] = np.array(reads["read_datetime"], dtype="datetime64[s]")
     return columns, {"read_datetime": format_utc(columns["read_datetime"]).tolist()}
 
 
-def meters_rows(chunk: Chunk) -> TableRows:
-    """The chunk's rows of the meter register."""
+def meters_rows(chunk: Chunk, days: np.ndarray | None = None) -> TableRows:
+    """The chunk's rows of the meters table: each site's import metering point, then its export
+    one if it has one, linked to each other (see :data:`METER_TABLE_COLUMNS`)."""
     m = chunk.meters
-    columns: dict[str, Any] = {name: m[name].to_numpy() for name in METER_COLUMNS}
-    cos = columns["change_of_supplier_date"].astype("datetime64[D]")
-    columns["change_of_supplier_date"] = pa.array(cos, type=pa.date32(), mask=np.isnat(cos))
+    mpan = m["mpan"].to_numpy().astype(object)
+    export = m["export_mpan"].to_numpy().astype(object)
+    has_export = export != ""
+    site = np.repeat(np.arange(len(m)), 1 + has_export)
+    # the second row of an exporting site is its export metering point
+    is_export = np.zeros(site.size, dtype=bool)
+    is_export[1:] = site[1:] == site[:-1]
+    columns: dict[str, Any] = {name: m[name].to_numpy()[site] for name in METER_TABLE_COLUMNS if name in m}
+    columns["mpan"] = np.where(is_export, export[site], mpan[site])
+    # a site's own MPAN imports, unless all it sends is export (a supplied export MPAN, as given)
+    sends_import = np.isin(chunk.row_mqid, [MQIDS.index("AI"), MQIDS.index("RI")])
+    imports = np.bincount(chunk.row_meter[sends_import], minlength=len(m)) > 0
+    sends = np.bincount(chunk.row_meter, minlength=len(m)) > 0
+    own = np.where(sends & ~imports, "E", "I")
+    columns["energy_direction"] = np.where(is_export, "E", own[site]).astype(object)
+    linked = np.where(is_export, mpan[site], export[site])
+    columns["linked_mpan"] = pa.array(linked, type=pa.string(), mask=linked == "")
+    # an export row's opening register is its export register's (null where the site has none)
+    opening = m["initial_export_register_wh"].to_numpy()[site] if "initial_export_register_wh" in m else None
+    columns["initial_register_wh"] = pa.array(
+        columns["initial_register_wh"] if opening is None else np.where(is_export, opening, columns["initial_register_wh"]),
+        type=pa.int64(), mask=is_export if opening is None else None)
+    columns["annual_kwh"] = pa.array(columns["annual_kwh"], type=pa.float64(), mask=is_export)
+    for name in ("install_date", "change_of_supplier_date"):
+        dates = columns[name].astype("datetime64[D]")
+        columns[name] = pa.array(dates, type=pa.date32(), mask=np.isnat(dates))
+    for name, instants in energisation(chunk, days).items():
+        columns[name] = pa.array(instants[site], type=pa.timestamp("s", tz="UTC"), mask=np.isnat(instants[site]))
     return columns, {}
+
+
+def energisation(chunk: Chunk, days: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Each site's de-energised spell: ``deenergised_from`` and ``deenergised_until`` (00:00 UTC of
+    its first day and of the day after its last), datetime64[s] [UTC], NaT for none (and for all
+    when ``days``, the data set's UTC days, is not given)."""
+    n = chunk.n_meters
+    none = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    if days is None:
+        return dict.fromkeys(ENERGISATION_COLUMNS, none)
+    first, length = chunk.plan.deenergised_first, chunk.plan.deenergised_days
+    spell = length > 0
+    start = np.asarray(days, dtype="datetime64[D]")[0] + np.where(spell, first, 0).astype("timedelta64[D]")
+    return {
+        "deenergised_from": np.where(spell, start.astype("datetime64[s]"), none),
+        "deenergised_until": np.where(spell, (start + length.astype("timedelta64[D]")).astype("datetime64[s]"), none),
+    }
 
 
 def to_table(rows: TableRows, schema: pa.Schema) -> tuple[pa.Table, dict[str, list[str]]]:
     """Arrow table of a chunk's rows (what a worker sends back), with its CSV text overrides."""
     columns, csv_text = rows
     return pa.table(columns, schema=schema), csv_text
-
-
-@dataclass
-class Aggregates:
-    """Integer sums of reported energy by GSP group x local settlement slot x measurement quantity.
-
-    Chunks add their partial sums (:meth:`of_chunk`) in any order; integers make the total exact.
-    """
-
-    local_days: np.ndarray
-    energy: np.ndarray  # (gsp, local day * 50 slots, mqid) [Wh]
-    meters: np.ndarray  # (gsp, mqid) count of reporting meters
-    slots: np.ndarray = field(repr=False)  # slot of each UTC half hour
-
-    @classmethod
-    def empty(cls, frame: DatasetFrame) -> Aggregates:
-        """No meters yet."""
-        local_dates, local_periods = frame.local_periods
-        days, day_of = np.unique(local_dates, return_inverse=True)
-        slots = day_of * MAX_LOCAL_PERIODS + (local_periods - 1)
-        energy = np.zeros((len(GSP_GROUPS), days.size * MAX_LOCAL_PERIODS, len(MQIDS)), dtype=np.int64)
-        return cls(days, energy, np.zeros((len(GSP_GROUPS), len(MQIDS)), dtype=np.int64), slots)
-
-    @classmethod
-    def of_chunk(cls, chunk: Chunk, frame: DatasetFrame) -> Aggregates:
-        """One chunk's partial sums."""
-        out = cls.empty(frame)
-        gsp = np.searchsorted(np.asarray(GSP_GROUPS), chunk.meters["gsp_group"].to_numpy().astype(str))
-        group = gsp[chunk.row_meter] * len(MQIDS) + chunk.row_mqid
-        for g in np.unique(group):
-            rows = group == g
-            out.energy[g // len(MQIDS), out.slots, g % len(MQIDS)] += chunk.values[rows].sum(axis=0)
-            out.meters[g // len(MQIDS), g % len(MQIDS)] += int(rows.sum())
-        return out
-
-    def add(self, other: Aggregates) -> None:
-        """Add another chunk's sums."""
-        self.energy += other.energy
-        self.meters += other.meters
-
-    def write(self, folder: Path, *, parquet: bool, csv: bool) -> int:
-        """Write the aggregates table; returns its row count.
-
-        Only local settlement days the UTC range covers completely are written, each with the
-        number of periods it has (46, 48 or 50).
-        """
-        counts = local_period_counts(self.local_days)
-        covered = np.bincount(self.slots // MAX_LOCAL_PERIODS, minlength=self.local_days.size)
-        full = covered == counts
-        g_idx, s_idx, m_idx = np.nonzero(np.ones_like(self.energy, dtype=bool))
-        day, period = s_idx // MAX_LOCAL_PERIODS, s_idx % MAX_LOCAL_PERIODS + 1
-        keep = full[day] & (period <= counts[day]) & (self.meters[g_idx, m_idx] > 0)
-        g_idx, day, period, m_idx, s_idx = g_idx[keep], day[keep], period[keep], m_idx[keep], s_idx[keep]
-        columns = {
-            "gsp_group": np.asarray(GSP_GROUPS, dtype=object)[g_idx],
-            "settlement_date": self.local_days[day],
-            "settlement_period": period.astype(np.int8),
-            "mqid": np.asarray(MQIDS, dtype=object)[m_idx],
-            "meters": self.meters[g_idx, m_idx],
-            "value_wh": self.energy[g_idx, s_idx, m_idx],
-        }
-        write_table(folder, "aggregates", columns, AGGREGATES_SCHEMA, parquet=parquet, csv=csv)
-        return int(keep.sum())

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from mhhs_workbench.budget import MAX_OUTPUT_ENV, BudgetError, check_budget, estimate
+from mhhs_workbench.budget import (
+    MAX_OUTPUT_ENV,
+    BudgetError,
+    check_budget,
+    estimate,
+    expected_counts,
+)
 from mhhs_workbench.chunk import MAX_CHUNK_VALUES, effective_chunk_size
 from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.export import verify
-from mhhs_workbench.scenario import OUTPUTS, MeterMix, Scenario
+from mhhs_workbench.scenario import OUTPUTS, MeterMix, Scenario, demo_scenario
 
 
 def scenario(meters: int, days: int, **changes) -> Scenario:
@@ -26,6 +34,57 @@ def scenario(meters: int, days: int, **changes) -> Scenario:
 
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def output_bytes(folder: Path) -> dict[str, int]:
+    """Bytes of each output of a data set, named as the estimate names them."""
+    def size(*patterns: str) -> int:
+        return sum(p.stat().st_size for pattern in patterns for p in folder.glob(pattern) if p.is_file())
+
+    return {
+        "if021": size("messages/IF-021/*"),
+        "if041": size("messages/IF-041/*"),
+        "parquet": size("tables/*.parquet") - size("tables/settlement.parquet"),
+        "csv": size("tables/*.csv") - size("tables/settlement.csv"),
+        "settlement": size("tables/settlement.*", "messages/REP-002/*", "messages/REP-002B/*", "reports/**/*"),
+    }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in demo data set (every output, revisions and a change of supplier)."""
+    folder = tmp_path_factory.mktemp("demo") / "data"
+    generate_dataset(demo_scenario(), folder, progress=False)
+    return folder
+
+
+def test_each_output_of_the_demo_is_estimated_within_a_quarter(demo):
+    est = estimate(demo_scenario())
+    actual = output_bytes(demo)
+    assert set(est.by_output) == set(actual)
+    for name, size in est.by_output.items():
+        assert 0.8 <= size / actual[name] <= 1.25, (name, size, actual[name])
+    assert 0.9 <= est.output_bytes / folder_bytes(demo) <= 1.2, est.describe()
+
+
+def test_expected_rows_and_messages_follow_the_demo(demo):
+    expected = expected_counts(demo_scenario())
+    counts = json.loads((demo / "manifest.json").read_text())["counts"]
+    rows = {name: pq.ParquetFile(demo / "tables" / f"{name}.parquet").metadata.num_rows
+            for name in ("consumption", "readings", "meters", "send_schedule", "history", "settlement")}
+    pairs = {
+        "values": (expected.values, rows["consumption"]),
+        "IF-021 messages": (expected.if021_messages, counts["if021_messages"]),
+        "IF-041 messages": (expected.if041_messages, counts["if041_messages"]),
+        "send schedule": (expected.if021_messages + expected.if041_messages, rows["send_schedule"]),
+        "reads": (expected.reads, rows["readings"]),
+        "metering points": (expected.meter_rows, rows["meters"]),
+        "settlement rows": (expected.settlement_rows, rows["settlement"]),
+    }
+    for name, (predicted, actual) in pairs.items():
+        assert 0.9 <= predicted / actual <= 1.15, (name, predicted, actual)
+    # the demo re-sends few fault days (an expectation of 10 quantity-days, binomially spread)
+    assert rows["history"] > 0 and 0.5 <= expected.history_rows / rows["history"] <= 2
 
 
 def one_error_line(text: str) -> str:

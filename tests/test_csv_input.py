@@ -448,6 +448,46 @@ def test_fill_missing_estimates_gaps_plausibly(tmp_path) -> None:
     assert list(notes["utc_period_end"]) == [ends[k].isoformat() for k in (60, 100, 101, 102)]
 
 
+def test_a_whole_day_leading_gap_on_every_channel_is_the_install_date(tmp_path) -> None:
+    ends = utc_ends("2025-01-06", 4)
+    lines = ["mpan,mqid,timestamp,kwh"]
+    for m, mpan in enumerate([A, B]):
+        late = 2 * 48 if mpan == B else 0  # B's AI and AE both start at 00:00 UTC on 8 January
+        lines += [f"{mpan},{q},{e.isoformat()},{kwh(plausible_wh(m, k))}"
+                  for q in ("AI", "AE") for k, e in enumerate(ends) if k >= late]
+    path = tmp_path / "installed.csv"
+    path.write_text("\n".join(lines) + "\n")
+    supplied = read_supplied(path)
+    installs = dict(zip(supplied.meters["mpan"], supplied.install_days.tolist(), strict=True))
+    assert installs == {A: -1, B: 2}
+    notes = notes_frame(supplied)
+    assert list(notes["action"]) == ["meter installed"] and list(notes["mpan"]) == [B]
+    assert "2025-01-08" in notes["detail"].iloc[0]
+    out = tmp_path / "data"
+    done = cli("from-csv", path, "--out", out, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    values = if021_frame([out / "messages"])
+    assert values.loc[values["mpan"] == B, "sp"].min() == pd.Timestamp("2025-01-08T00:30", tz="UTC")
+    reads = if041_frame([out / "messages"])
+    first = reads[reads["mpan"] == B].sort_values("read_datetime").iloc[0]
+    assert first["event_code"] == "[ReadingInstl]" and first["read_datetime"] == pd.Timestamp("2025-01-08", tz="UTC")
+    assert validate_files([out], business_rules=True).ok
+
+
+@pytest.mark.parametrize("starts", [{"AI": 96, "AE": 100}, {"AI": 96, "AE": 144}, {"AI": 100, "AE": 100}])
+def test_other_leading_gaps_are_still_refused(tmp_path, starts) -> None:
+    """A gap not shared by all of an MPAN's channels, or not ending at 00:00 UTC, is a gap."""
+    ends = utc_ends("2025-01-06", 4)
+    lines = ["mpan,mqid,timestamp,kwh"] + [f"{A},AI,{e.isoformat()},{kwh(plausible_wh(0, k))}" for k, e in enumerate(ends)]
+    lines += [f"{B},{q},{e.isoformat()},{kwh(plausible_wh(1, k))}"
+              for q, first in starts.items() for k, e in enumerate(ends) if k >= first]
+    path = tmp_path / "gap.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CsvInputError) as caught:
+        read_supplied(path)
+    assert any(_GAP in line for line in caught.value.problems)
+
+
 def test_drop_incomplete_days_keeps_whole_utc_days_only(tmp_path) -> None:
     path = local_day_csv(tmp_path / "summer.csv", ["2025-06-01", "2025-06-02", "2025-06-03"], [A, B],
                          value=lambda m, d, p: plausible_wh(m, 48 * d + p))
@@ -467,15 +507,12 @@ def test_meters_with_different_ranges(tmp_path) -> None:
     path = tmp_path / "ranges.csv"
     rows = _long_csv(path, ends) + _long_csv(path, ends[48:], mpan=B, meter=1)  # B starts a day later
     path.write_text("mpan,timestamp,kwh\n" + "\n".join(rows) + "\n")
-    with pytest.raises(CsvInputError) as caught:
-        read_supplied(path)
-    assert caught.value.problems == [
-        f"{path}:146: mpan: '{B}': AI: 48 half hours ending 2025-01-06T00:30:00+00:00 to "
-        f"2025-01-07T00:00:00+00:00 are missing before this row: {_GAP}"]
-    supplied = read_supplied(path, fill_missing=True)
-    b = grid(supplied, B)
-    assert (b["q"].iloc[:48] == "E5").all() and (b["q"].iloc[48:] == "A").all()
-    assert (grid(supplied, A)["q"] == "A").all()
+    # B's only channel starts at 00:00 UTC a day later: its meter was installed then, nothing is
+    # missing (and nothing is estimated before it, with or without fill_missing)
+    for supplied in (read_supplied(path), read_supplied(path, fill_missing=True)):
+        assert dict(zip(supplied.meters["mpan"], supplied.install_days.tolist(), strict=True)) == {A: -1, B: 1}
+        assert list(notes_frame(supplied)["action"]) == ["meter installed"]
+        assert (grid(supplied, B)["q"].iloc[48:] == "A").all() and (grid(supplied, A)["q"] == "A").all()
 
 
 def test_only_whole_local_days_are_completed_without_asking(tmp_path) -> None:
@@ -638,18 +675,43 @@ def demo_dir(tmp_path_factory) -> Path:
     return out
 
 
+def _latest(values: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """Each (MPAN, MQID, period)'s latest IF-021 value (later ``senderTimestamp``, then reference):
+    the consumption table holds what a re-sent day ended as."""
+    stamps = {}
+    for path in sorted((folder / "messages").rglob("IF-021_*.json")):
+        for item in json.loads(path.read_bytes()):
+            s1 = item["payload"]["CommonBlock"]["S1"]
+            stamps[s1["senderUniqueReference"]] = s1["senderTimestamp"]
+    values = values.assign(sent_at=pd.to_datetime(values["reference"].map(stamps), utc=True))
+    values = values.sort_values(["sent_at", "reference"], kind="stable")
+    return values.drop_duplicates(["mpan", "mqid", "sp"], keep="last").drop(columns="sent_at")
+
+
 @pytest.mark.parametrize("table", ["consumption.csv", "consumption.parquet"])
 def test_a_data_sets_consumption_table_round_trips(demo_dir, tmp_path, table) -> None:
     out = tmp_path / "again"
     done = cli("from-csv", demo_dir / "tables" / table, "--out", out, "--no-progress")
     assert done.returncode == 0, done.stderr
     key = ["mpan", "mqid", "sp"]
-    before = if021_frame([demo_dir / "messages"]).set_index(key).sort_index()
+    before = _latest(if021_frame([demo_dir / "messages"]), demo_dir).set_index(key).sort_index()
     after = if021_frame([out / "messages"]).set_index(key).sort_index()
     assert before.index.equals(after.index)
     for column in ("value_wh", "quality", "reason"):
         assert before[column].fillna("").tolist() == after[column].fillna("").tolist(), column
-    assert pd.read_csv(out / "inputs" / "conversion_report.csv").empty  # nothing had to change
+    # nothing had to change: meters installed inside the range are read as such, and said so
+    report = pd.read_csv(out / "inputs" / "conversion_report.csv", dtype={"mpan": str})
+    meters = pd.read_parquet(demo_dir / "tables" / "meters.parquet")
+    start = pd.to_datetime(before.index.get_level_values("sp")).min() - pd.Timedelta(minutes=30)
+    installed = meters.loc[pd.to_datetime(meters["install_date"]).dt.tz_localize("UTC") > start, "mpan"]
+    assert len(installed) > 0
+    assert set(report["action"]) == {"meter installed"} and sorted(report["mpan"]) == sorted(installed)
+    again = pd.read_parquet(out / "tables" / "meters.parquet").set_index("mpan")["install_date"]
+    assert (again[installed].to_numpy() == meters.set_index("mpan").loc[installed, "install_date"].to_numpy()).all()
+    installs = if041_frame([out / "messages"])
+    # each installed MPAN, import or export, has its register's installation read
+    assert (meters.loc[meters["mpan"].isin(installed), "energy_direction"] == "E").any()
+    assert set(installs.loc[installs["event_code"] == "[ReadingInstl]", "mpan"]) == set(installed)
 
 
 def test_parquet_input_is_checked_like_csv(tmp_path) -> None:

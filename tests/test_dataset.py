@@ -20,7 +20,7 @@ from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.export import PublicationError, verify
 from mhhs_workbench.message_frames import if021_frame, if041_frame
-from mhhs_workbench.profiles import economy7_night_mask
+from mhhs_workbench.profiles.economy7 import window_indices, window_masks
 from mhhs_workbench.scenario import DataQuality, Event, MeterMix, Scenario
 from mhhs_workbench.settlement_time import local_period_counts
 from mhhs_workbench.validation import validate_files
@@ -81,22 +81,51 @@ def test_demo_covers_the_october_clock_change_and_every_quality_case(demo_dir):
     assert {"[ReadingInstl]", "[ReadingRemote]", "[ReadingCOS]", "[ReadingEnergisationChg]"} <= events
 
 
-def _register_checks(folder: Path, *, time_of_use: bool = True) -> int:
-    """Assert every register advance equals the IF-021 import between the reads; count intervals.
+def _sent_at(folder: Path) -> dict[str, str]:
+    """``senderTimestamp`` of every IF-021 message of a data set, by ``senderUniqueReference``."""
+    stamps = {}
+    for path in sorted((folder / "messages").rglob("IF-021_*.json")):
+        for item in orjson.loads(path.read_bytes()):
+            s1 = item["payload"]["CommonBlock"]["S1"]
+            stamps[s1["senderUniqueReference"]] = s1["senderTimestamp"]
+    return stamps
 
-    The cumulative register (``C``) takes all import; the Economy 7 registers take the half hours
-    inside (``02``, night) and outside (``01``, day) the night window.
+
+def _latest_values(folder: Path) -> pd.DataFrame:
+    """The IF-021 values of a data set, only the latest version of each (MPAN, MQID, period):
+    a re-sent day replaces what was sent before (later ``senderTimestamp``, then reference)."""
+    periods = if021_frame([folder / "messages"])
+    periods["sent_at"] = pd.to_datetime(periods["reference"].map(_sent_at(folder)), utc=True)
+    periods = periods.sort_values(["sent_at", "reference"], kind="stable")
+    return periods.drop_duplicates(["mpan", "mqid", "sp"], keep="last")
+
+
+def _register_checks(folder: Path, *, time_of_use: bool = True) -> int:
+    """Assert every register advance equals the latest IF-021 values between the reads, in the
+    direction of the MPAN the reads were sent under; count intervals.
+
+    An import MPAN's cumulative register (``C``) takes all its import (AI); its Economy 7
+    registers the half hours inside (``02``, night) and outside (``01``, day) the meter's own
+    night window. An export MPAN's register takes its export (AE).
     """
     meters = pd.read_parquet(folder / "tables" / "meters.parquet").set_index("mpan")
-    periods = if021_frame([folder / "messages"])
-    ai = periods[periods["mqid"] == "AI"].copy()
-    ai["night"] = economy7_night_mask(ai["sp"].dt.tz_localize(None).to_numpy().astype("datetime64[m]"))
+    periods = _latest_values(folder)
+    direction = periods["mpan"].map(meters["energy_direction"])
+    active = periods[((periods["mqid"] == "AI") & (direction == "I")) | ((periods["mqid"] == "AE") & (direction == "E"))].copy()
+    ends = active["sp"].dt.tz_localize(None).to_numpy().astype("datetime64[m]")
+    labels = active["mpan"].map(meters["economy7_window"]).fillna("").to_numpy()
+    night = np.zeros(len(active), dtype=bool)
+    for label in np.unique(labels):  # each meter's register splits at its own switching window
+        rows = labels == label
+        night[rows] = window_masks(window_indices([label]), ends[rows])[0]
+    active["night"] = night
     reads = if041_frame([folder / "messages"]).drop_duplicates(["mpan", "register_id", "read_datetime"])
     checked = 0
     for (mpan, register), group in reads.groupby(["mpan", "register_id"]):
         capacity = 10 ** (int(meters.loc[mpan, "register_digits"]) + 3)
-        mine = ai[ai["mpan"] == mpan]
+        mine = active[active["mpan"] == mpan]
         if register != "C":
+            assert meters.loc[mpan, "energy_direction"] == "I", (mpan, register)
             mine = mine[mine["night"] == (register == "02")]
         series = mine.set_index("sp")["value_wh"].sort_index()
         group = group.sort_values("read_datetime")
@@ -152,17 +181,20 @@ def test_tables_aggregates_and_messages_agree_exactly(small_dir):
     assert (merged["value_wh_msg"] == merged["value_wh_tab"]).all()
     assert (merged["quality_msg"] == merged["quality_tab"]).all()
     assert (merged["reason_msg"].fillna("") == merged["reason_tab"].fillna("")).all()
-    # aggregates are the sums of the table per GSP group x local settlement period x MQID
-    agg = pd.read_parquet(small_dir / "tables" / "aggregates.parquet")
+    # each run of the settlement table holds the table's active energy per GSP group x local
+    # settlement period x direction (import AI, export AE)
+    settled = pd.read_parquet(small_dir / "tables" / "settlement.parquet")
     meters = pd.read_parquet(small_dir / "tables" / "meters.parquet")[["mpan", "gsp_group"]]
-    full = table.merge(meters, on="mpan")
+    full = table[table["mqid"].isin(["AI", "AE"])].merge(meters, on="mpan")
     counts = full.groupby("settlement_date")["utc_period_end"].nunique()
     complete = [d for d, n in counts.items() if n == local_period_counts([d])[0]]
-    full = full[full["settlement_date"].isin(complete)]
-    expected = full.groupby(["gsp_group", "settlement_date", "settlement_period", "mqid"])["value_wh"].sum()
-    got = agg.set_index(["gsp_group", "settlement_date", "settlement_period", "mqid"])["value_wh"]
-    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_dtype=False, check_names=False)
-    assert 46 in agg.groupby("settlement_date")["settlement_period"].max().to_numpy()  # 30 March
+    full = full[full["settlement_date"].isin(complete)].assign(direction=lambda f: f["mqid"].map({"AI": "I", "AE": "E"}))
+    key = ["gsp_group", "settlement_date", "settlement_period", "direction"]
+    expected = full.groupby(key)["value_wh"].sum()
+    for _, run in settled.rename(columns={"energy_direction": "direction"}).groupby("settlement_code"):
+        got = run.groupby(key)["volume_wh"].sum()
+        pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_dtype=False, check_names=False)
+    assert 46 in settled.groupby("settlement_date")["settlement_period"].max().to_numpy()  # 30 March
     # readings table equals the IF-041 reads, row for row
     reads = if041_frame([small_dir / "messages"])
     read_table = pd.read_parquet(small_dir / "tables" / "readings.parquet")
@@ -352,7 +384,7 @@ def test_register_too_small_for_its_read_gaps_is_refused_in_one_line(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
 
-@pytest.mark.parametrize("outputs", [["if021", "csv"], ["if041", "parquet", "aggregates"], ["aggregates"]])
+@pytest.mark.parametrize("outputs", [["if021", "csv"], ["if041", "parquet", "aggregates"], ["settlement"]])
 def test_output_subsets_are_byte_identical_across_chunk_sizes(outputs, tmp_path):
     scenario = small_scenario(meters=MeterMix(count=11), end_date=dt.date(2025, 3, 30), outputs=outputs, events=[])
     generate_dataset(scenario, tmp_path / "a", progress=False, chunk_size=3)
@@ -364,4 +396,7 @@ def test_output_subsets_are_byte_identical_across_chunk_sizes(outputs, tmp_path)
     assert ("consumption.parquet" in names) == ("parquet" in outputs)
     assert any(n.startswith("IF-021_") for n in names) == ("if021" in outputs)
     assert any(n.startswith("IF-041_") for n in names) == ("if041" in outputs)
-    assert any(n.startswith("aggregates.") for n in names) == ("aggregates" in outputs)
+    # "aggregates" is the older name of the settlement output
+    settlement = bool({"aggregates", "settlement"} & set(outputs))
+    assert any(n.startswith("settlement.") for n in names) == settlement
+    assert any(n.startswith("REP-002_") for n in names) == settlement

@@ -63,6 +63,22 @@ def test_indexed_mpans_are_distinct_and_valid_in_bulk():
         assert all(ids.is_valid_mpan(x) and ids.gsp_group_of_mpan(x) == gsp for x in m)
 
 
+def test_export_mpans_are_valid_in_the_same_area_and_never_an_import_mpan():
+    index = np.arange(20_000)
+    pick = np.linspace(0.001, 0.999, index.size)
+    for gsp in ("_A", "_P"):
+        imports = ids.indexed_mpans(gsp, index, 4242, pick)
+        exports = ids.indexed_export_mpans(gsp, index, 4242, pick[::-1])
+        assert len(set(exports.tolist())) == index.size
+        assert not set(exports.tolist()) & set(imports.tolist())
+        assert all(ids.is_valid_mpan(x) and ids.gsp_group_of_mpan(x) == gsp for x in exports[::97])
+    # keyed by the site number alone: a slice gives the same cores as the whole
+    whole = ids.indexed_export_mpans("_C", index[:50], 9, pick[:50])
+    assert (ids.indexed_export_mpans("_C", index[20:30], 9, pick[20:30]) == whole[20:30]).all()
+    with pytest.raises(ids.IdentifierError, match="export MPANs per GSP group"):
+        ids.indexed_export_mpans("_A", np.array([ids.MPANS_PER_GSP_GROUP // 2]), 0, np.array([0.5]))
+
+
 def test_unknown_gsp_group_and_out_of_range_numbers_are_refused():
     with pytest.raises(ids.IdentifierError, match="_I"):
         ids.indexed_mpans("_I", np.array([0]), 0, np.array([0.5]))

@@ -28,14 +28,14 @@ from mhhs_workbench.identifiers import (
 )
 from mhhs_workbench.message_frames import if021_frame, if041_frame
 from mhhs_workbench.messages.addressing import ROLES, Addressing, message_counts
-from mhhs_workbench.messages.chunk_messages import if021_items, references
+from mhhs_workbench.messages.chunk_messages import if021_items, references, row_mpans
 from mhhs_workbench.messages.codes import QUALITY_CODES
 from mhhs_workbench.messages.common import request_item
 from mhhs_workbench.messages.files import MessageFiles
 from mhhs_workbench.messages.if021 import iter_if021_payloads
 from mhhs_workbench.messages.if021_bytes import IF021ByteWriter
 from mhhs_workbench.pipeline import RunPlan, assemble, write_chunk
-from mhhs_workbench.population import build_population
+from mhhs_workbench.population import build_population, first_reported_days
 from mhhs_workbench.quality import NO_SPELL, REPORTED_QUALITY_CODES, plan_meters
 from mhhs_workbench.readings import day_index, read_counts, read_instants
 from mhhs_workbench.scenario import DataQuality, Scenario
@@ -74,14 +74,21 @@ def busy_scenario(start: str, end: str, count: int = 60, **changes) -> Scenario:
 
 
 def _builder_items(chunk, frame: DatasetFrame, addressing: Addressing) -> list[bytes]:
-    """The chunk's IF-021 items from the dict builder, in data set order."""
+    """The chunk's IF-021 items from the dict builder, in data set order: each row under the MPAN
+    it is sent on (an export quantity on the site's export MPAN), from its meter's first reported
+    day (its install day when installed inside the data set)."""
     refs = {role: addressing.references(role, "IF-021", 1) for role in ROLES}
     meters = list(chunk.meters.itertuples(index=False))
+    mpans = row_mpans(chunk).astype("U13").tolist()
+    reported_from = first_reported_days(chunk.meters, frame.days).tolist()
     out = []
     for r, m in enumerate(chunk.row_meter):
-        meter = meters[m]
+        meter = meters[m]._replace(mpan=mpans[r])
         cos = day_index(meter.change_of_supplier_date, frame.days)
         for first, last, supplier in addressing.supplier_segments(cos, frame.n_days):
+            first = max(first, reported_from[m])
+            if first >= last:
+                continue  # a supplier's days all before the meter was installed
             sl = slice(first * 48, last * 48)
             out += [request_item(p) for p in iter_if021_payloads(
                 [meter], frame.days[first:last], MQIDS[chunk.row_mqid[r]], chunk.values[r : r + 1, sl],

@@ -17,6 +17,7 @@ from mhhs_workbench.profiles import (
     reference_profile,
 )
 from mhhs_workbench.profiles.archetypes import archetype_for_class, typical_annual_kwh
+from mhhs_workbench.profiles.economy7 import economy7_windows, window_masks
 from mhhs_workbench.profiles.parameters import class_parameters
 from mhhs_workbench.profiles.plotting import population_column_means
 from mhhs_workbench.settlement_time import day_range, utc_period_ends
@@ -75,10 +76,12 @@ def test_economy7_mask_follows_gmt() -> None:
 
 
 def test_economy7_night_share(reference_folder: Path) -> None:
-    result = consumption(default_meters(256, "domestic_economy7", seed=5), YEAR, seed=2)
-    night = economy7_night_mask(result.period_ends)
-    per_meter = result.import_wh[:, night].sum(1) / result.import_wh.sum(1)
-    share = result.import_wh[:, night].sum() / result.import_wh.sum()
+    meters = default_meters(256, "domestic_economy7", seed=5)
+    result = consumption(meters, YEAR, seed=2)
+    windows = economy7_windows(2, meters["meter_index"].to_numpy(), meters["gsp_group"].to_numpy())
+    night = window_masks(windows, result.period_ends)  # each meter's own switching window
+    per_meter = np.where(night, result.import_wh, 0).sum(1) / result.import_wh.sum(1)
+    share = np.where(night, result.import_wh, 0).sum() / result.import_wh.sum()
     expected = class_parameters(2)["reference_night_share"]
     print(
         f"E7 night share {share:.3f} (reference {expected:.3f}); meters "

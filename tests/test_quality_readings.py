@@ -8,16 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mhhs_workbench.quality import (
-    ESTIMATE_DAILY_ADVANCE,
-    ESTIMATE_READ_HISTORY,
+    NO_SPELL,
     REASON_COMMS_FAULT,
     REASON_DEENERGISED,
     REASON_INVALID,
     REASON_MISSING,
     REPORTED_QUALITY_CODES,
-    ZERO_ADVANCE,
     MeterQualityPlan,
+    QualityPlan,
     apply_plan,
+    apply_quality,
     plan_meter,
     spread,
 )
@@ -46,25 +46,50 @@ def test_spread_is_exact_and_close_to_proportional(total, weights):
     assert np.all(np.abs(out - total * w / w.sum()) < 1 + 1e-6)
 
 
-def test_estimates_keep_every_day_total_and_flag_each_case():
+@pytest.mark.parametrize("advanced", [False, True])
+def test_estimates_keep_every_read_advance_and_flag_each_case(advanced):
     rng = np.random.default_rng(1)
-    true = rng.integers(0, 900, N)
+    true = rng.integers(1, 900, N)
     plan = _plan(deenergised=(2, 2), comms=(6, 2), missing=(5, 6, 7, 400))
-    (reported,), quality, reasons = apply_plan(plan, [true])
+    (reported,), quality, reasons = apply_plan(plan, [true], advanced=advanced)
+    codes = np.array(REPORTED_QUALITY_CODES)[quality]
     days_true, days_rep = true.reshape(N_DAYS, 48).sum(1), reported.reshape(N_DAYS, 48).sum(1)
-    # de-energised days carry nothing; all other days keep their advance, the fault's as a whole
+    # de-energised days carry nothing; the fault keeps its read-to-read advance as a whole, and
+    # the day with a three-period gap its actual daily advance
     assert (days_rep[2:4] == 0).all()
     assert days_rep[6:8].sum() == days_true[6:8].sum()
-    keep = [0, 1, 4, 5, 8, 9]
+    keep = [0, 1, 4, 5, 9]
     np.testing.assert_array_equal(days_rep[keep], days_true[keep])
-    assert (quality[2 * 48 : 4 * 48] == ZERO_ADVANCE).all() and (reasons[2 * 48 : 4 * 48] == REASON_DEENERGISED).all()
-    assert (quality[6 * 48 : 8 * 48] == ESTIMATE_READ_HISTORY).all()
-    assert (reasons[6 * 48 : 8 * 48] == REASON_COMMS_FAULT).all()
-    assert quality[400] == ESTIMATE_DAILY_ADVANCE and reasons[400] == REASON_MISSING
-    assert reasons[5] == REASON_INVALID
-    assert (quality[[0, 1, 8, 250]] == 0).all() and REPORTED_QUALITY_CODES[0] == "A"
-    # the day's missing energy is shared evenly over its missing periods
-    assert set(reported[5:8]) <= {int(true[5:8].sum()) // 3, int(true[5:8].sum()) // 3 + 1}
+    # the lone missing period is estimated from its neighbours alone
+    assert min(true[399], true[401]) <= reported[400] <= max(true[399], true[401])
+    assert days_rep[8] - days_true[8] == reported[400] - true[400]
+    e0, e1, e4 = ("EA1", "EA2", "EA5") if advanced else ("E0", "E1", "E4")
+    assert (codes[2 * 48 : 4 * 48] == "ZE").all() and (reasons[2 * 48 : 4 * 48] == REASON_DEENERGISED).all()
+    assert (codes[6 * 48 : 8 * 48] == e4).all() and (reasons[6 * 48 : 8 * 48] == REASON_COMMS_FAULT).all()
+    assert codes[400] == e0 and reasons[400] == REASON_MISSING
+    assert (codes[5:8] == e1).all() and reasons[5] == REASON_INVALID and (reasons[6:8] == REASON_MISSING).all()
+    assert (codes[[0, 1, 8, 250]] == "A").all() and (reasons[[0, 1, 8, 250]] == 0).all()
+    assert set(codes.tolist()) == {"A", "ZE", e0, e1, e4}
+
+
+def test_shaped_estimates_follow_the_meters_own_days_and_create_nothing():
+    """Export-like row: zero at night every day; a gap spanning dusk and a night must stay dark."""
+    day = np.zeros(48, dtype=np.int64)
+    day[16:32] = 400  # daylight export from 08:00 to 16:00
+    true = np.tile(day, N_DAYS)
+    true[3 * 48 + 20 : 3 * 48 + 24] = [300, 500, 200, 100]  # an uneven afternoon on day 3
+    gap = [3 * 48 + p for p in range(20, 40)]  # 10:00 to 20:00 on day 3, dusk included
+    plan = _plan(comms=(6, 2), missing=gap)
+    (reported,), quality, _ = apply_plan(plan, [true])
+    codes = np.array(REPORTED_QUALITY_CODES)[quality]
+    assert (codes[gap] == "E1").all()
+    assert reported[gap].sum() == true[gap].sum()
+    # nothing where the meter's own days show nothing, nothing above its recent maximum
+    dark = np.tile(day == 0, N_DAYS)
+    assert (reported[dark] == 0).all()
+    assert reported.max() <= 500
+    assert (codes[6 * 48 : 8 * 48] == "E4").all()
+    np.testing.assert_array_equal(reported[6 * 48 : 8 * 48], true[6 * 48 : 8 * 48])
 
 
 def test_plans_depend_on_the_meter_and_stay_apart():
@@ -106,3 +131,18 @@ def test_register_values_wrap_and_refuse_ambiguous_gaps():
     np.testing.assert_array_equal(values, [9_000, 3_800, 8_600, 3_400])
     with pytest.raises(RegisterCapacityError, match="roll over more than once"):
         register_values(0, half_hours, np.array([0, 3]), 10_000)
+
+
+def test_half_hours_before_a_meters_install_are_neither_estimated_nor_used():
+    true = np.full(N, 100, dtype=np.int64)
+    true[: 3 * 48] = 5_000  # what the model gives before the meter exists: never measured
+    plan = _plan(missing=(3 * 48, 3 * 48 + 5, 48))
+    (reported,), quality, reasons = apply_quality(
+        QualityPlan(np.array([NO_SPELL]), np.array([0]), np.array([NO_SPELL]), np.array([0]),
+                    plan.missing[None], plan.invalid[None]),
+        [true[None]], np.array([True]), first_period=np.array([3 * 48]))
+    codes = np.array(REPORTED_QUALITY_CODES)[quality[0]]
+    # the install's first half hour has no measured neighbour before it: not a lone E0 gap
+    assert codes[3 * 48] == "E1" and codes[3 * 48 + 5] == "E0" and codes[48] == "A"
+    assert reported[0, 3 * 48] == 100 and reported[0, 3 * 48 + 5] == 100
+    assert reasons[0, 48] == 0

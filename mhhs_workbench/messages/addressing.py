@@ -6,9 +6,10 @@ distributor and also to the central load shaping and market-wide data services; 
 supplier and the distributor. A change of supplier splits a meter's days between the old and the
 new supplier, and the change-of-supplier read goes to both.
 
-References are running numbers per sender and interface over the whole data set, in message order
-(meter-major). :func:`message_counts` counts every meter's messages cheaply up front, so each chunk
-knows the first reference number of each sender before it is generated, on any worker.
+References are running numbers per sender and interface over the whole data set, in send order
+(see :mod:`~mhhs_workbench.timeline`), and carry the send date. :func:`message_counts` counts every
+meter's messages (re-sent days included) cheaply up front, so each chunk knows where its messages
+and references go before it is generated, on any worker.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..population import meter_kinds, supplied_roles
+from ..population import drop_spells_before_install, meter_kinds, supplied_roles
 from ..quality import QualityPlan, plan_spells
 from ..readings import read_counts
 from ..scenario import Scenario
 from ..supplied import SuppliedConsumption
+from ..timeline import recovered_faults
 from .common import ReferenceSequence, Sender
 
 INTERFACES = ("IF-021", "IF-041")
@@ -31,7 +33,12 @@ ROLES = ("SDS", "ADS", "UMSDS")
 
 
 def sender_timestamp(scenario: Scenario) -> str:
-    """``senderTimestamp`` used for every message: the scenario's, or 06:00 UTC after the end."""
+    """A fixed ``senderTimestamp``: the scenario's, or 06:00 UTC after the end.
+
+    Stamps the base :class:`Addressing` senders, whose references are checked against Elexon's
+    pattern; written messages carry their send batch's time instead (see
+    :mod:`~mhhs_workbench.messages.send_order`).
+    """
     if scenario.messages.sender_timestamp:
         return scenario.messages.sender_timestamp
     day = scenario.end_date + dt.timedelta(days=1)
@@ -105,15 +112,24 @@ def role_indices(roles: np.ndarray) -> np.ndarray:
     return np.select([roles == r for r in ROLES], np.arange(len(ROLES))).astype(np.int64)
 
 
-def if021_message_counts(n_channels: np.ndarray, cos_day: np.ndarray, n_days: int, days_per_message: int) -> np.ndarray:
-    """IF-021 messages per meter: one per channel and block of days within each supplier's days."""
+def if021_message_counts(
+    n_channels: np.ndarray, cos_day: np.ndarray, n_days: int, days_per_message: int,
+    first_day: np.ndarray | None = None,
+) -> np.ndarray:
+    """IF-021 messages per meter: one per channel and block of days within each supplier's days.
+
+    ``first_day`` is each meter's first reported day (its install day when installed inside the
+    data set, else 0); a change of supplier always falls after it.
+    """
     cos = np.asarray(cos_day)
+    first = np.zeros_like(cos) if first_day is None else np.maximum(np.asarray(first_day), 0)
     split = cos >= 1
 
     def blocks(n: np.ndarray | int) -> np.ndarray:
         return -(-np.asarray(n) // days_per_message)
 
-    per_channel = np.where(split, blocks(np.maximum(cos, 0)) + blocks(n_days - np.maximum(cos, 0)), blocks(n_days))
+    at = np.maximum(cos, first)
+    per_channel = np.where(split, blocks(at - first) + blocks(n_days - at), blocks(n_days - first))
     return np.asarray(n_channels) * per_channel
 
 
@@ -138,12 +154,20 @@ def message_counts(scenario: Scenario, start: int, stop: int) -> tuple[np.ndarra
     counts = {"IF-021": zeros, "IF-041": zeros}
     if "if021" in scenario.outputs:
         n_channels = kinds.n_channels.astype(np.int64)
-        counts["IF-021"] = if021_message_counts(n_channels, cos, n_days, scenario.messages.days_per_message)
+        counts["IF-021"] = if021_message_counts(n_channels, cos, n_days, scenario.messages.days_per_message,
+                                                kinds.install_day)
+    spells = plan_spells(scenario.data_quality, scenario.seed, kinds.meter_index, n_days, kinds.metered)
+    spells = drop_spells_before_install(spells, kinds.install_day)
+    if "if021" in scenario.outputs:
+        # a recovered communications fault's days are sent again: one message per channel and day
+        recovered = recovered_faults(scenario, kinds.meter_index, spells[2])
+        counts["IF-021"] = counts["IF-021"] + np.where(recovered, n_channels * spells[3], 0)
     if "if041" in scenario.outputs:
-        spells = plan_spells(scenario.data_quality, scenario.seed, kinds.meter_index, n_days, kinds.metered)
         empty = np.zeros((kinds.meter_index.size, 0), dtype=bool)
+        # a site with PV has an export MPAN, whose export register is read in messages of its own
         counts["IF-041"] = read_counts(n_days, QualityPlan(*spells, empty, empty), cos, kinds.metered,
-                                       schedule=scenario.readings.schedule)
+                                       schedule=scenario.readings.schedule, install_day=kinds.install_day,
+                                       exports=kinds.pv_kwp > 0)
     return role, counts
 
 
@@ -153,23 +177,28 @@ def supplied_message_counts(
     """As :func:`message_counts`, for supplied meters ``start .. stop - 1``.
 
     Supplied meters have the channels the user gave, no change of supplier and no spells; reads
-    integrate the import (AI) of metered supplies.
+    integrate the import (AI) of metered supplies, or the export (AE) of an MPAN that only
+    exports; values and reads start on an install day found in the data (see
+    :attr:`~mhhs_workbench.supplied.SuppliedConsumption.install_days`).
     """
     connection = supplied.meters["connection_type"].to_numpy()[start:stop].astype(str)
     role = role_indices(supplied_roles(connection))
     rows = supplied.rows_of(start, stop)
     n_channels = np.bincount(supplied.row_meter[rows] - start, minlength=stop - start)
+    # a register counts an MPAN's active import (AI), or its active export (AE) if that is all
     has_import = np.zeros(stop - start, dtype=bool)
-    has_import[supplied.row_meter[rows][supplied.row_mqid[rows] == 0] - start] = True
+    has_import[supplied.row_meter[rows][np.isin(supplied.row_mqid[rows], (0, 1))] - start] = True
     n_days = supplied.days.size
     zeros = np.zeros(stop - start, dtype=np.int64)
     counts = {"IF-021": zeros, "IF-041": zeros}
     none = np.full(stop - start, -1, dtype=np.int64)
+    install = supplied.install_days[start:stop]  # values start on the install day, reads with it
     if "if021" in scenario.outputs:
-        counts["IF-021"] = if021_message_counts(n_channels, none, n_days, scenario.messages.days_per_message)
+        counts["IF-021"] = if021_message_counts(n_channels, none, n_days, scenario.messages.days_per_message,
+                                                np.maximum(install, 0))
     if "if041" in scenario.outputs:
         empty = np.zeros((stop - start, 0), dtype=bool)
         no_spells = QualityPlan(none, zeros, none, zeros, empty, empty)
         counts["IF-041"] = read_counts(n_days, no_spells, none, has_import & (connection != "U"),
-                                       schedule=scenario.readings.schedule)
+                                       schedule=scenario.readings.schedule, install_day=install)
     return role, counts

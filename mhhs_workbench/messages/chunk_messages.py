@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..chunk import MQIDS, Chunk, DatasetFrame
+from ..population import first_reported_days
 from ..readings import day_index
 from ..settlement_time import format_utc
 from .addressing import ROLES, Addressing
@@ -19,6 +20,23 @@ from .if041 import iter_if041_payloads
 def references(addressing: Addressing, interface: str, first: np.ndarray) -> dict[str, ReferenceSequence]:
     """Each role's reference sequence for a chunk, after the ``first[role]`` messages sent before it."""
     return {role: addressing.references(role, interface, int(first[i]) + 1) for i, role in enumerate(ROLES)}
+
+
+#: Measurement quantities of the export direction (DI-035 ``E``): sent on a site's export MPAN.
+EXPORT_MQIDS = ("AE", "RE")
+
+
+def row_mpans(chunk: Chunk) -> np.ndarray:
+    """The MPAN each value row of a chunk is sent under, fixed-width bytes ``S13``.
+
+    Import quantities (AI, RI) go on the site's import MPAN, export ones (AE, RE) on its export
+    MPAN; a site without one (supplied meters, whose MPANs are kept as the user gave them) sends
+    every row on its own MPAN.
+    """
+    mpan = chunk.meters["mpan"].to_numpy().astype("S13")[chunk.row_meter]
+    export = chunk.meters["export_mpan"].to_numpy().astype("S13")[chunk.row_meter]
+    exporting = np.isin(chunk.row_mqid, [MQIDS.index(q) for q in EXPORT_MQIDS]) & (export != b"")
+    return np.where(exporting, export, mpan)
 
 
 def if021_items(
@@ -59,13 +77,35 @@ def if021_items(
         [refs[m.data_service_role] for m in meters],
         recipients,
         cos,
+        first_reported_days(chunk.meters, frame.days).tolist(),
+        row_mpans(chunk).astype("U13").tolist(),
     )
+
+
+def read_columns(
+    reads: dict[str, list], text: list[str], lo: int, hi: int, meter: tuple, frame: DatasetFrame,
+    addressing: Addressing,
+) -> dict[str, list]:
+    """The columns IF-041 payloads of one meter are built from: its read rows ``lo .. hi - 1``
+    with their date-times as text, and its GSP group, distributor and recipients per read."""
+    cos = day_index(meter.change_of_supplier_date, frame.days)
+    columns = {name: values[lo:hi] for name, values in reads.items()}
+    columns["read_datetime"] = text[lo:hi]
+    columns["gsp_group"] = [meter.gsp_group] * (hi - lo)
+    columns["distributor_dip_id"] = [meter.distributor_dip_id] * (hi - lo)
+    columns["recipients"] = [
+        (*addressing.read_recipients(event, int(key.split(":")[1]), cos, meter.supplier_dip_id),
+         meter.distributor_dip_id)
+        for event, key in zip(columns["event_code"], columns["message_key"], strict=True)
+    ]
+    return columns
 
 
 def if041_items(
     chunk: Chunk, frame: DatasetFrame, addressing: Addressing, refs: dict[str, ReferenceSequence]
 ) -> list[Item]:
-    """The chunk's IF-041 messages: one per meter and read instant, in time order."""
+    """The chunk's IF-041 messages: one per meter and read instant, in time order (and one more
+    per instant under an exporting site's export MPAN, for its export register)."""
     reads = chunk.reads
     n = len(reads["mpan"])
     if not n:
@@ -77,16 +117,7 @@ def if041_items(
     items: list[Item] = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         meter = by_mpan[mpans[lo]]
-        cos = day_index(meter.change_of_supplier_date, frame.days)
-        columns = {name: values[lo:hi] for name, values in reads.items()}
-        columns["read_datetime"] = text[lo:hi]
-        columns["gsp_group"] = [meter.gsp_group] * (hi - lo)
-        columns["distributor_dip_id"] = [meter.distributor_dip_id] * (hi - lo)
-        columns["recipients"] = [
-            (*addressing.read_recipients(event, int(key.split(":")[1]), cos, meter.supplier_dip_id),
-             meter.distributor_dip_id)
-            for event, key in zip(columns["event_code"], columns["message_key"], strict=True)
-        ]
+        columns = read_columns(reads, text, lo, hi, meter, frame, addressing)
         sender = addressing.senders[(meter.data_service_role, "IF-041")]
         items.extend((request_item(p),) for p in iter_if041_payloads(columns, sender, refs[meter.data_service_role]))
     return items

@@ -87,6 +87,32 @@ ACTUAL_CODES: tuple[str, ...] = tuple(
     q for q in QUALITY_CODES if q not in ZE_CODES and q not in ESTIMATE_CODES
 )
 
+#: Codes DI-083 reserves for the Advanced Data Service (``ADS Only`` / ``ADS Method n``).
+ADS_ONLY_CODES: tuple[str, ...] = tuple(
+    q for q in QUALITY_CODES if q.startswith(("A1", "A2", "A3", "AAE", "EAE", "EA"))
+)
+
+#: The estimation hierarchy of smart and unmetered data services (``E`` and ``E0``-``E9``); an
+#: Advanced Data Service estimates with its own ``EA*`` methods instead.
+NON_ADS_ESTIMATE_CODES: tuple[str, ...] = tuple(
+    q for q in ESTIMATE_CODES if q not in ADS_ONLY_CODES
+)
+
+#: The ADS method standing in for each hierarchy step, ``EA(n+1)`` for ``En``: DI-083 numbers the
+#: ADS methods without naming them, so the workbench pairs them with the hierarchy in order.
+ADS_METHOD_OF: dict[str, str] = {f"E{n}": f"EA{n + 1}" for n in range(10)}
+
+
+def allowed_quality_codes(role: str) -> tuple[str, ...]:
+    """``q`` values a data service in ``role`` may send (``ADS``, ``SDS`` or ``UMSDS``).
+
+    The ADS sends actuals, zero estimates and its reserved codes; other data services send
+    actuals, zero estimates and the ``E``/``E0``-``E9`` hierarchy, never an ADS-only code.
+    """
+    banned = NON_ADS_ESTIMATE_CODES if role == "ADS" else ADS_ONLY_CODES
+    return tuple(q for q in QUALITY_CODES if q not in banned)
+
+
 #: Estimation reason code ``e`` (DI-076), ``None`` when the value is not estimated.
 ESTIMATION_REASON_NAMES: dict[str, str] = {
     "1": "OptOut",

@@ -8,6 +8,10 @@ end of a file it shares with a neighbouring chunk as a hidden *piece*
 (``.<interface>_<nnnnnn>.json.piece-<first message>-<count>``). :meth:`MessageFiles.finish` joins the
 pieces of each shared file in message order. Every write goes to a temporary name first and is
 renamed into place, so a chunk that is run again (a retried task) rewrites identical files.
+
+Messages that are sent together (a data service's send batch, see :mod:`~mhhs_workbench.timeline`)
+can be kept together: given the global index at which each batch starts, a file never holds
+messages of two batches, and each batch fills files of ``per_file`` messages (its last file fewer).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 #: An item of a request body, as one or more buffers to be written one after another.
 Item = Sequence[bytes | memoryview]
@@ -37,14 +43,35 @@ class MessageFiles:
         ``IF-021`` or ``IF-041``; names the files.
     per_file : int
         Messages per file (the last file may hold fewer).
+    batch_starts : numpy.ndarray of int, optional
+        Global index of the first message of each batch in file order, then the total: files
+        never span two batches. ``None`` means one batch of every message.
     """
 
-    def __init__(self, folder: Path, interface_id: str, per_file: int) -> None:
+    def __init__(self, folder: Path, interface_id: str, per_file: int, batch_starts: np.ndarray | None = None) -> None:
         if per_file < 1:
             raise ValueError(f"messages per file must be at least 1, got {per_file}")
         self.folder = Path(folder)
         self.interface_id = interface_id
         self.per_file = per_file
+        self.file_starts: np.ndarray | None = None
+        if batch_starts is not None:
+            bounds = np.asarray(batch_starts, dtype=np.int64)
+            sizes = np.diff(bounds)
+            n_files = -(-sizes // per_file)
+            batch = np.repeat(np.arange(sizes.size), n_files)
+            rank = np.arange(batch.size) - np.repeat(np.cumsum(n_files) - n_files, n_files)
+            # first message of each file, then the total
+            self.file_starts = np.append(bounds[:-1][batch] + rank * per_file, bounds[-1])
+            self.file_stops = np.minimum(self.file_starts[:-1] + per_file, bounds[1:][batch])
+
+    def _file(self, message: int) -> tuple[int, int, int]:
+        """File number holding global message ``message``, and the file's ``[first, stop)`` messages."""
+        if self.file_starts is None:
+            f = message // self.per_file
+            return f, f * self.per_file, (f + 1) * self.per_file
+        f = int(np.searchsorted(self.file_starts, message, side="right")) - 1
+        return f, int(self.file_starts[f]), int(self.file_stops[f])
 
     def name(self, file_index: int) -> str:
         """File name of 0-based file number ``file_index``."""
@@ -64,8 +91,7 @@ class MessageFiles:
         end = first_message + len(items)
         start = first_message
         while start < end:
-            f = start // self.per_file
-            file_lo, file_hi = f * self.per_file, (f + 1) * self.per_file
+            f, file_lo, file_hi = self._file(start)
             stop = min(end, file_hi)
             part = items[start - first_message : stop - first_message]
             if start == file_lo and stop == file_hi:
@@ -85,7 +111,10 @@ class MessageFiles:
         RuntimeError
             If a file is missing or its pieces do not hold exactly its messages (a chunk was lost).
         """
-        n_files = -(-total_messages // self.per_file)
+        if self.file_starts is not None and int(self.file_starts[-1]) != total_messages:
+            raise RuntimeError(f"{self.interface_id}: {total_messages} messages, but the batches hold "
+                               f"{int(self.file_starts[-1])}")
+        n_files = -(-total_messages // self.per_file) if self.file_starts is None else self.file_starts.size - 1
         pattern = re.compile(rf"\.{re.escape(self.interface_id)}_(\d{{6,}})\.json{_PIECE}(\d+)-(\d+)")
         pieces: dict[int, list[tuple[int, int, Path]]] = {}
         if self.folder.is_dir():
@@ -97,12 +126,15 @@ class MessageFiles:
                     pieces.setdefault(f - 1, []).append((start, count, path))
         for f, parts in sorted(pieces.items()):
             parts.sort()
-            expected = f * self.per_file
+            if self.file_starts is None:
+                expected, stop = f * self.per_file, min((f + 1) * self.per_file, total_messages)
+            else:
+                expected, stop = int(self.file_starts[f]), int(self.file_stops[f])
             for start, count, _ in parts:
                 if start != expected:
                     raise RuntimeError(f"{self.name(f)}: message {expected} is missing")
                 expected += count
-            if expected != min((f + 1) * self.per_file, total_messages):
+            if expected != stop:
                 raise RuntimeError(f"{self.name(f)}: messages from {expected} are missing")
             digest = self._write(self.folder / self.name(f), [[p.read_bytes()] for _, _, p in parts], b"[", b"]")
             if checksums is not None:

@@ -27,6 +27,7 @@ import numpy as np
 import orjson
 
 from ..settlement_time import PERIODS_PER_UTC_DAY, format_utc
+from ..timeline import message_blocks
 from .common import ReferenceSequence
 from .if021 import REASON_BY_NUMBER, if021_payload
 
@@ -124,14 +125,14 @@ class IF021ByteWriter:
                                              value_at + digits + 4 + len(b'","q":"'))
         return self._templates[key]
 
-    def message_days(self, cos_day: int | None) -> list[tuple[int, int, int]]:
-        """``(first_day, last_day, segment)`` of each message of one row, in order."""
-        segments = [(0, self.n_days)] if cos_day is None else [(0, cos_day), (cos_day, self.n_days)]
-        return [
-            (first, min(first + self.days_per_message, last), s)
-            for s, (start, last) in enumerate(segments)
-            for first in range(start, last, self.days_per_message)
-        ]
+    def message_days(self, cos_day: int | None, first_day: int = 0) -> list[tuple[int, int, int]]:
+        """``(first_day, last_day, segment)`` of each message of one row, in order.
+
+        ``first_day`` is the row's first reported day (a meter installed inside the data set
+        reports from its install day); a change of supplier falls after it. The send timeline
+        plans with the same blocks (:func:`~mhhs_workbench.timeline.message_blocks`).
+        """
+        return message_blocks(self.n_days, self.days_per_message, cos_day, first_day)
 
     def blocks(
         self,
@@ -145,6 +146,8 @@ class IF021ByteWriter:
         references: Sequence[ReferenceSequence],
         recipients: Sequence[Sequence[tuple[str, ...]]],
         cos_days: Sequence[int | None],
+        first_days: Sequence[int] | None = None,
+        row_mpans: Sequence[str] | None = None,
     ) -> Iterator[list[tuple[bytes, memoryview, bytes]]]:
         """Request-body items ``{"payload": ...}`` of every message of a chunk, in order, by block.
 
@@ -166,6 +169,12 @@ class IF021ByteWriter:
             Recipients of each supplier segment (see :meth:`message_days`).
         cos_days : sequence, one per meter
             Day index of a change of supplier, ``None`` for none.
+        first_days : sequence of int, one per meter, optional
+            First reported day index of each meter (0 for all by default); no message holds an
+            earlier day.
+        row_mpans : sequence of str, one per row, optional
+            The MPAN each row is sent under (the meter's ``mpan`` by default): an export
+            quantity travels on the site's export MPAN.
 
         Yields
         ------
@@ -183,10 +192,45 @@ class IF021ByteWriter:
         for lo in range(0, n_rows, per_block):
             hi = min(lo + per_block, n_rows)
             yield self._block(meters, row_meter[lo:hi], row_mqid[lo:hi], values[lo:hi], quality[lo:hi],
-                              reasons[lo:hi], senders, references, recipients, cos_days)
+                              reasons[lo:hi], senders, references, recipients, cos_days, first_days,
+                              None if row_mpans is None else row_mpans[lo:hi])
 
     def _block(self, meters, row_meter, row_mqid, values, quality, reasons, senders, references, recipients,
-               cos_days) -> list[tuple[bytes, memoryview, bytes]]:
+               cos_days, first_days=None, row_mpans=None) -> list[tuple[bytes, memoryview, bytes]]:
+        body, ends = self.format_rows(values, quality, reasons)
+        out = []
+        for r in range(values.shape[0]):
+            m = int(row_meter[r])
+            meter = meters[m]
+            mpan = meter.mpan if row_mpans is None else row_mpans[r]
+            first_day = 0 if first_days is None else int(first_days[m])
+            for first, last, segment in self.message_days(cos_days[m], first_day):
+                if last <= first:
+                    continue  # no reported day in this supplier's segment
+                a = int(ends[r * self.n_days + first - 1]) if r * self.n_days + first else 0
+                b = int(ends[r * self.n_days + last - 1]) - 1  # without the day separator
+                ref = references[m].take("IF-021")
+                head, tail = self._head(meter, row_mqid[r], senders[m], ref, recipients[m][segment], mpan)
+                out.append((head, body[a:b], tail))
+        return out
+
+    def format_rows(self, values: np.ndarray, quality: np.ndarray, reasons: np.ndarray) -> tuple[memoryview, np.ndarray]:
+        """Every day of a block of value rows as JSON text, back to back.
+
+        Parameters
+        ----------
+        values : numpy.ndarray of int, shape ``(n_rows, n_days * 48)``
+            Energy per UTC half hour [Wh] (or [varh]), >= 0.
+        quality, reasons : numpy.ndarray of int, same shape
+            Index into the quality codes, and DI-076 reason number (0 = none).
+
+        Returns
+        -------
+        body : memoryview
+            The days' text, each followed by a comma.
+        ends : numpy.ndarray of int64
+            End offset in ``body`` of row ``r``'s day ``d`` (with its comma) at ``r * n_days + d``.
+        """
         n_rows = values.shape[0]
         top = int(values.max()) if values.size else 0
         digits = max(1, len(str(top // 1000)))
@@ -219,25 +263,29 @@ class IF021ByteWriter:
         else:
             ends = np.arange(1, n_rows * self.n_days + 1) * buf.shape[2]
             body = memoryview(buf.reshape(-1))
-        out = []
-        for r in range(n_rows):
-            m = int(row_meter[r])
-            meter = meters[m]
-            for first, last, segment in self.message_days(cos_days[m]):
-                a = int(ends[r * self.n_days + first - 1]) if r * self.n_days + first else 0
-                b = int(ends[r * self.n_days + last - 1]) - 1  # without the day separator
-                ref = references[m].take("IF-021")
-                head, tail = self._head(meter, row_mqid[r], senders[m], ref, recipients[m][segment])
-                out.append((head, body[a:b], tail))
-        return out
+        return body, ends
 
-    def _head(self, meter: Any, mqid: str, sender: Any, reference: str, recipients: Sequence[str]) -> tuple[bytes, bytes]:
+    def message_item(
+        self, body: memoryview, ends: np.ndarray, row: int, first: int, last: int, meter: Any, mqid: str,
+        sender: Any, reference: str, recipients: Sequence[str], mpan: str | None = None,
+    ) -> tuple[bytes, memoryview, bytes]:
+        """One message of days ``[first, last)`` of row ``row`` of rows formatted by :meth:`format_rows`."""
+        a = int(ends[row * self.n_days + first - 1]) if row * self.n_days + first else 0
+        b = int(ends[row * self.n_days + last - 1]) - 1  # without the day separator
+        head, tail = self._head(meter, mqid, sender, reference, recipients, mpan)
+        return head, body[a:b], tail
+
+    def _head(self, meter: Any, mqid: str, sender: Any, reference: str, recipients: Sequence[str],
+              mpan: str | None = None) -> tuple[bytes, bytes]:
         """The bytes before and after a message's days, as ``orjson`` writes the builder's payload.
 
         One ``orjson`` call per sender, quantity and number of recipients makes a ``%s`` template
         of the header; each message fills in its identifiers. They are digits, DIP IDs and codes
-        (text that JSON writes as it is); anything else takes ``orjson`` itself.
+        (text that JSON writes as it is); anything else takes ``orjson`` itself. ``mpan`` is
+        the MPAN the message goes under, the meter's own by default.
         """
+        if mpan is not None and mpan != meter.mpan:
+            meter = SimpleNamespace(**{c: getattr(meter, c) for c in _HEAD_FIELDS[1:]}, mpan=mpan)
         values = (reference, *(getattr(meter, c) for c in _HEAD_FIELDS), *recipients)
         key = (sender, mqid, len(recipients))
         if key not in self._heads:

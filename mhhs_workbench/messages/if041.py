@@ -1,7 +1,10 @@
 """IF-041 builder: smart / advanced register readings.
 
 One message carries one MPAN's readings for one event: cumulative register reads (``B064List``)
-and, for time-of-use meters, configurable register reads (``B065List``, at most 48).
+and, for time-of-use meters, configurable register reads (``B065List``, at most 48). IF-041 has
+no field naming a register's energy direction (B064 is meter ID, reading, date-time, method and
+site visit check code only), so an export register is told apart by the MPAN its message is
+sent under: the site's export MPAN (DI-035 ``E``).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def iter_if041_payloads(
         1-2 character ID such as ``'01'`` for configurable time-of-use registers (``B065List``).
         ``reading_wh`` is the register value [Wh]; ``read_datetime`` a 25-character date-time.
         An optional ``recipients`` column (tuples of DIP IDs) addresses each message separately,
-        after ``recipients``.
+        after ``recipients``; an optional ``message_mpan`` column names the MPAN each message is
+        sent under instead of ``mpan`` (an export register's export MPAN).
     sender : Sender
         Sender and addressing details.
     references : ReferenceSequence
@@ -78,6 +82,7 @@ def iter_if041_payloads(
     text = wh_to_kwh_strings(np.asarray(reads["reading_wh"], dtype=np.int64)).tolist()
     cols = {c: list(reads[c]) for c in READ_COLUMNS}
     per_message = list(reads["recipients"]) if "recipients" in columns else None
+    subject = list(reads["message_mpan"]) if "message_mpan" in columns else cols["mpan"]
     keys = cols["message_key"]
     start = 0
     n = len(keys)
@@ -123,7 +128,7 @@ def iter_if041_payloads(
                 cols["event_code"][start],
                 sender,
                 references.take(INTERFACE_ID),
-                cols["mpan"][start],
+                subject[start],
                 cols["distributor_dip_id"][start],
                 cols["gsp_group"][start],
                 (*recipients, *per_message[start]) if per_message else recipients,

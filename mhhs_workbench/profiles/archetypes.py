@@ -9,8 +9,9 @@ Typical annual consumption
 * Domestic: Ofgem's typical domestic consumption values. Single rate 2,700 kWh a year (medium,
   lowered from 2,900 in 2023; low 1,800 and high 4,300); Economy 7 4,200 kWh (low 2,400, high
   7,100). Ofgem splits Economy 7 58 % day / 42 % night; the model keeps the calibrated
-  reference shape instead, whose night window (00:30-07:30 GMT) takes about 46 % of the year's
-  energy (forcing 42 % would distort the shape, see ``calibration``).
+  reference shape instead, whose night window (seven hours: 00:30-07:30 GMT for about half the
+  meters, other times for the rest, see ``economy7``) takes about 46 % of the year's energy
+  (forcing 42 % would distort the shape, see ``calibration``).
 * Non-domestic and maximum demand: the average consumption per customer implied by the
   calibrated profile class level (the 1997 load research average), rounded to two significant
   figures. They are plausible round figures for a small business (PC3/PC4) and for maximum
@@ -42,7 +43,8 @@ class ArchetypeSpec:
     profile_class : int or None
         Elexon profile class whose shape it follows (None for street lighting).
     economy7 : bool
-        Whether part of the load is on a timed night circuit (00:30-07:30 GMT).
+        Whether part of the load is on a timed night circuit (the meter's switching window,
+        :mod:`~mhhs_workbench.profiles.economy7`).
     domestic : bool
         Domestic premises (overlays such as PV, EV and heat pumps are typical there).
     typical_annual_kwh : float

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..settlement_time import PERIODS_PER_UTC_DAY, as_days
+from ..settlement_time import PERIODS_PER_UTC_DAY, as_days, profile_day_types
 from .archetypes import ArchetypeSpec
 from .lighting import lighting_basis
 from .overlays import heat_pump_basis, heat_pump_daily, pv_basis
@@ -102,6 +102,13 @@ class YearContext:
 
         return self.memo.get(("basis", spec.name, where), make)
 
+    def utc_day_types(self, nation: str) -> np.ndarray:
+        """Profile day type (0 weekday, 1 Saturday, 2 Sunday or bank holiday) of each UTC day."""
+        return self.memo.get(
+            ("day_types", nation),
+            lambda: _readonly(profile_day_types(self.grid.days, nation)),
+        )
+
     def heat_pump_year_totals(self) -> np.ndarray:
         """Sum over each year's local days of the relative daily heat-pump energy [-]."""
 
@@ -140,6 +147,15 @@ class RangeContext:
             return _readonly(np.ascontiguousarray(full[:, s0 : s0 + self.grid.n_periods]))
 
         return self.memo.get(("basis", spec.name, where), make)
+
+    def operating_keys(self, nation: str) -> np.ndarray:
+        """``day type * 48 + local clock slot`` of every requested half hour (see ``operating``)."""
+
+        def make() -> np.ndarray:
+            types = profile_day_types(self.grid.local_day_list, nation)[self.grid.local_day_index]
+            return _readonly(types * PERIODS_PER_UTC_DAY + self.grid.local_slots)
+
+        return self.memo.get(("operating", nation), make)
 
     def pv(self, gsp_group: str) -> np.ndarray:
         """PV rows of a GSP group over the requested days [kW/kWp]."""

@@ -44,11 +44,14 @@ from ..settlement_time import PERIODS_PER_UTC_DAY
 from . import individuality as ind
 from .archetypes import ARCHETYPES, ArchetypeSpec, archetype_spec
 from .context import RangeContext, run_context
+from .economy7 import economy7_windows
 from .lighting import lighting_weights
+from .operating import operated_rows, site_operation
 from .overlays import ev_charging_wh, heat_pump_weights, pv_weights
 from .randomness import Stream, meter_normal, meter_uniform
 from .reactive import reactive_varh
 from .rounding import cumulative_round
+from .shapes import window_weights
 
 #: Meters processed together; small enough that a block's arrays stay in cache.
 BLOCK_METERS = 256
@@ -293,7 +296,8 @@ def _generate(
                 idx = table["meter_index"].to_numpy()[sel]
                 annual = ind.annual_kwh(spec, seed, idx, table["annual_kwh"].to_numpy()[sel])
                 annual_out[sel] = annual
-                base_int = _archetype_load(spec, seed, idx, annual, ctx, where)
+                gsp_block = table["gsp_group"].to_numpy()[sel]
+                base_int = _archetype_load(spec, seed, idx, annual, ctx, where, gsp_block)
                 _finish_block(
                     sel, spec, seed, idx, annual, base_int, table, ctx, ai, ae, ri, re, comp
                 )
@@ -313,18 +317,26 @@ def _archetype_load(
     annual_kwh: np.ndarray,
     ctx: RangeContext,
     where: str,
+    gsp_group: np.ndarray | None = None,
 ) -> np.ndarray:
     """Archetype load of a block of meters [Wh], integers ``(n, n_days * 48)``.
 
-    ``where`` is the nation (bank holidays) or, for street lighting, the GSP group.
+    ``where`` is the nation (bank holidays) or, for street lighting, the GSP group;
+    ``gsp_group`` each meter's GSP group (chooses Economy 7 switching windows).
     """
     noisy = spec.noise_class != "none"
     years = ctx.years
     _, day_sums = years.archetype_basis(spec, where)
     basis = ctx.basis(spec, where)
     weights = ind.base_weights(spec, seed, idx) if noisy else lighting_weights(seed, idx)
+    if spec.economy7 and gsp_group is not None:  # without groups: the standard window
+        weights = window_weights(weights, economy7_windows(seed, idx, gsp_group))
+    operation = site_operation(spec, seed, idx, ctx, where)  # None unless non-domestic
     # expected energy of every day of the years (exact: weights and rows are quantised)
-    day_energy = weights @ day_sums
+    if operation is None:
+        day_energy = weights @ day_sums
+    else:
+        day_energy = operated_rows(weights, day_sums, operation[0])
     if noisy:
         day_energy *= ind.day_noise(spec.noise_class, seed, idx, years.grid.days.astype(np.int64))
     totals = _year_totals(day_energy, years.year_bounds)
@@ -333,21 +345,17 @@ def _archetype_load(
         (annual_kwh * 1000.0)[:, None] * day_energy[:, d0 : d0 + nd] / totals[:, ctx.year_index]
     )
 
-    load = weights @ basis  # (n, t) relative power
+    if operation is None:
+        load = weights @ basis  # (n, t) relative power
+    else:
+        load = operated_rows(weights, basis, operation[1])
     shaped = load.reshape(idx.size, nd, PERIODS_PER_UTC_DAY)
     if noisy:
         np.maximum(load, LOAD_FLOOR, out=load)
-        _, windows = ind.noise_bank(spec.noise_class)
-        noise = windows[ind.noise_offsets(spec.noise_class, seed, idx, ctx.day_numbers)]
-        # Make the noise energy-neutral within each day by subtracting its load-weighted mean
-        # excess (a spike borrows its energy from the rest of the day). Rescaling each day by
-        # its realised sum instead would damp the half hours that dominate the day (an
-        # Economy 7 night) because their own noise inflates the divisor.
-        expected = shaped.sum(axis=2)
-        weighted = np.einsum("ijk,ijk->ij", shaped, noise)
-        noise -= ((weighted - expected) / expected)[:, :, None]
-        np.maximum(noise, 0.0, out=noise)
-        shaped *= noise
+        # energy-neutral within each day, with the meter's routines and base load
+        ind.apply_half_hour_noise(
+            spec.noise_class, seed, idx, ctx.day_numbers, ctx.grid.local_slots, shaped
+        )
     realised = shaped.sum(axis=2)
     factor = np.divide(target, realised, out=np.zeros_like(target), where=realised > 0)
     shaped *= factor[:, :, None]

@@ -18,6 +18,10 @@
 
 Generation is returned in Wh per UTC half hour; EV charging directly as integers (whole
 half hours at full power and one part-filled half hour).
+
+Which archetype may carry which overlay is decided here (:func:`overlay_unavailable`): every
+metered site may have PV and EV charging; heat pumps are domestic only (their daily and
+hourly shapes are fitted to homes); an unmetered supply carries none.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import pandas as pd
 from ..identifiers import GSP_GROUPS, LATITUDE_BY_GSP_GROUP, LONGITUDE_BY_GSP_GROUP
 from ..settlement_time import LOCAL_TZ
 from . import fourier
+from .archetypes import archetype_spec
 from .parameters import parameters
 from .randomness import (
     Stream,
@@ -43,6 +48,34 @@ from .randomness import (
 from .shapes import BASIS_QUANTUM, quantise
 from .solar import plane_of_array, sun_vector
 from .timegrid import TimeGrid, local_slot_multiplicity
+
+#: Overlay names, as the meter table's columns that size them.
+OVERLAYS: tuple[str, ...] = ("pv_kwp", "ev_kw", "heat_pump_kwh")
+
+
+def overlay_unavailable(archetype: str) -> dict[str, str]:
+    """Why an archetype cannot carry each overlay ("" where it can).
+
+    Parameters
+    ----------
+    archetype : str
+        Archetype name (one of ``ARCHETYPES``).
+
+    Returns
+    -------
+    dict of str to str
+        For each of :data:`OVERLAYS`, the reason in words, or "" when the overlay is allowed.
+    """
+    spec = archetype_spec(archetype)
+    if spec.connection_types == ("U",):
+        reason = ("an unmetered supply has no meter: there is nothing to net PV export, EV "
+                  "charging or a heat pump against")
+        return dict.fromkeys(OVERLAYS, reason)
+    heat_pump = "" if spec.domestic else (
+        "heat pumps are modelled for homes only (their daily and hourly shapes are fitted to "
+        "domestic air-source heat pumps)")
+    return {"pv_kwp": "", "ev_kw": "", "heat_pump_kwh": heat_pump}
+
 
 # ----------------------------------------------------------------------------- solar PV
 

@@ -59,6 +59,11 @@ class Stream(IntEnum):
     QUALITY_SPELL = 90  # + counter: the six draws of the de-energised and comms-fault spells
     QUALITY_MISSING = 91
     QUALITY_INVALID = 92
+    E7_WINDOW = 101  # counter 0: the GSP group's usual window kept?, 1: which other window
+    SITE_OPERATING = 102  # + counter: the site's operating pattern draws
+    SITE_OPERATING_STRATA = 1632  # + counter: stratified draws of the operating pattern
+    SEND_TIME = 1000  # + absolute day: a data service's daily batch time
+    REVISION = 1001
 
 
 def mix64(z: np.ndarray) -> np.ndarray:

@@ -1,0 +1,279 @@
+"""A chunk's messages in send order, each stamped with its batch's send time and reference.
+
+The run plan fixes, for every chunk and send batch, the global index of the chunk's first message
+in that batch (see :class:`~mhhs_workbench.pipeline.RunPlan`). Here a chunk lists its messages
+(value row and days, or register read), puts each in its batch, sorts them by batch send order and
+then meter order, and formats them with the batch's ``senderTimestamp`` and the sender's running
+reference number. Every field is a function of the scenario and the message's global position,
+so the bytes do not depend on the chunking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..chunk import MQIDS, Chunk, DatasetFrame
+from ..population import first_reported_days
+from ..readings import day_index
+from ..settlement_time import format_utc
+from ..timeline import SendTimeline, message_blocks, read_batch_day
+from .addressing import Addressing, role_indices
+from .chunk_messages import read_columns, row_mpans
+from .common import ReferenceSequence, Sender, request_item
+from .files import Item
+from .if021_bytes import IF021ByteWriter
+from .if041 import iter_if041_payloads
+
+#: Value rows formatted at once (bounds the formatting's working memory).
+FORMAT_ROWS = 256
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A chunk's messages of one interface, in send order.
+
+    Attributes
+    ----------
+    batch : numpy.ndarray of int64
+        Batch id of each message.
+    index : numpy.ndarray of int64
+        Global 0-based message index of each.
+    reference : numpy.ndarray of int64
+        The sender's running reference number of each.
+    row : numpy.ndarray of int64
+        IF-021: value row; IF-041: first read row of the message.
+    first_day, stop_day : numpy.ndarray of int64
+        IF-021: days ``[first_day, stop_day)`` carried; IF-041: the day the read closes, and +1.
+    revision : numpy.ndarray of int64
+        0 when first sent, 1 when re-sent as actual.
+    segment : numpy.ndarray of int64
+        Supplier segment (IF-021; 0 for IF-041).
+    """
+
+    batch: np.ndarray
+    index: np.ndarray
+    reference: np.ndarray
+    row: np.ndarray
+    first_day: np.ndarray
+    stop_day: np.ndarray
+    revision: np.ndarray
+    segment: np.ndarray
+
+    def runs(self) -> Iterator[tuple[int, int]]:
+        """``(lo, hi)`` positions of consecutive global indices (one per batch the chunk sends in)."""
+        if not self.index.size:
+            return
+        cut = np.flatnonzero(np.diff(self.index) != 1) + 1
+        bounds = [0, *cut.tolist(), int(self.index.size)]
+        yield from zip(bounds[:-1], bounds[1:], strict=True)
+
+
+@dataclass(frozen=True)
+class BatchPlacement:
+    """Where one interface's messages go, from the run plan.
+
+    Attributes
+    ----------
+    chunk_first : numpy.ndarray of int64, shape ``(n_ids,)``
+        Global index of the chunk's first message in each batch.
+    chunk_count : numpy.ndarray of int64, shape ``(n_ids,)``
+        Messages the plan expects from the chunk in each batch.
+    batch_start : numpy.ndarray of int64, shape ``(n_ids,)``
+        Global index of each batch's first message.
+    batch_reference : numpy.ndarray of int64, shape ``(n_ids,)``
+        Messages the batch's sender sent before the batch.
+    """
+
+    chunk_first: np.ndarray
+    chunk_count: np.ndarray
+    batch_start: np.ndarray
+    batch_reference: np.ndarray
+
+
+def place(batch: np.ndarray, order_key: list[np.ndarray], timeline: SendTimeline, where: BatchPlacement,
+          interface: str, chunk_index: int, **columns: np.ndarray) -> Placed:
+    """Sort messages by send batch, then ``order_key``; give each its global index and reference.
+
+    Raises
+    ------
+    RuntimeError
+        If the chunk's messages per batch differ from the plan's (the plan and writer disagree).
+    """
+    batch = np.asarray(batch, dtype=np.int64)
+    order = np.lexsort((*reversed(order_key), timeline.rank[batch]))
+    batch = batch[order]
+    counts = np.bincount(batch, minlength=timeline.n_ids)
+    if not np.array_equal(counts, where.chunk_count):
+        bad = int(np.flatnonzero(counts != where.chunk_count)[0])
+        raise RuntimeError(f"chunk {chunk_index}: {int(counts[bad])} {interface} messages in send batch {bad}, "
+                           f"planned {int(where.chunk_count[bad])}")
+    starts = np.flatnonzero(np.r_[True, batch[1:] != batch[:-1]]) if batch.size else np.zeros(0, dtype=np.int64)
+    rank_in = np.arange(batch.size) - np.repeat(starts, np.diff(np.r_[starts, batch.size]))
+    index = where.chunk_first[batch] + rank_in
+    reference = where.batch_reference[batch] + (index - where.batch_start[batch]) + 1
+    return Placed(batch, index, reference, **{k: np.asarray(v, dtype=np.int64)[order] for k, v in columns.items()})
+
+
+class BatchSenders:
+    """The sender of each role and batch: the scenario's, stamped with the batch's send time."""
+
+    def __init__(self, addressing: Addressing, timeline: SendTimeline, interface: str) -> None:
+        self.addressing = addressing
+        self.timeline = timeline
+        self.interface = interface
+        self._senders: dict[int, Sender] = {}
+
+    def sender(self, role: str, batch: int) -> Sender:
+        """Sender of ``role`` in batch id ``batch``."""
+        if batch not in self._senders:
+            base = self.addressing.senders[(role, self.interface)]
+            self._senders[batch] = dataclasses.replace(base, timestamp=self.timeline.stamps[batch])
+        return self._senders[batch]
+
+    def reference(self, role: str, batch: int, number: int) -> str:
+        """``senderUniqueReference`` number ``number`` of ``role``, created on the batch's send date."""
+        sender = self.sender(role, batch)
+        return ReferenceSequence(sender, self.timeline.reference_date(batch), number).take(self.interface)
+
+
+def if021_placed(chunk: Chunk, frame: DatasetFrame, timeline: SendTimeline, where: BatchPlacement) -> Placed:
+    """The chunk's IF-021 messages, first-sent and revisions, in send order."""
+    n_days, k = frame.n_days, frame.scenario.messages.days_per_message
+    meters = chunk.meters
+    role = role_indices(meters["data_service_role"].to_numpy())
+    cos = [day_index(c, frame.days) for c in meters["change_of_supplier_date"].tolist()]
+    first = first_reported_days(meters, frame.days).tolist()
+    cached: dict[tuple, list[tuple[int, int, int]]] = {}
+    rows, lo, hi, seg, bday = [], [], [], [], []
+    for r, m in enumerate(chunk.row_meter.tolist()):
+        blocks = cached.setdefault((cos[m], first[m]), message_blocks(n_days, k, cos[m], first[m]))
+        for a, b, s in blocks:
+            rows.append(r)
+            lo.append(a)
+            hi.append(b)
+            seg.append(s)
+            bday.append(b - 1)
+    revision = [0] * len(rows)
+    rev = chunk.revisions
+    if rev is not None:
+        for r, d0, nd, day in zip(rev.rows.tolist(), rev.first_day.tolist(), rev.n_days.tolist(),
+                                  rev.batch_day.tolist(), strict=True):
+            m = int(chunk.row_meter[r])
+            for d in range(d0, d0 + nd):
+                # the supplier segment of day d, as in the blocks first sent
+                segment = next(s for a, b, s in cached[(cos[m], first[m])] if a <= d < b)
+                rows.append(r)
+                lo.append(d)
+                hi.append(d + 1)
+                seg.append(segment)
+                bday.append(day)
+                revision.append(1)
+    rows_a = np.asarray(rows, dtype=np.int64)
+    batch = timeline.batch_id(role[chunk.row_meter[rows_a]] if rows_a.size else np.zeros(0, np.int64),
+                              np.asarray(bday, dtype=np.int64))
+    return place(batch, [rows_a, np.asarray(lo)], timeline, where, "IF-021", chunk.index, row=rows_a,
+                 first_day=lo, stop_day=hi, revision=revision, segment=seg)
+
+
+def if021_send_items(
+    chunk: Chunk, frame: DatasetFrame, addressing: Addressing, writer: IF021ByteWriter, placed: Placed,
+    timeline: SendTimeline,
+) -> tuple[list[Item], list[str]]:
+    """The request-body items of :func:`if021_placed`'s messages, in the same order, and their
+    ``senderUniqueReference``."""
+    records = chunk.meter_records
+    mqids = [MQIDS[i] for i in chunk.row_mqid]
+    mpans = row_mpans(chunk).astype("U13").tolist()
+    cos = [day_index(m.change_of_supplier_date, frame.days) for m in records]
+    recipients = [[(supplier, m.distributor_dip_id) for _, _, supplier in addressing.supplier_segments(c, frame.n_days)]
+                  for m, c in zip(records, cos, strict=True)]
+    senders = BatchSenders(addressing, timeline, "IF-021")
+    # final values (every day's latest version) and, for re-sent rows, the rows as first sent
+    final = _formatted(writer, chunk.values, chunk.quality, chunk.reasons)
+    rev = chunk.revisions
+    first_sent: dict[int, tuple[list, int]] = {}
+    if rev is not None and rev.rows.size:
+        blocks = _formatted(writer, rev.values, rev.quality, rev.reasons)
+        first_sent = {int(r): blocks[i] for i, r in enumerate(rev.rows.tolist())}
+    items: list[Item] = []
+    references: list[str] = []
+    for i in range(placed.index.size):
+        r = int(placed.row[i])
+        m = int(chunk.row_meter[r])
+        meter = records[m]
+        role = meter.data_service_role
+        batch = int(placed.batch[i])
+        body, ends, at = first_sent[r] if (placed.revision[i] == 0 and r in first_sent) else final[r]
+        reference = senders.reference(role, batch, int(placed.reference[i]))
+        items.append(writer.message_item(body, ends, at, int(placed.first_day[i]), int(placed.stop_day[i]), meter,
+                                         mqids[r], senders.sender(role, batch), reference,
+                                         recipients[m][int(placed.segment[i])], mpans[r]))
+        references.append(reference)
+    return items, references
+
+
+def _formatted(writer: IF021ByteWriter, values: np.ndarray, quality: np.ndarray,
+               reasons: np.ndarray) -> list[tuple[memoryview, np.ndarray, int]]:
+    """Each row's ``(body, ends, row in its block)`` of rows formatted :data:`FORMAT_ROWS` at a time."""
+    out = []
+    for lo in range(0, values.shape[0], FORMAT_ROWS):
+        hi = min(lo + FORMAT_ROWS, values.shape[0])
+        body, ends = writer.format_rows(values[lo:hi], quality[lo:hi], reasons[lo:hi])
+        out.extend((body, ends, r) for r in range(hi - lo))
+    return out
+
+
+def if041_placed(chunk: Chunk, timeline: SendTimeline, where: BatchPlacement) -> Placed:
+    """The chunk's IF-041 messages (one per meter and read instant) in send order."""
+    keys = chunk.reads.get("message_key", [])
+    n = len(keys)
+    starts = [i for i in range(n) if i == 0 or keys[i] != keys[i - 1]]
+    boundary = np.array([int(keys[i].split(":")[1]) for i in starts], dtype=np.int64)
+    role_of_mpan = dict(zip(chunk.meters["mpan"].tolist(),
+                            role_indices(chunk.meters["data_service_role"].to_numpy()).tolist(), strict=True))
+    role = np.array([role_of_mpan[chunk.reads["mpan"][i]] for i in starts], dtype=np.int64)
+    day = read_batch_day(boundary)
+    start_rows = np.asarray(starts, dtype=np.int64)
+    zeros = np.zeros(len(starts), dtype=np.int64)
+    return place(timeline.batch_id(role, day), [start_rows], timeline, where, "IF-041", chunk.index,
+                 row=start_rows, first_day=np.maximum(boundary - 1, 0), stop_day=np.maximum(boundary, 1),
+                 revision=zeros, segment=zeros)
+
+
+def if041_send_items(chunk: Chunk, frame: DatasetFrame, addressing: Addressing, placed: Placed,
+                     timeline: SendTimeline) -> tuple[list[Item], list[str]]:
+    """The request-body items of :func:`if041_placed`'s messages, in the same order, and their
+    ``senderUniqueReference``."""
+    reads = chunk.reads
+    n = len(reads.get("mpan", []))
+    if not n:
+        return [], []
+    keys = reads["message_key"]
+    stop_of = {}
+    begin = 0
+    for i in range(1, n + 1):
+        if i == n or keys[i] != keys[begin]:
+            stop_of[begin] = i
+            begin = i
+    by_mpan = {m.mpan: m for m in chunk.meter_records}
+    text = format_utc(np.array(reads["read_datetime"], dtype="datetime64[s]")).tolist()
+    senders = BatchSenders(addressing, timeline, "IF-041")
+    items: list[Item] = []
+    references: list[str] = []
+    for i in range(placed.index.size):
+        lo = int(placed.row[i])
+        hi = stop_of[lo]
+        meter = by_mpan[reads["mpan"][lo]]
+        columns = read_columns(reads, text, lo, hi, meter, frame, addressing)
+        role, batch = meter.data_service_role, int(placed.batch[i])
+        sender = senders.sender(role, batch)
+        reference = senders.reference(role, batch, int(placed.reference[i]))
+        refs = ReferenceSequence(sender, timeline.reference_date(batch), int(placed.reference[i]))
+        (payload,) = iter_if041_payloads(columns, sender, refs)
+        items.append((request_item(payload),))
+        references.append(reference)
+    return items, references
