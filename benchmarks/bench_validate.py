@@ -120,9 +120,10 @@ def main() -> None:
     parser.add_argument("--spec-dir", default=None, help="also check Elexon's schema from here")
     parser.add_argument("--big-gb", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out-dir", type=Path, default=Path.cwd())
+    parser.add_argument("--out-dir", type=Path, default=Path.cwd(), help="where the files are made (created if missing)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".bench-validate-", dir=args.out_dir) as tmp:
         root = Path(tmp)
         # about 1.3 IF-021 messages per meter (import, and export or reactive for some)

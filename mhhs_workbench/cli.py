@@ -28,6 +28,10 @@ def _fail(message: str) -> None:
 @click.version_option(__version__, prog_name="mhhs-workbench")
 def main() -> None:
     """Realistic, valid test data for GB Market-wide Half-Hourly Settlement (IF-021, IF-041)."""
+    import warnings
+
+    # a warning is a note to the user: one line, without the source line Python would add
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
 
 
 def _generate(scenario: Scenario, out: Path, **options: Any) -> None:

@@ -23,6 +23,7 @@ import re
 import reprlib
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -464,6 +465,11 @@ class Scenario:
                 fail(("meters", "archetypes", name), f"share must not be negative, got {share}")
         if sum(m.archetypes.values()) <= 0:
             fail(("meters", "archetypes"), "shares must add up to more than 0")
+        total = sum(m.archetypes.values())
+        if node is not None and not math.isclose(total, 1.0, rel_tol=0.0, abs_tol=1e-9):  # once, at load
+            path = ("meters", "archetypes")
+            warnings.warn(f"{_where(source, node, path)}: {_dotted(path)}: the shares add up to {total:g}, "
+                          f"not 1; each is divided by {total:g}", ScenarioNote, stacklevel=2)
         for key in ("pv_share", "ev_share", "ev_smart_share", "heat_pump_share", "install_share",
                     "non_domestic_pv_share", "non_domestic_ev_share"):
             if not 0 <= getattr(m, key) <= 1:
@@ -580,6 +586,10 @@ def _is_dip_datetime(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------- strict construction
+
+
+class ScenarioNote(UserWarning):
+    """A scenario setting that is accepted but read differently from how it is written."""
 
 
 def _where(source: str, node: yaml.Node | None, path: tuple[str, ...]) -> str:
@@ -860,6 +870,7 @@ __all__ = [
     "Readings",
     "Scenario",
     "ScenarioError",
+    "ScenarioNote",
     "Sending",
     "ServiceTiming",
     "demo_scenario",

@@ -405,3 +405,18 @@ def test_manifest_is_byte_identical_for_the_same_scenario(tiny_dataset: Path, tm
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "again" / "manifest.json").read_bytes() == (tiny_dataset / "manifest.json").read_bytes()
     assert dt.date.fromisoformat(_manifest(tiny_dataset)["scenario"]["start_date"]) == dt.date(2025, 3, 29)
+
+
+def test_archetype_shares_not_adding_up_to_one_are_scaled_with_a_note(tmp_path: Path) -> None:
+    scenario = TINY.replace("  count: 4\n", "  count: 4\n  archetypes:\n    domestic_unrestricted: 0.3\n"
+                            "    domestic_economy7: 0.2\n")
+    (tmp_path / "half.yaml").write_text(scenario)
+    done = cli("generate", tmp_path / "half.yaml", "--out", tmp_path / "data", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert notes == [f"warning: {tmp_path / 'half.yaml'}:7: meters.archetypes: the shares add up to 0.5, "
+                     "not 1; each is divided by 0.5"], done.stderr
+    # shares that add up to 1 say nothing
+    (tmp_path / "whole.yaml").write_text(TINY)
+    done = cli("generate", tmp_path / "whole.yaml", "--out", tmp_path / "whole", "--no-progress")
+    assert done.returncode == 0 and "warning:" not in done.stderr, done.stderr
