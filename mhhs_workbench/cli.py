@@ -385,5 +385,32 @@ def run(notebook: str, parameters: tuple[tuple[str, str], ...], parameters_file:
         click.echo(f"recorded in {result.dataset / 'manifest.json'}")
 
 
+def console() -> None:
+    """The ``mhhs-workbench`` console command: :func:`main`, then a hard process exit.
+
+    The command runs to its end as usual (Python's ``atexit`` handlers included); only the C++
+    teardown that follows is skipped: Arrow's thread pools can abort an exiting interpreter with
+    "terminate called without an active exception" (apache/arrow#34314), which turned a finished
+    command's exit status into a crash now and then on a loaded machine.
+    """
+    import atexit
+    import os
+
+    try:
+        main()
+        status: object = 0
+    except SystemExit as exc:
+        status = exc.code
+    if status is None:
+        status = 0
+    elif not isinstance(status, int):  # sys.exit("message") prints the message, status 1
+        click.echo(status, err=True)
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    console()

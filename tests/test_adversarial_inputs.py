@@ -420,3 +420,20 @@ def test_archetype_shares_not_adding_up_to_one_are_scaled_with_a_note(tmp_path: 
     (tmp_path / "whole.yaml").write_text(TINY)
     done = cli("generate", tmp_path / "whole.yaml", "--out", tmp_path / "whole", "--no-progress")
     assert done.returncode == 0 and "warning:" not in done.stderr, done.stderr
+
+
+def test_a_refused_csv_exits_with_status_2_even_on_a_loaded_machine(tmp_path: Path) -> None:
+    # Arrow's C++ thread pools could abort an exiting interpreter now and then ("terminate called
+    # without an active exception", status -6) after the command had finished; many runs at once
+    # load the machine the way that showed it
+    bad = Path(__file__).parent / "csv_corpus" / "quality_unknown.csv"
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "mhhs_workbench.cli", "from-csv", str(bad), "--out",
+                          str(tmp_path / f"out{i}")], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for i in range(16)
+    ]
+    finished = [(run.wait(timeout=120), run.communicate()[1]) for run in runs]
+    assert [code for code, _ in finished] == [2] * len(runs), [err for code, err in finished if code != 2]
+    assert not any("terminate called" in err for _, err in finished)
+    assert not list(tmp_path.iterdir())
