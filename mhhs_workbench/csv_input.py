@@ -611,17 +611,11 @@ class _State:
         """The ``mpan,register_start_kwh`` file: each MPAN's opening register [kWh]."""
         problems = self.problems
         problems.lines[file] = _LineMap()
+        data = _read_bytes(path, file, problems)
+        if data is None:
+            return
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except FileNotFoundError:
-            problems.add_file(file, "file not found")
-            return
-        except IsADirectoryError:
-            problems.add_file(file, "is a folder, not a CSV file")
-            return
-        except OSError as exc:
-            problems.add_file(file, f"cannot be read ({exc.strerror or exc})")
-            return
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             problems.add_line(file, 1, "file", "", "not UTF-8 text: save the file as CSV UTF-8")
             return
@@ -718,20 +712,26 @@ def _progress(files: list[Path], enabled: bool) -> Iterator[Callable[[int], None
         yield bar.update
 
 
+def _read_bytes(path: Path, file: int, problems: _Problems, size: int = -1) -> bytes | None:
+    """The first ``size`` bytes of a file (all of it by default), or ``None`` once ``problems``
+    says why it cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except FileNotFoundError:
+        problems.add_file(file, "file not found")
+    except IsADirectoryError:
+        problems.add_file(file, "is a folder, not a CSV file")
+    except OSError as exc:
+        problems.add_file(file, f"cannot be read ({exc.strerror or exc})")
+    return None
+
+
 def _read_file(path: Path, file: int, state: _State, counted: Callable[[int], None]) -> None:
     """Check one file's header and read its rows into ``state``."""
     problems = state.problems
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(1 << 16)
-    except FileNotFoundError:
-        problems.add_file(file, "file not found")
-        return
-    except IsADirectoryError:
-        problems.add_file(file, "is a folder, not a CSV file")
-        return
-    except OSError as exc:
-        problems.add_file(file, f"cannot be read ({exc.strerror or exc})")
+    head = _read_bytes(path, file, problems, 1 << 16)
+    if head is None:
         return
     if head.startswith(b"PAR1"):
         _read_parquet(path, file, state)
