@@ -19,14 +19,12 @@ from matplotlib.figure import Figure
 
 from .explore import DatasetExplorer, ExploreError, _as_date, class_comparison_note
 from .identifiers import GSP_GROUP_NAMES
-from .workspace import latest_dataset, workspace_dir
 
 __all__ = [
     "QUALITY_COLOURS",
     "class_comparison_figure",
     "class_comparison_view",
     "dataset_markdown",
-    "default_dataset",
     "default_reference_dir",
     "gsp_figure",
     "gsp_view",
@@ -45,29 +43,6 @@ QUALITY_COLOURS: dict[str, str] = {
     "A": "tab:green", "E": "tab:orange", "E0": "tab:orange", "E1": "tab:red", "E4": "tab:purple",
     "ZE": "black",
 }
-
-
-def default_dataset(path: str | os.PathLike[str] = "") -> Path:
-    """The data set to explore: ``path`` if given, else the newest one in the workspace, else
-    the built-in demo data set generated into the workspace (``workspace/demo-data``).
-
-    Prints which one was chosen and why, with its absolute path.
-    """
-    if str(path or ""):
-        return Path(path).absolute()
-    found = latest_dataset()
-    if found is not None:
-        print(f"no path given: exploring the newest data set in the workspace, {found}")
-        return found
-    from .dataset import generate_dataset
-    from .scenario import demo_scenario
-    from .workspace import fresh_folder
-
-    target = fresh_folder("demo-data")
-    print(f"no path given and no data set in the workspace {workspace_dir()}: "
-          f"generating the built-in demo data set into {target}")
-    generate_dataset(demo_scenario(), target, progress=False)
-    return target
 
 
 def default_reference_dir(reference_dir: str | os.PathLike[str] = "") -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .export import MANIFEST
 
-__all__ = ["WORKSPACE_ENV", "fresh_folder", "latest_dataset", "workspace_dir"]
+__all__ = ["WORKSPACE_ENV", "dataset_or_demo", "fresh_folder", "latest_dataset", "workspace_dir"]
 
 #: Environment variable naming the workspace folder.
 WORKSPACE_ENV = "MHHS_WORKBENCH_WORKSPACE"
@@ -81,3 +81,26 @@ def latest_dataset(cwd: str | os.PathLike[str] | None = None) -> Path | None:
     if not found:
         return None
     return max(found, key=lambda m: (m.stat().st_mtime_ns, m.parent.name)).parent
+
+
+def dataset_or_demo(path: str | os.PathLike[str] = "", purpose: str = "exploring") -> Path:
+    """The data set a notebook works on: ``path`` if given, else the newest one in the workspace,
+    else the built-in demo data set generated into the workspace (``workspace/demo-data``).
+
+    Prints which one was chosen and why, with its absolute path (``purpose`` says what is done
+    with it, e.g. ``"validating"``).
+    """
+    if str(path or ""):
+        return Path(path).absolute()
+    found = latest_dataset()
+    if found is not None:
+        print(f"no path given: {purpose} the newest data set in the workspace, {found}")
+        return found
+    from .dataset import generate_dataset
+    from .scenario import demo_scenario
+
+    target = fresh_folder("demo-data")
+    print(f"no path given: {purpose} the built-in demo data set, generated into {target} "
+          f"(the workspace {workspace_dir()} held none)")
+    generate_dataset(demo_scenario(), target, progress=False)
+    return target
