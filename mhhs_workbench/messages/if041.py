@@ -59,7 +59,8 @@ def iter_if041_payloads(
         ``reading_wh`` is the register value [Wh]; ``read_datetime`` a 25-character date-time.
         An optional ``recipients`` column (tuples of DIP IDs) addresses each message separately,
         after ``recipients``; an optional ``message_mpan`` column names the MPAN each message is
-        sent under instead of ``mpan`` (an export register's export MPAN).
+        sent under instead of ``mpan`` (an export register's export MPAN); an optional
+        ``reading_kwh`` column holds ``reading_wh`` already formatted (kWh, three decimals).
     sender : Sender
         Sender and addressing details.
     references : ReferenceSequence
@@ -79,7 +80,10 @@ def iter_if041_payloads(
     bad_events = set(reads["event_code"]) - set(EVENT_CODES)
     if bad_events:
         raise ValueError(f"unknown IF-041 event code(s): {', '.join(sorted(bad_events))}")
-    text = wh_to_kwh_strings(np.asarray(reads["reading_wh"], dtype=np.int64)).tolist()
+    if "reading_kwh" in columns:  # formatted once for many messages by the caller
+        text = list(reads["reading_kwh"])
+    else:
+        text = wh_to_kwh_strings(np.asarray(reads["reading_wh"], dtype=np.int64)).tolist()
     cols = {c: list(reads[c]) for c in READ_COLUMNS}
     per_message = list(reads["recipients"]) if "recipients" in columns else None
     subject = list(reads["message_mpan"]) if "message_mpan" in columns else cols["mpan"]

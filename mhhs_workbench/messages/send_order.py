@@ -25,6 +25,7 @@ from .addressing import Addressing, role_indices
 from .chunk_messages import read_columns, row_mpans
 from .common import ReferenceSequence, Sender, request_item
 from .files import Item
+from .formatting import wh_to_kwh_strings
 from .if021_bytes import IF021ByteWriter
 from .if041 import iter_if041_payloads
 
@@ -261,6 +262,8 @@ def if041_send_items(chunk: Chunk, frame: DatasetFrame, addressing: Addressing, 
             begin = i
     by_mpan = {m.mpan: m for m in chunk.meter_records}
     text = format_utc(np.array(reads["read_datetime"], dtype="datetime64[s]")).tolist()
+    # the readings as kWh text for the whole chunk at once, not per message
+    reads = {**reads, "reading_kwh": wh_to_kwh_strings(np.asarray(reads["reading_wh"], dtype=np.int64)).tolist()}
     senders = BatchSenders(addressing, timeline, "IF-041")
     items: list[Item] = []
     references: list[str] = []
