@@ -62,6 +62,10 @@ def write_long_csv(path: Path, meters: int, days: int) -> int:
     return meters * stamps.size
 
 
+#: How the parent hands ``--days-per-message`` to the measured child processes.
+DAYS_PER_MESSAGE_ENV = "BENCH_CSV_DAYS_PER_MESSAGE"
+
+
 def _child(mode: str, csv_path: str, out: str) -> None:
     """Run one measured step in this (fresh) process and print its figures as JSON."""
     import resource
@@ -80,7 +84,11 @@ def _child(mode: str, csv_path: str, out: str) -> None:
 
         # "messages": what the converter is for, IF-021 and IF-041 only; "full": every output
         outputs = ["if021", "if041"] if mode == "messages" else list(demo_scenario().outputs)
-        scenario = Scenario.from_dict({**demo_scenario().to_dict(), "outputs": outputs})
+        base = demo_scenario().to_dict()
+        per_message = os.environ.get(DAYS_PER_MESSAGE_ENV)  # --days-per-message, else the demo's
+        if per_message:
+            base["messages"] = {**base["messages"], "days_per_message": int(per_message)}
+        scenario = Scenario.from_dict({**base, "outputs": outputs})
         t1 = time.perf_counter()
         summary = convert_csv(read.supplied, out, scenario=scenario, progress=False)
         figures["convert_seconds"] = time.perf_counter() - t1
@@ -105,8 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, help="where to write the CSV (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the CSV (and data set) afterwards")
     parser.add_argument("--full", action="store_true", help="also time the whole conversion to a data set")
+    parser.add_argument("--days-per-message", type=int,
+                        help="days per IF-021 message of the conversion (default: the demo's, one)")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "CSV", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.days_per_message:
+        os.environ[DAYS_PER_MESSAGE_ENV] = str(args.days_per_message)
     if args.child:
         _child(*args.child)
         return 0
