@@ -46,16 +46,17 @@ QUALITY_COLOURS: dict[str, str] = {
 
 
 def default_reference_dir(reference_dir: str | os.PathLike[str] = "") -> Path:
-    """Folder of Elexon's class averages: ``reference_dir`` if given, else
-    ``../shared/reference/profiles`` from the current folder (or from its parent when that is
-    ``notebooks``)."""
-    if str(reference_dir or ""):
-        return Path(reference_dir).absolute()
-    here = Path.cwd()
-    candidates = [here / ".." / "shared" / "reference" / "profiles",
-                  here.parent / ".." / "shared" / "reference" / "profiles"]
-    found = next((c for c in candidates if c.is_dir()), candidates[0])
-    return found.resolve()
+    """Folder of Elexon's class averages: ``reference_dir`` if given, else the first folder of
+    :func:`mhhs_workbench.reference_folder.candidate_folders` holding them (else the last one
+    looked in, so that the note names it)."""
+    from .reference_folder import candidate_folders, reference_state
+
+    state = reference_state(reference_dir)
+    if state.folder is not None:
+        return state.folder
+    if str(reference_dir or "").strip():
+        return Path(str(reference_dir).strip()).expanduser().absolute()
+    return candidate_folders()[-1]
 
 
 def dataset_markdown(explorer: DatasetExplorer) -> Markdown:

@@ -268,6 +268,18 @@ def test_profile_designer_headless(tmp_path: Path) -> None:
     assert scenario.meters.archetypes == {"domestic_economy7": 1.0} and scenario.meters.pv_share == 1.0
 
 
+def test_profile_designer_loads_a_scenario_headless(tmp_path: Path) -> None:
+    demo = NOTEBOOKS.parent / "examples" / "demo.yaml"
+    result = run_notebook("profile_designer", {
+        "interactive": False, "scenario_file": str(demo), "scenario_out": str(tmp_path / "again.yaml")},
+        out=tmp_path / "ev")
+    out = _outputs(result.notebook)
+    assert "error" not in out
+    assert any("55 % domestic unrestricted" in t and "change supplier on 2025-10-28" in t
+               for t in out["text/markdown"])  # the data set form's fleet line
+    assert Scenario.from_yaml(tmp_path / "again.yaml").to_dict() == Scenario.from_yaml(demo).to_dict()
+
+
 def test_failed_generation_keeps_notebook_beside_the_data_set(tmp_path: Path) -> None:
     with pytest.raises(NotebookFailed) as caught:
         run_notebook("generate_dataset", {**SMALL, "out": str(tmp_path / "data"), "overrides": {"outputs": []}})

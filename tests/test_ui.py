@@ -29,7 +29,10 @@ REFERENCE_PROFILES = Path(__file__).resolve().parents[2] / "shared" / "reference
 
 
 @pytest.fixture
-def designer() -> ProfileDesigner:
+def designer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProfileDesigner:
+    """A designer started where no Elexon data folder is found (so no class average is drawn)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MHHS_WORKBENCH_REFERENCE", raising=False)
     return ProfileDesigner()
 
 

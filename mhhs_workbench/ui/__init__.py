@@ -1,4 +1,4 @@
-"""ipywidgets panels of the workbench: the profile designer and the export panel.
+"""ipywidgets panels of the workbench: the profile designer, its data set form and the export panel.
 
 The panels are thin: every number comes from the package's functions, and each panel offers
 plain methods (``profile()``, ``plot_data()``, ``to_scenario()``, ``export()``) that tests and
@@ -16,12 +16,14 @@ from .designer import (
     view_data,
 )
 from .export_panel import INTERFACES, ExportPanel
+from .scenario_form import ScenarioForm
 
 __all__ = [
     "INTERFACES",
     "ExportPanel",
     "ProfileDesign",
     "ProfileDesigner",
+    "ScenarioForm",
     "archetype_average",
     "design_meters",
     "design_profile",

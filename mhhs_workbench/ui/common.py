@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import re
 from typing import TypeVar
@@ -50,6 +51,23 @@ def as_controls(message: str) -> str:
     for pattern, replacement in _CONTROL_PHRASES:
         message = pattern.sub(replacement, message)
     return message
+
+
+def iso_date(control: widgets.Text) -> dt.date:
+    """The date a text control holds.
+
+    Raises
+    ------
+    mhhs_workbench.scenario.ScenarioError
+        If it is not a date written ``YYYY-MM-DD`` (the message names the control).
+    """
+    from ..scenario import ScenarioError
+
+    text = control.value.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ScenarioError(f"{control.description}: {text!r} is not a date written YYYY-MM-DD") from None
 
 
 def tag(widget: W, name: str) -> W:

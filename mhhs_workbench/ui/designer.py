@@ -27,7 +27,8 @@ from matplotlib.figure import Figure
 
 from .. import plots
 from ..identifiers import GSP_GROUP_NAMES, GSP_GROUPS, NATION_BY_GSP_GROUP
-from ..scenario import Scenario
+from ..reference_folder import reference_state
+from ..scenario import MeterMix, Scenario, ScenarioError
 from ..settlement_time import (
     DAY_TYPES,
     LOCAL_TZ,
@@ -38,6 +39,7 @@ from ..settlement_time import (
     seasons,
 )
 from .common import DESCRIPTION_STYLE, control_layout, show_png, status_html, tag
+from .scenario_form import ScenarioForm
 
 __all__ = [
     "EV_CHARGERS",
@@ -412,10 +414,12 @@ class ProfileDesigner:
     """
 
     def __init__(self, design: ProfileDesign | None = None, *, reference_dir: str | os.PathLike[str] = "",
-                 render: bool = True, **changes: Any) -> None:
+                 scenario_file: str | os.PathLike[str] = "", render: bool = True, **changes: Any) -> None:
         design = dataclasses.replace(design or ProfileDesign(), **changes)
         profiles = _profiles()
         self._updating = False
+        self._loaded: Scenario | None = None
+        self._load_listeners: list[Callable[[Scenario], None]] = []
         self.image_png: bytes = b""
         self._last_error: str = ""
 
@@ -460,8 +464,11 @@ class ProfileDesigner:
             options=[("Weekday", "Wd"), ("Saturday", "Sat"), ("Sunday, bank holiday", "Sun")],
             value=design.day_type, description="Day viewed", style=DESCRIPTION_STYLE, layout=wide()),
             "day-type")
+        # the folder given, else one found where reference data usually is (empty when none is)
+        found = reference_state(reference_dir)
         c["reference_dir"] = tag(widgets.Text(
-            value=str(reference_dir or ""), description="Elexon data folder",
+            value=str(found.folder if found.folder is not None and not found.given else reference_dir or ""),
+            description="Elexon data folder",
             placeholder="folder with elexon_profile_class_N.csv", continuous_update=False,
             style=DESCRIPTION_STYLE, layout=wide()), "reference-dir")
         c["scenario_path"] = tag(widgets.Text(
@@ -471,6 +478,9 @@ class ProfileDesigner:
 
         self.save_button = tag(widgets.Button(description="Save as scenario", icon="save"), "save-scenario")
         self.save_button.on_click(lambda _: self._save_clicked())
+        self.load_button = tag(widgets.Button(description="Load scenario", icon="folder-open"), "load-scenario")
+        self.load_button.on_click(lambda _: self._load_clicked())
+        self.reference_state = tag(widgets.HTML(layout=widgets.Layout(width="100%")), "reference-state")
         self.save_status = tag(widgets.HTML(), "save-status")
         self.status = tag(widgets.HTML(), "designer-status")
         self.plot = tag(widgets.Output(layout=widgets.Layout(min_height="760px", width="100%")), "plot")
@@ -484,8 +494,10 @@ class ProfileDesigner:
             "The model has no separate noise knob: each site's own variation comes from the seed. "
             "<i>Sites averaged</i> = 1 shows one site; more sites smooth it toward the archetype.")
         note_scenario = _note(
-            "A saved scenario keeps the archetype, overlays and GSP group; annual kWh is then drawn "
-            "around the archetype's typical value.")
+            "A saved scenario keeps the design and the <i>Data set</i> form below (fleet, data "
+            "quality, supplier change, participants); annual kWh is then drawn around the "
+            "archetype's typical value. <i>Load scenario</i> reads a scenario file back: the "
+            "designer shows its largest archetype and the form holds all of it.")
         # three columns of controls over the plots: two columns and the plots' full width at
         # 1280 px, all three side by side from about 1600 px
         column = widgets.Layout(width="30em", margin="0 2em 0 0")
@@ -495,8 +507,9 @@ class ProfileDesigner:
                           c["heat_pump_kwh"], self.overlay_note], layout=column),
             widgets.VBox([widgets.HTML("<b>Individuality</b>"), c["sites"], c["seed"], noise_note,
                           widgets.HTML("<b>View</b>"), c["year"], c["season"], c["day_type"],
-                          c["reference_dir"]], layout=column),
-            widgets.VBox([widgets.HTML("<b>Save</b>"), c["scenario_path"], self.save_button, self.save_status,
+                          c["reference_dir"], self.reference_state], layout=column),
+            widgets.VBox([widgets.HTML("<b>Scenario file</b>"), c["scenario_path"],
+                          widgets.HBox([self.save_button, self.load_button]), self.save_status,
                           note_scenario], layout=column),
         ], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
         self.widget = tag(widgets.VBox([
@@ -504,10 +517,14 @@ class ProfileDesigner:
             controls, self.status, self.plot, self.homes_note, self.homes,
         ], layout=widgets.Layout(width="100%")), "designer")
         self._apply_archetype(design.archetype)
+        self.form = ScenarioForm(self._base_scenario())
+        self.form.on_change(self._check_form)
 
         for name, control in c.items():
             if name != "scenario_path":
                 control.observe(self._changed(name), names="value")
+        if str(scenario_file or "").strip():
+            self.load_scenario(scenario_file, render=False)
         if render:
             self.refresh()
 
@@ -574,31 +591,53 @@ class ProfileDesigner:
         return plots.designer_figure(self.plot_data())
 
     def to_scenario(self, base: Scenario | None = None) -> Scenario:
-        """A scenario whose meters are all of the designed kind.
+        """The scenario to export: the design, and the *Data set* form's keys.
 
-        The archetype becomes ``meters.archetypes: {name: 1.0}``; each overlay becomes a share of
-        1.0 with its size or a share of 0.0: for homes ``pv_share``, ``pv_kwp: [kWp, kWp]``,
-        ``ev_share``, ``heat_pump_share`` and ``heat_pump_kwh``; for other metered sites
-        ``non_domestic_pv_share``, ``non_domestic_pv_kwp_per_mwh`` (the kWp over the archetype's
-        typical annual MWh, which gives back the kWp) and ``non_domestic_ev_share``; EV charger
-        ``ev_kw: [kW]`` and ``ev_smart_share`` for both. The GSP group and seed are kept. A
-        scenario has no annual consumption per archetype, so sites there draw theirs around the
-        archetype's typical value.
+        While the form's *Only the designed kind of site* is ticked, the fleet is the design:
+        ``meters.archetypes: {name: 1.0}`` and each overlay a share of 1.0 with its size, or 0.0:
+        for homes ``pv_share``, ``pv_kwp: [kWp, kWp]``, ``ev_share``, ``heat_pump_share`` and
+        ``heat_pump_kwh``; for other metered sites ``non_domestic_pv_share``,
+        ``non_domestic_pv_kwp_per_mwh`` (the kWp over the archetype's typical annual MWh, which
+        gives back the kWp) and ``non_domestic_ev_share``; EV charger ``ev_kw: [kW]`` and
+        ``ev_smart_share`` for both; the design's GSP group. Otherwise the form's fleet is used
+        as it stands. The form's data quality, change of supplier, environment tag and
+        participants always apply; the seed is the design's. A scenario has no annual
+        consumption per archetype, so sites there draw theirs around the archetype's typical
+        value.
 
         Parameters
         ----------
         base : Scenario, optional
-            Scenario to take everything else from; default the package defaults.
+            Scenario to take everything else from; default the scenario last loaded
+            (:meth:`load_scenario`), else the package defaults.
+
+        Raises
+        ------
+        mhhs_workbench.scenario.ScenarioError
+            If the design and the form make no valid scenario.
         """
+        base = base or self._base_scenario()
+        scenario = self.form.apply(base, self._designed_meters(base.meters))
+        scenario = dataclasses.replace(scenario, seed=self.design.seed)
+        scenario.check("designed profile")
+        return scenario
+
+    def _base_scenario(self) -> Scenario:
+        """The scenario loaded last, else the package defaults named after the design."""
+        if self._loaded is not None:
+            return self._loaded
         d = self.design
-        base = base or Scenario(name=f"designed_{d.archetype}", seed=d.seed)
-        m = base.meters
+        return Scenario(name=f"designed_{d.archetype}", seed=d.seed)
+
+    def _designed_meters(self, m: MeterMix) -> MeterMix:
+        """``m`` with the design as its whole fleet (see :meth:`to_scenario`)."""
+        d = self.design
         profiles = _profiles()
         home = profiles.archetype_spec(d.archetype).domestic
         pv = 1.0 if d.pv_kwp > 0 else 0.0
         ev = 1.0 if d.ev_kw > 0 else 0.0
         per_mwh = d.pv_kwp / (profiles.typical_annual_kwh(d.archetype) / 1000.0)
-        meters = dataclasses.replace(
+        return dataclasses.replace(
             m,
             archetypes={d.archetype: 1.0},
             gsp_groups=[d.gsp_group],
@@ -614,9 +653,73 @@ class ProfileDesigner:
             heat_pump_share=1.0 if d.heat_pump_kwh > 0 else 0.0,
             heat_pump_kwh=d.heat_pump_kwh if d.heat_pump_kwh > 0 else m.heat_pump_kwh,
         )
-        scenario = dataclasses.replace(base, meters=meters, seed=d.seed)
-        scenario.check("designed profile")
+
+    def load_scenario(self, path: str | os.PathLike[str] | None = None, *, render: bool = True) -> Scenario:
+        """Read a scenario file back into the designer and its *Data set* form.
+
+        The form takes every key it holds (the fleet becomes editable); the designer shows the
+        fleet's largest archetype with the scenario's overlays on it (PV at the middle of its
+        range, the first EV charger, smart when most EVs are, the heat pump when homes have
+        one), its first GSP group and its seed. Keys neither shows (dates, outputs, readings,
+        sending, ...) are kept from the file, so exporting it unchanged gives the same scenario.
+        Listeners (:meth:`when_loaded`) get the scenario, for instance an export panel's
+        :meth:`~mhhs_workbench.ui.ExportPanel.take_scenario`.
+
+        Parameters
+        ----------
+        path : path, optional
+            Scenario YAML; default the panel's *Scenario file*.
+        render : bool
+            Redraw at once.
+
+        Raises
+        ------
+        mhhs_workbench.scenario.ScenarioError
+            If the file is not a valid scenario (the message names file, line and key).
+        """
+        target = Path(path if path is not None else self.controls["scenario_path"].value.strip()).expanduser()
+        scenario = Scenario.from_yaml(target.absolute())
+        m = scenario.meters
+        archetype = max(m.archetypes.items(), key=lambda kv: kv[1])[0]
+        profiles = _profiles()
+        home = profiles.archetype_spec(archetype).domestic
+        pv_share = m.pv_share if home else m.non_domestic_pv_share
+        ev_share = m.ev_share if home else m.non_domestic_ev_share
+        pv_kwp = (sum(m.pv_kwp) / 2 if home else
+                  sum(m.non_domestic_pv_kwp_per_mwh) / 2 * profiles.typical_annual_kwh(archetype) / 1000.0)
+        c = self.controls
+        self._updating = True
+        try:
+            c["archetype"].value = archetype
+            self._apply_archetype(archetype)
+            c["annual_kwh"].value = profiles.typical_annual_kwh(archetype)
+            if m.gsp_groups:
+                c["gsp_group"].value = m.gsp_groups[0]
+            c["seed"].value = scenario.seed
+            c["pv_kwp"].value = round(min(pv_kwp, c["pv_kwp"].max) * 2) / 2 if pv_share > 0 else 0.0
+            charger = m.ev_kw[0] if ev_share > 0 else 0.0
+            options = [v for _, v in c["ev_kw"].options]
+            c["ev_kw"].value = min(options, key=lambda v: abs(v - charger))
+            c["ev_smart"].value = bool(c["ev_kw"].value) and m.ev_smart_share >= 0.5
+            c["heat_pump_kwh"].value = (min(m.heat_pump_kwh, c["heat_pump_kwh"].max)
+                                        if home and m.heat_pump_share > 0 else 0.0)
+            c["scenario_path"].value = str(target.absolute())
+            self._apply_archetype(archetype)  # overlays the archetype cannot carry stay off
+        finally:
+            self._updating = False
+        self._loaded = scenario
+        self.form.set_scenario(scenario)
+        for listener in self._load_listeners:
+            listener(scenario)
+        if render:
+            self.refresh()
+        else:
+            self._check_form()
         return scenario
+
+    def when_loaded(self, callback: Callable[[Scenario], None]) -> None:
+        """Call ``callback(scenario)`` after each :meth:`load_scenario`."""
+        self._load_listeners.append(callback)
 
     def save_scenario(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write :meth:`to_scenario` as YAML (to the panel's scenario file when no path is given).
@@ -630,17 +733,23 @@ class ProfileDesigner:
         target = Path(path if path is not None else self.controls["scenario_path"].value.strip()).expanduser()
         target = target.absolute()  # said in full: a relative name lands in the kernel's folder
         d = self.design
-        header = (f"# Designed profile: {d.archetype}, PV {d.pv_kwp:g} kWp, EV {d.ev_kw:g} kW"
-                  f"{' smart' if d.ev_smart and d.ev_kw else ''}, heat pump {d.heat_pump_kwh:g} kWh/yr.\n"
-                  f"# Annual kWh ({d.annual_kwh:g} in the designer) is drawn around the archetype's "
-                  "typical value here.\n")
+        if self.form.follows_design:
+            header = (f"# Designed profile: {d.archetype}, PV {d.pv_kwp:g} kWp, EV {d.ev_kw:g} kW"
+                      f"{' smart' if d.ev_smart and d.ev_kw else ''}, heat pump {d.heat_pump_kwh:g} kWh/yr.\n"
+                      f"# Annual kWh ({d.annual_kwh:g} in the designer) is drawn around the archetype's "
+                      "typical value here.\n")
+        else:
+            header = "# Data set designed in the profile designer: the fleet as its Data set form set it.\n"
+        scenario = self.to_scenario()
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(header + self.to_scenario().to_yaml(), encoding="utf-8")
+        target.write_text(header + scenario.to_yaml(), encoding="utf-8")
         return target
 
     def refresh(self) -> None:
         """Regenerate (if needed) and redraw; errors are shown in the status line, not raised."""
         started = time.perf_counter()
+        self._sync_form()
+        self._show_reference_state()
         try:
             data = self.plot_data()
             self.image_png = plots.figure_png(plots.designer_figure(data))
@@ -746,6 +855,38 @@ class ProfileDesigner:
         note = overlay_note(archetype)
         self.overlay_note.value = (f'<div style="font-size:0.9em;line-height:1.35;color:#555">'
                                    f'{html.escape(note)}</div>' if note else "")
+
+    def _show_reference_state(self) -> None:
+        """Which Elexon data folder is used, or where none was found (red when a typed one is wrong)."""
+        state = reference_state(self.controls["reference_dir"].value)
+        self.reference_state.value = status_html(state.note, error=state.given and not state.found)
+
+    def _sync_form(self) -> None:
+        """Show the designed fleet in the form while it follows the design, and check the whole."""
+        if self.form.follows_design:
+            self.form.follow(self._designed_meters(self._base_scenario().meters))
+        self._check_form()
+
+    def _check_form(self) -> Scenario | None:
+        """The scenario the designer exports now, its fleet shown under the form (None and the
+        reason shown when it is not valid)."""
+        try:
+            scenario = self.to_scenario()
+        except (ScenarioError, ValueError) as exc:
+            self.form.show_check(None, str(exc))
+            return None
+        self.form.show_check(scenario)
+        return scenario
+
+    def _load_clicked(self) -> None:
+        try:
+            scenario = self.load_scenario()
+        except (ScenarioError, OSError, ValueError) as exc:  # file:line and key, in the panel
+            self.save_status.value = status_html(f"Not loaded: {exc}", error=True)
+            return
+        self.save_status.value = status_html(
+            f"Loaded {self.controls['scenario_path'].value}: {scenario.meters.count} meters, "
+            f"{scenario.start_date} to {scenario.end_date}; the form below holds its fleet.")
 
     def _save_clicked(self) -> None:
         try:

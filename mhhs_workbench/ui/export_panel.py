@@ -15,9 +15,9 @@ import ipywidgets as widgets
 
 from ..dataset import DatasetSummary, generate_dataset
 from ..evidence import ValidationEvidence, count_label, validation
-from ..scenario import Scenario, ScenarioError
+from ..scenario import OUTPUT_ALIASES, Scenario
 from ..workspace import fresh_folder
-from .common import DESCRIPTION_STYLE, as_controls, status_html, tag
+from .common import DESCRIPTION_STYLE, as_controls, iso_date, status_html, tag
 
 __all__ = ["INTERFACES", "ExportPanel"]
 
@@ -25,7 +25,7 @@ __all__ = ["INTERFACES", "ExportPanel"]
 INTERFACES: dict[str, tuple[str, ...]] = {
     "IF-021": ("if021",),
     "IF-041": ("if041",),
-    "tables": ("parquet", "csv", "aggregates"),
+    "tables": ("parquet", "csv", "settlement"),
 }
 
 #: Progress updates wanted over one export; the chunk size follows from it.
@@ -33,21 +33,6 @@ PROGRESS_STEPS = 20
 
 #: Name of the workspace folder the panel proposes when no output folder is given.
 DEFAULT_FOLDER = "designed-data"
-
-
-def _iso_date(control: widgets.Text) -> dt.date:
-    """The date a text control holds.
-
-    Raises
-    ------
-    mhhs_workbench.scenario.ScenarioError
-        If it is not a date written ``YYYY-MM-DD``.
-    """
-    text = control.value.strip()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ScenarioError(f"{control.description}: {text!r} is not a date written YYYY-MM-DD") from None
 
 
 class ExportPanel:
@@ -91,7 +76,10 @@ class ExportPanel:
                  interfaces: tuple[str, ...] = ("IF-021", "IF-041", "tables"),
                  spec_dir: str | os.PathLike[str] = "") -> None:
         self._scenario = scenario
-        base = self.base_scenario()
+        try:
+            base = self.base_scenario()
+        except ValueError:  # a designer mid-edit: start from the defaults, say why on export
+            base = Scenario()
         self.last_summary: DatasetSummary | None = None
         self.last_validation: ValidationEvidence | None = None
         c: dict[str, widgets.Widget] = {}
@@ -156,16 +144,29 @@ class ExportPanel:
         """
         c = self.controls
         base = self.base_scenario()
-        outputs = [o for key, outs in INTERFACES.items() if c[key].value for o in outs]
+        ticked = [o for key, outs in INTERFACES.items() if c[key].value for o in outs]
+        # the base's own outputs first and in its order, so a loaded scenario exports as it was
+        kept = [o for o in base.outputs if OUTPUT_ALIASES.get(o, o) in ticked]
+        outputs = kept + [o for o in ticked if o not in {OUTPUT_ALIASES.get(k, k) for k in kept}]
         scenario = dataclasses.replace(
             base,
-            start_date=_iso_date(c["start_date"]),
-            end_date=_iso_date(c["end_date"]),
+            start_date=iso_date(c["start_date"]),
+            end_date=iso_date(c["end_date"]),
             meters=dataclasses.replace(base.meters, count=int(c["meters"].value)),
             outputs=outputs,
         )
         scenario.check("export panel")
         return scenario
+
+    def take_scenario(self, scenario: Scenario) -> None:
+        """Show a scenario's dates and meter count (for instance one loaded into the designer)."""
+        c = self.controls
+        c["start_date"].value = scenario.start_date.isoformat()
+        c["end_date"].value = scenario.end_date.isoformat()
+        c["meters"].value = int(scenario.meters.count)
+        wanted = {OUTPUT_ALIASES.get(o, o) for o in scenario.outputs}
+        for key, outs in INTERFACES.items():
+            c[key].value = bool(wanted & set(outs))
 
     def export(self) -> DatasetSummary:
         """Generate, publish and validate the data set; update the progress bar and summary.
