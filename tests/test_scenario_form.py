@@ -43,6 +43,7 @@ def _edit_fleet(designer: ProfileDesigner, shares: dict[str, float], groups: tup
 
 def test_fleet_follows_the_design_until_unticked(designer: ProfileDesigner) -> None:
     c = designer.form.controls
+    assert c["share_domestic_unrestricted"].value == 1.0 and c["share_domestic_economy7"].value == 0.0
     designer.controls["archetype"].value = "maximum_demand_pc5"
     designer.controls["pv_kwp"].value = 20.0
     assert c["follow_design"].value

@@ -527,6 +527,8 @@ class ProfileDesigner:
             self.load_scenario(scenario_file, render=False)
         if render:
             self.refresh()
+        else:
+            self._sync_form()  # the form shows the designed fleet from the start
 
     # ------------------------------------------------------------------ pure API
 
