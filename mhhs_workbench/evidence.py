@@ -379,7 +379,7 @@ class ValidationEvidence:
         return f"{self.headline}\n\n{format_report(self.report)}"
 
     def _repr_markdown_(self) -> str:
-        lines = format_report(self.report).splitlines()
+        lines = format_report(self.report, group_ok=True).splitlines()
         shown = "\n".join(lines[:60] + ([f"... {len(lines) - 60} more lines"] if len(lines) > 60 else []))
         return f"**{self.headline}**\n\n```text\n{shown}\n```"
 

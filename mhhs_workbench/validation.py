@@ -1311,20 +1311,28 @@ def validate_files(
     return report
 
 
-def format_report(report: ValidationReport) -> str:
+def format_report(report: ValidationReport, *, group_ok: bool = False) -> str:
     """A per-file summary of a :class:`ValidationReport`, with the first failures indented.
 
     The first line says what was checked (``checked against: ...``, naming Elexon's release
     and its sha256); then lines like ``OK    path  (n messages)`` or ``FAIL  path  (k of n
     invalid)``, each followed by the first problem of each invalid message; then a total line
-    that names the release again.
+    that names the release again. With ``group_ok`` the valid files of each folder take one
+    line, ``OK    folder/  (k files, n messages)``, so a data set of thousands of files reads in
+    a screen while every failing file is still named.
     """
     lines: list[str] = [f"checked against: {report.checked_against}"]
+    ok_by_folder: dict[str, list[int]] = {}
     for file in report.files:
         if file.error is not None:
             lines.append(f"FAIL  {file.path}  ({file.error.message})")
             continue
         plural = "" if file.messages == 1 else "s"
+        if file.ok and group_ok:
+            folder = ok_by_folder.setdefault(str(Path(file.path).parent), [0, 0])
+            folder[0] += 1
+            folder[1] += file.messages
+            continue
         if file.ok:
             lines.append(f"OK    {file.path}  ({file.messages} message{plural})")
             continue
@@ -1334,6 +1342,9 @@ def format_report(report: ValidationReport) -> str:
             lines.append(f"      ... and {file.invalid - len(file.failures)} more invalid messages")
         counts = ", ".join(f"{code} x{n}" for code, n in sorted(file.problem_counts.items()))
         lines.append(f"      problems by rule: {counts}")
+    for folder, (files, messages) in ok_by_folder.items():
+        lines.append(f"OK    {folder}{os.sep}  ({files} file{'' if files == 1 else 's'} valid, "
+                     f"{messages} message{'' if messages == 1 else 's'})")
     for path, reason in report.skipped:
         lines.append(f"SKIP  {path}  ({reason})")
     if not report.files:

@@ -97,3 +97,20 @@ def test_chart_has_one_bar_per_rule() -> None:
     assert svg.count("<rect") == 2 and ">3<" in svg
     ET.fromstring(svg)  # well-formed
     assert "no problems" in rule_chart_svg({})
+
+
+def test_grouped_summary_names_failing_files_and_counts_valid_ones(files: list[Path], tmp_path: Path,
+                                                                   make_if021) -> None:
+    from mhhs_workbench.validation import format_report
+
+    more = [_write(tmp_path / f"more{i}.json", [make_if021(reference=10 + i, first_day=f"2025-05-1{i}")])
+            for i in range(3)]
+    report = validate_files([*files, *more])
+    grouped = format_report(report, group_ok=True).splitlines()
+    assert sum(line.startswith("OK ") for line in grouped) == 1  # one line for the folder
+    assert f"OK    {tmp_path}/  (4 files valid, 5 messages)" in grouped
+    assert any(line.startswith(f"FAIL  {files[1]}") for line in grouped)
+    assert any(line.startswith(f"FAIL  {files[2]}") for line in grouped)
+    every = format_report(report).splitlines()
+    assert sum(line.startswith("OK ") for line in every) == 4
+    assert grouped[-1] == every[-1]  # the same verdict line

@@ -24,7 +24,7 @@ import ipywidgets as widgets
 from ..identifiers import GSP_GROUP_NAMES, GSP_GROUPS
 from ..messages.codes import ENVIRONMENT_TAGS
 from ..scenario import Event, MeterMix, Participants, Scenario, ScenarioError
-from .common import DESCRIPTION_STYLE, control_layout, iso_date, status_html, tag
+from .common import iso_date, status_html, tag
 
 __all__ = ["FLEET_FIELDS", "PARTICIPANT_LABELS", "QUALITY_FIELDS", "ScenarioForm"]
 
@@ -65,11 +65,20 @@ PARTICIPANT_LABELS: dict[str, str] = {
 }
 
 
+#: Width of the form's control descriptions: its labels are longer than the designer's.
+FORM_STYLE = {"description_width": "15em"}
+
+
+def _layout() -> widgets.Layout:
+    """Layout of one form control: a column's width, so labels and values are not cut short."""
+    return widgets.Layout(width="31em")
+
+
 def _share(value: float, description: str, name: str, maximum: float = 1.0) -> widgets.BoundedFloatText:
     step = 0.05 if maximum <= 1.0 else 250.0
     return tag(widgets.BoundedFloatText(value=float(value), min=0.0, max=maximum, step=step,
-                                        description=description, style=DESCRIPTION_STYLE,
-                                        layout=control_layout()), name)
+                                        description=description, style=FORM_STYLE,
+                                        layout=_layout()), name)
 
 
 def _kw_list(text: str) -> list[float]:
@@ -128,43 +137,43 @@ class ScenarioForm:
             c[f"share_{name}"] = _share(0.0, name.replace("_", " "), f"fleet-share-{_css(name)}")
         c["gsp_groups"] = tag(widgets.SelectMultiple(
             options=[(f"{g} {GSP_GROUP_NAMES[g]}", g) for g in GSP_GROUPS], rows=8,
-            description="GSP groups", style=DESCRIPTION_STYLE, layout=control_layout()), "fleet-gsp-groups")
+            description="GSP groups", style=FORM_STYLE, layout=_layout()), "fleet-gsp-groups")
         for name, (label, top) in FLEET_FIELDS.items():
             c[name] = _share(0.0, label, f"fleet-{_css(name)}", top)
         c["pv_kwp"] = tag(widgets.FloatRangeSlider(
             value=(2.0, 5.0), min=0.0, max=20.0, step=0.5, description="Home PV kWp",
-            continuous_update=False, style=DESCRIPTION_STYLE, layout=control_layout()), "fleet-pv-kwp")
+            continuous_update=False, style=FORM_STYLE, layout=_layout()), "fleet-pv-kwp")
         c["non_domestic_pv_kwp_per_mwh"] = tag(widgets.FloatRangeSlider(
             value=(0.1, 0.4), min=0.0, max=2.0, step=0.05, description="Business kWp per MWh",
-            continuous_update=False, style=DESCRIPTION_STYLE, layout=control_layout()),
+            continuous_update=False, style=FORM_STYLE, layout=_layout()),
             "fleet-non-domestic-pv-kwp-per-mwh")
         c["ev_kw"] = tag(widgets.Text(value="3.5, 7", description="EV chargers kW", continuous_update=False,
-                                      style=DESCRIPTION_STYLE, layout=control_layout()), "fleet-ev-kw")
+                                      style=FORM_STYLE, layout=_layout()), "fleet-ev-kw")
         for name, label in QUALITY_FIELDS.items():
             c[name] = _share(0.0, label, f"quality-{_css(name)}")
         for name, label in (("comms_fault_days", "Fault length, days"), ("deenergised_days", "De-energised days")):
             c[name] = tag(widgets.IntRangeSlider(
                 value=(1, 3), min=1, max=60, description=label, continuous_update=False,
-                style=DESCRIPTION_STYLE, layout=control_layout()), f"quality-{_css(name)}")
+                style=FORM_STYLE, layout=_layout()), f"quality-{_css(name)}")
         c["change_of_supplier"] = tag(widgets.Checkbox(
             value=False, description="Some sites change supplier", indent=False), "change-of-supplier")
         c["change_date"] = tag(widgets.Text(
             value="", placeholder="YYYY-MM-DD", description="Change on UTC day", continuous_update=False,
-            style=DESCRIPTION_STYLE, layout=control_layout()), "change-date")
+            style=FORM_STYLE, layout=_layout()), "change-date")
         c["change_share"] = _share(0.05, "Share of sites", "change-share")
         c["environment_tag"] = tag(widgets.Dropdown(
             options=list(ENVIRONMENT_TAGS), value=base.environment_tag, description="Environment tag",
-            style=DESCRIPTION_STYLE, layout=control_layout()), "environment-tag")
+            style=FORM_STYLE, layout=_layout()), "environment-tag")
         for name, label in PARTICIPANT_LABELS.items():
             c[name] = tag(widgets.Text(value="", description=label, continuous_update=False,
-                                       style=DESCRIPTION_STYLE, layout=control_layout()), f"participant-{_css(name)}")
+                                       style=FORM_STYLE, layout=_layout()), f"participant-{_css(name)}")
         self.controls = c
         self.status = tag(widgets.HTML(), "form-status")
 
         def note(text: str) -> widgets.HTML:
             return widgets.HTML(f'<div style="font-size:0.9em;color:#555">{html.escape(text)}</div>')
 
-        column = widgets.Layout(width="30em", margin="0 2em 0 0")
+        column = widgets.Layout(width="32em", margin="0 1.5em 0 0")
         row = widgets.Layout(flex_flow="row wrap", width="100%")
         fleet = widgets.VBox([
             c["follow_design"],
@@ -202,8 +211,8 @@ class ScenarioForm:
                          layout=column),
         ], layout=row)
         self.tabs = tag(widgets.Tab(children=[fleet, quality, supplier, participants],
-                                    titles=("Fleet", "Data quality", "Change of supplier",
-                                            "Environment and participants")), "form-tabs")
+                                    titles=("Fleet", "Data quality", "Supplier change", "Participants")),
+                         "form-tabs")
         self.widget = tag(widgets.VBox([widgets.HTML("<h3 style='margin:0'>Data set</h3>"), self.tabs,
                                         self.status], layout=widgets.Layout(width="100%")), "scenario-form")
         self.set_scenario(base, follow_design=True)
