@@ -548,6 +548,10 @@ class Scenario:
                 fail(("runs", str(i)), f"{_show(code)} is not a settlement code; expected one of {', '.join(RUN_CODES)}")
             if code in self.runs[:i]:
                 fail(("runs", str(i)), f"{code} is named twice")
+        if self.wants("settlement"):
+            late = _sent_after_first_run(self)
+            if late:
+                fail(("messages", "days_per_message"), late)
         if self.negative is not None:
             from .negative import CODES, NOT_ALONE  # the catalogue defines which rules exist
 
@@ -566,6 +570,38 @@ class Scenario:
     def wants(self, output: str) -> bool:
         """Whether ``outputs`` asks for ``output``, under its own name or an older alias."""
         return any(OUTPUT_ALIASES.get(name, name) == output for name in self.outputs)
+
+
+def _sent_after_first_run(scenario: Scenario) -> str | None:
+    """Why some UTC day's half hours could first be sent after their first settlement run, or None.
+
+    Settlement reports count what the IF-021 messages delivered by each run, and a data service
+    sends every day before its first run. A day is sent at the latest the day after the last day
+    of its message (``days_per_message`` days from it, or the range's end) plus the longest
+    send delay and spread; its first run executes ``RUN_WORKING_DAYS`` working days after it.
+    """
+    from .settlement_calendar import RUN_TIME_UTC, RUN_WORKING_DAYS, execution_date
+
+    first = min(scenario.runs, key=RUN_WORKING_DAYS.__getitem__)
+    timing = scenario.sending
+    hours = max(t.delay_hours + t.spread_hours for t in (
+        timing.smart_data_service, timing.advanced_data_service, timing.unmetered_data_service))
+    n = scenario.messages.days_per_message
+    run_at = dt.timedelta(hours=RUN_TIME_UTC.hour, minutes=RUN_TIME_UTC.minute)
+    day = scenario.start_date
+    while day <= scenario.end_date:
+        last = min(day + dt.timedelta(days=n - 1), scenario.end_date)
+        sent = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) + dt.timedelta(hours=hours)
+        executed = dt.datetime.combine(execution_date(day, first), dt.time()) + run_at
+        if sent > executed:
+            return (f"{n} days per message can send {day}'s half hours as late as {sent:%Y-%m-%d %H:%M} "
+                    f"UTC, after its {first} run at {executed:%Y-%m-%d %H:%M} UTC; settlement "
+                    "reports need every day sent before its first run: send fewer days per message, "
+                    "shorten the sending delays, or leave settlement out of outputs")
+        if last == scenario.end_date:
+            break  # later days wait less and run no earlier
+        day += dt.timedelta(days=1)
+    return None
 
 
 def _check_range(fail: typing.Callable[[tuple[str, ...], str], None], path: tuple[str, ...],

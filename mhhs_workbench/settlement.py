@@ -100,8 +100,9 @@ def values_as_sent(chunk: Chunk, frame: DatasetFrame, cutoff: np.ndarray) -> tup
     """The values and quality indices the IF-021 messages had delivered by ``cutoff``.
 
     The chunk holds each half hour's final version; a re-sent half hour whose revision was sent
-    after its cut-off [UTC] counts with its first version instead. First versions leave the day
-    after their settlement day, before any run.
+    after its cut-off [UTC] counts with its first version instead. First versions are sent
+    before the first run of their day: a scenario whose message length or send delays would
+    send a day later is refused (``Scenario.check``).
     """
     rev = chunk.revisions
     if rev is None or rev.rows.size == 0:

@@ -538,3 +538,28 @@ def test_scenario_settlement_keys_are_checked(change, message):
 def test_aggregates_is_accepted_as_the_older_name_of_settlement():
     scenario = Scenario.from_dict({"outputs": ["if021", "aggregates"]})
     assert scenario.wants("settlement") and not Scenario.from_dict({"outputs": ["if021"]}).wants("settlement")
+
+
+def test_days_sent_after_their_first_run_are_refused_with_the_reason(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mhhs_workbench.cli import main
+    from mhhs_workbench.settlement_calendar import execution_date
+
+    # 22 days per message: the first day of a message waits 22 days, SF comes 16 working days on
+    text = ("start_date: 2025-10-20\nend_date: 2025-12-31\nmeters:\n  count: 2\n"
+            "messages:\n  days_per_message: 22\n")
+    (tmp_path / "late.yaml").write_text(text, encoding="utf-8")
+    done = CliRunner().invoke(main, ["generate", str(tmp_path / "late.yaml"), "--out", str(tmp_path / "out")])
+    assert done.exit_code == 2
+    run = execution_date(dt.date(2025, 10, 20), "SF")
+    assert "late.yaml:6" in done.output and "messages.days_per_message" in done.output
+    assert f"after its SF run at {run} 06:00 UTC" in done.output
+    assert not (tmp_path / "out").exists()
+    # the same without settlement reports, or with fewer days per message, is fine
+    Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31",
+                        "messages": {"days_per_message": 22}, "outputs": ["if021", "if041"]})
+    Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31", "messages": {"days_per_message": 21}})
+    # only the later runs: R1 waits 39 working days, so 22 days per message are sent in time
+    Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31", "runs": ["R1"],
+                        "messages": {"days_per_message": 22}})
