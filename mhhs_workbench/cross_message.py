@@ -6,6 +6,10 @@ revision (48 Wh values, int32) and who sent it when; per meter register the read
 
 - ``WB-DAY-RESENT``: an MPAN/MQID/day sent again must be a later revision: a new
   ``senderUniqueReference`` and a strictly later ``senderTimestamp`` [UTC];
+- ``WB-MPAN-DIRECTION``: a metering point has one energy direction, so an MPAN's IF-021 active
+  energy is import (``AI``) or export (``AE``), never both (an exporting site has a separate
+  export MPAN). Reactive energy is not judged: a meter records both reactive quantities (``RI``,
+  ``RE``) on an import MPAN whose site does not export;
 - ``WB-READ-BACK``: a register's reads never go backwards, except at a wrap of its ``digits``
   (``10**digits`` kWh): a fall of more than half the register's span is taken as a wrap;
 - ``WB-READ-RECONCILE``: between consecutive reads, the register advance equals the MPAN's active
@@ -32,6 +36,8 @@ _PERIOD = timedelta(minutes=30)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CUMULATIVE = "C"
 _ACTIVE = ("AI", "AE")  # import first: an MPAN carrying both (older data sets) reads import
+#: Energy direction of each active measurement quantity (the one an MPAN's direction shows in).
+DIRECTION = {"AI": "import", "AE": "export"}
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ class CrossChecks:
     digits: dict[str, int] = field(default_factory=dict)
     _days: dict[tuple[str, str, str], _Sent] = field(default_factory=dict)
     _reads: dict[str, list[_Read]] = field(default_factory=lambda: defaultdict(list))
+    _directions: dict[str, tuple[str, str, int, str]] = field(default_factory=dict)
     _sources: list[str] = field(default_factory=list)
 
     def add_file(self, name: str) -> int:
@@ -156,6 +163,8 @@ class CrossChecks:
                  days: list[DayRecord]) -> None:
         """The settlement days of one IF-021 message (``senderTimestamp``,
         ``senderUniqueReference``)."""
+        if days:
+            self._check_direction(file, index, days[0])  # one message: one MPAN and MQID
         when = _instant(stamp)
         if when is None or not isinstance(reference, str):
             return
@@ -171,6 +180,21 @@ class CrossChecks:
                 file, index, "WB-DAY-RESENT", f"{record.path}.settlementDay.settlementDayDate",
                 f"MPAN {record.mpan} {record.mqid} day {record.day} was already sent at "
                 f"{self._where(before.file, before.record.path)}; this resend has {how}", repr(record.day)))
+
+    def _check_direction(self, file: int, index: int, record: DayRecord) -> None:
+        """WB-MPAN-DIRECTION: the first message of an MPAN sets its direction."""
+        direction = DIRECTION.get(record.mqid)
+        if direction is None:
+            return  # reactive energy, or an unknown MQID (the schema's to report)
+        first = self._directions.setdefault(record.mpan, (direction, record.mqid, file, record.path))
+        if first[0] == direction:
+            return
+        path = record.path.split(".settlementDayConsumptionPeriods")[0] + ".MQID.measurementQuantityID"
+        self.sink(CrossFinding(
+            file, index, "WB-MPAN-DIRECTION", path,
+            f"MPAN {record.mpan} carries {direction} ({record.mqid}) here but {first[0]} "
+            f"({first[1]}) at {self._where(first[2], first[3])}: a metering point has one "
+            "direction; an exporting site sends its export under its own export MPAN", repr(record.mqid)))
 
     def add_reads(self, file: int, index: int, reads: list[ReadRecord]) -> None:
         """The register reads of one IF-041 message."""

@@ -19,9 +19,9 @@ wide     ``mpan,settlement_date,p1,...,p50``            a local settlement day [
                                                         beyond the day's periods
 =======  =============================================  ===========================================
 
-Optional in every layout: ``mqid`` (AI, AE, RI, RE), ``quality`` and ``reason`` (the DIP's ``q``
-and ``e``), ``meter_id``, ``connection_type`` (W, L, H, U), ``gsp_group`` (needed for IDNO
-MPANs), ``register_start_kwh``; ``wh`` instead of ``kwh``. A data set's own consumption table
+Optional in every layout: ``mqid`` (AI, AE, RI, RE; an MPAN is AI or AE, never both),
+``quality`` and ``reason`` (the DIP's ``q`` and ``e``), ``meter_id``, ``connection_type`` (W, L,
+H, U), ``gsp_group`` (needed for IDNO MPANs), ``register_start_kwh``; ``wh`` instead of ``kwh``. A data set's own consumption table
 (``utc_period_end``, ``value_wh``, ...) reads as the long layout, its local columns cross-checked.
 
 Everything is checked before anything is converted, and every problem is reported (up to
@@ -1763,6 +1763,10 @@ class _Grid:
         for part in parts:
             used[self.rank[part.meter] * 4 + part.mqid] = True
             first, last = min(first, int(part.period.min())), max(last, int(part.period.max()))
+        both = used.reshape(-1, 4)[:, 0] & used.reshape(-1, 4)[:, 1]  # per rank: AI and AE
+        if both.any():
+            self._both_directions(self.by_rank[np.flatnonzero(both)])
+            return
         self.series = np.flatnonzero(used)  # rank * 4 + mqid: meter-major, AI AE RI RE
         row_of = np.full(n_keys, -1, dtype=np.int64)
         row_of[self.series] = np.arange(self.series.size)
@@ -1801,6 +1805,28 @@ class _Grid:
             self._duplicates(np.unique(self.flat[repeated]))
             return
         self.present = owner >= 0
+
+    def _both_directions(self, meters: np.ndarray) -> None:
+        """An MPAN with import (AI) and export (AE) values: a metering point has one direction,
+        so the first AE value of each such MPAN is a problem pointing at its first AI value."""
+        bad = np.zeros(len(self.state.mpans), dtype=bool)
+        bad[meters] = True
+        first: dict[int, dict[int, tuple[int, int]]] = {0: {}, 1: {}}  # AI, AE: meter -> (file, row)
+        for part in self.state.parts:
+            for mqid, found in first.items():
+                hit = np.flatnonzero(bad[part.meter] & (part.mqid == mqid))
+                codes, at = np.unique(part.meter[hit], return_index=True)
+                for meter, k in zip(codes.tolist(), at.tolist(), strict=True):
+                    found.setdefault(meter, (part.file, part.row(int(hit[k]))))
+        shown = sorted(meters.tolist(), key=lambda m: first[1][m])
+        self.problems.total += max(0, len(shown) - MAX_REPORTED)
+        for meter in shown[:MAX_REPORTED]:
+            (file, row), (file0, row0) = first[1][meter], first[0][meter]
+            self.problems.add_cell(
+                file, row, "mqid", "AE",
+                f"MPAN {self.state.mpans[meter]} has import (AI) values too (first on "
+                f"{self.problems.where(file0, row0)}): a metering point has one direction; give "
+                "the export under the site's own export MPAN", order=50)
 
     def _where(self, positions: np.ndarray) -> list[tuple[int, int]]:
         """(file, parsed row) of positions in the concatenated values."""

@@ -221,6 +221,21 @@ def _backwards(src: Sources, j: int) -> FileSet | None:
         "IF-041")
 
 
+def _both_directions(src: Sources, j: int) -> FileSet | None:
+    imports = [m for m in src.if021 if m["CustomBlock"]["B900"]["MQID"]["measurementQuantityID"] == "AI"]
+    if not imports:
+        return None
+    partner = imports[j % len(imports)]
+    broken = copy.deepcopy(partner)
+    broken["CommonBlock"]["S1"]["senderUniqueReference"] = f"{_reference(partner)}X"
+    broken["CustomBlock"]["B900"]["MQID"]["measurementQuantityID"] = "AE"
+    return FileSet(
+        (("1-partner.json", [partner]), ("2-broken.json", [broken])), "2-broken.json", 0,
+        "$[0].payload.CustomBlock.B900.MQID.measurementQuantityID",
+        f"the import MPAN {_mpan(partner)}'s consumption sent again as export (AE) under the "
+        "same MPAN", "IF-021")
+
+
 CrossBreaker = Callable[[Sources, int], FileSet | None]
 
 #: Cross-message ways of breaking each rule.
@@ -229,6 +244,7 @@ CROSS_BREAKERS: dict[str, list[CrossBreaker]] = {
     "WB-DAY-RESENT": [_day_resent],
     "WB-READ-RECONCILE": [_not_reconciling],
     "WB-READ-BACK": [_backwards],
+    "WB-MPAN-DIRECTION": [_both_directions],
 }
 
 

@@ -145,6 +145,10 @@ READ_RECONCILE = _rule(
 READ_BACK = _rule(
     "WB-READ-BACK", "register reads never go backwards, except at a wrap of the register's digits"
 )
+MPAN_DIRECTION = _rule(
+    "WB-MPAN-DIRECTION",
+    "an MPAN has one energy direction: its IF-021 active energy is import (AI) or export (AE), never both",
+)
 
 
 @dataclass(frozen=True)

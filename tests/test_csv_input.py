@@ -48,6 +48,7 @@ CLI = [sys.executable, "-m", "mhhs_workbench.cli"]
 
 A = "2000056535971"  # Southern (_H)
 B = "1200000000020"  # London (_C)
+B_EXPORT = "1200000000049"  # London (_C): the export MPAN of B's site
 ADVANCED = "1400000000075"  # Midlands (_E)
 UNMETERED = "2200000000041"  # South Western (_L)
 IDNO = "2400000000031"  # distributor 24: not a host distributor
@@ -65,6 +66,10 @@ EXPECTED: dict[str | tuple[str, ...], list[str]] = {
         "binary.csv:1: file: 'PK\\x03\\x04\\x14\\x00\\x06\\x00\\x08\\x00\\x00\\x00!\\x00bi': binary content, "
         "not CSV text (a zip file or Excel workbook? save it as CSV UTF-8)"],
     "bom_line_numbers.csv": [f"bom_line_numbers.csv:4: kwh: 'oops': {_NAN}"],
+    "both_directions.csv": [
+        "both_directions.csv:2: mqid: 'AE': MPAN 2000056535971 has import (AI) values too (first on "
+        "both_directions.csv:4): a metering point has one direction; give the export under the site's "
+        "own export MPAN"],
     "connection_type_unknown.csv": [
         "connection_type_unknown.csv:2: connection_type: 'Z': not a connection type "
         "(W smart, L or H advanced, U unmetered)"],
@@ -452,9 +457,9 @@ def test_a_whole_day_leading_gap_on_every_channel_is_the_install_date(tmp_path) 
     ends = utc_ends("2025-01-06", 4)
     lines = ["mpan,mqid,timestamp,kwh"]
     for m, mpan in enumerate([A, B]):
-        late = 2 * 48 if mpan == B else 0  # B's AI and AE both start at 00:00 UTC on 8 January
+        late = 2 * 48 if mpan == B else 0  # B's AI and RI both start at 00:00 UTC on 8 January
         lines += [f"{mpan},{q},{e.isoformat()},{kwh(plausible_wh(m, k))}"
-                  for q in ("AI", "AE") for k, e in enumerate(ends) if k >= late]
+                  for q in ("AI", "RI") for k, e in enumerate(ends) if k >= late]
     path = tmp_path / "installed.csv"
     path.write_text("\n".join(lines) + "\n")
     supplied = read_supplied(path)
@@ -474,7 +479,7 @@ def test_a_whole_day_leading_gap_on_every_channel_is_the_install_date(tmp_path) 
     assert validate_files([out], business_rules=True).ok
 
 
-@pytest.mark.parametrize("starts", [{"AI": 96, "AE": 100}, {"AI": 96, "AE": 144}, {"AI": 100, "AE": 100}])
+@pytest.mark.parametrize("starts", [{"AI": 96, "RI": 100}, {"AI": 96, "RI": 144}, {"AI": 100, "RI": 100}])
 def test_other_leading_gaps_are_still_refused(tmp_path, starts) -> None:
     """A gap not shared by all of an MPAN's channels, or not ending at 00:00 UTC, is a gap."""
     ends = utc_ends("2025-01-06", 4)
@@ -542,7 +547,8 @@ def _advanced_long_csv(path: Path) -> Path:
     """Three UTC days over the 2024 leap day: every optional column, five kinds of meter."""
     meters = [  # mpan, mqids, connection type, gsp group, meter id, register start [kWh]
         (A, ("AI",), "W", "", "24S0000001", "1000.000"),
-        (B, ("AI", "AE"), "W", "", "24S0000002", ""),
+        (B, ("AI",), "W", "", "24S0000002", ""),
+        (B_EXPORT, ("AE",), "W", "", "24S0000005", ""),
         (IDNO, ("AI",), "W", "_C", "24S0000003", ""),
         (ADVANCED, ("AI", "RI", "RE"), "L", "", "24L0000004", "50000.5"),
         (UNMETERED, ("AI",), "U", "", "", ""),
@@ -576,16 +582,18 @@ def _clock_change_wide_csv(path: Path) -> Path:
 
 
 def assert_reads_reconcile(folder: Path) -> int:
-    """Every cumulative register advance equals the IF-021 import between the two reads [Wh]."""
+    """Every cumulative register advance equals the IF-021 import (export, on an export MPAN)
+    between the two reads [Wh]."""
     meters = pd.read_parquet(folder / "tables" / "meters.parquet").set_index("mpan")
     periods = if021_frame([folder / "messages"])
-    ai = periods[periods["mqid"] == "AI"]
+    active = periods[periods["mqid"].isin(["AI", "AE"])]
+    assert active.groupby("mpan")["mqid"].nunique().max() == 1  # one direction per MPAN
     reads = if041_frame([folder / "messages"])
     reads = reads[reads["register_id"] == "C"].drop_duplicates(["mpan", "read_datetime"])
     checked = 0
     for mpan, group in reads.groupby("mpan"):
         capacity = 10 ** (int(meters.loc[mpan, "register_digits"]) + 3)
-        series = ai[ai["mpan"] == mpan].set_index("sp")["value_wh"].sort_index()
+        series = active[active["mpan"] == mpan].set_index("sp")["value_wh"].sort_index()
         group = group.sort_values("read_datetime")
         times, values = group["read_datetime"].to_list(), group["reading_wh"].to_numpy()
         for i in range(1, len(times)):

@@ -270,7 +270,7 @@ def test_every_rule_has_a_case() -> None:
     envelope = {"FILE", "ENVELOPE", "INTERFACE", "SCHEMA", "SCHEMA-ELEXON", "SCHEMA-ELEXON-NULL", "WB-SUR-DUP"}
     # rules of whole files and across messages: test_validator_files.py, test_validator_cross.py
     envelope |= {"JSON-DUP-KEY", "FILE-BOM", "FILE-KIND", "FILE-SIZE"}
-    envelope |= {"WB-DAY-RESENT", "WB-READ-BACK", "WB-READ-RECONCILE"}
+    envelope |= {"WB-DAY-RESENT", "WB-READ-BACK", "WB-READ-RECONCILE", "WB-MPAN-DIRECTION"}
     assert set(RULES) - envelope == covered
 
 

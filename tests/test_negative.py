@@ -242,7 +242,7 @@ def test_partner_messages_alone_are_valid(written: Path, cases: list[NegativeCas
     """In a case of several files, only the broken file makes it invalid."""
     sets = [c for c in cases if len(c.fileset.files) > 1]
     assert {c.rule for c in sets} == {"WB-SUR-DUP", "WB-DAY-RESENT", "WB-READ-RECONCILE",
-                                      "WB-READ-BACK"}
+                                      "WB-READ-BACK", "WB-MPAN-DIRECTION"}
     for case in sets:
         folder = _case_path(written, case)
         partners = sorted(p for p in folder.iterdir() if p.name != case.fileset.broken)

@@ -92,6 +92,23 @@ def test_other_days_and_quantities_are_no_resend(tmp_path: Path, make_if021) -> 
     assert validate_files([_write(tmp_path / "a.json", payloads)]).ok
 
 
+def test_an_mpan_keeps_one_energy_direction(tmp_path: Path, make_if021) -> None:
+    # an import meter records both reactive quantities
+    imports = [make_if021(reference=1, first_day=DAY),
+               make_if021("[ReactivePower]", "RI", reference=2, first_day=DAY),
+               make_if021("[ReactivePower]", "RE", reference=3, first_day=DAY)]
+    exports = [make_if021(mqid="AE", reference=4, first_day=DAY),
+               make_if021(mqid="AE", reference=5, first_day="2025-03-31")]
+    assert validate_files([_write(tmp_path / "import.json", imports)]).ok
+    assert validate_files([_write(tmp_path / "export.json", exports)]).ok
+    report = validate_files([_write(tmp_path / "both.json", [*imports, *exports])])
+    assert _codes(report) == ["WB-MPAN-DIRECTION", "WB-MPAN-DIRECTION"]
+    (_, first), (_, second) = report.findings()
+    assert (first.index, second.index) == (3, 4)
+    assert first.path == "$[3].payload.CustomBlock.B900.MQID.measurementQuantityID"
+    assert "carries export (AE) here but import (AI)" in first.message and "both.json" in first.message
+
+
 # --------------------------------------------------------------------------- register reads
 
 
