@@ -115,6 +115,24 @@ def test_ev_sessions_smart_and_unmanaged() -> None:
     assert start_slots.min() >= 32 and start_slots.max() <= 45  # 16:00-22:30 local
 
 
+def test_business_ev_charges_at_work_on_working_days() -> None:
+    days = day_range("2025-01-06", "2025-03-02")  # eight weeks from a Monday, GMT
+    meters = default_meters(30, archetype="non_domestic_unrestricted", seed=8).assign(ev_kw=7.0, ev_smart=False)
+    ev = consumption_components(meters, days, seed=3).ev_wh
+    starts = np.nonzero((ev[:, 1:] > 0) & (ev[:, :-1] == 0))
+    slots, day = (starts[1] + 1) % 48, (starts[1] + 1) // 48
+    assert slots.min() >= 13 and slots.max() <= 22  # plugged in on arrival, 06:30-11:00 local
+    weekend = (day % 7) >= 5
+    per_weekday, per_weekend_day = (~weekend).sum() / (30 * 40), weekend.sum() / (30 * 16)
+    print(f"business EV sessions per site and weekday {per_weekday:.2f}, weekend day {per_weekend_day:.2f}")
+    assert 0.6 <= per_weekday <= 0.95 and per_weekend_day <= 0.2
+    # the same chargers at homes charge in the evening
+    homes = default_meters(30, seed=8).assign(ev_kw=7.0, ev_smart=False)
+    home = consumption_components(homes, days, seed=3).ev_wh
+    home_starts = (np.nonzero((home[:, 1:] > 0) & (home[:, :-1] == 0))[1] + 1) % 48
+    assert home_starts.min() >= 32
+
+
 def test_street_lighting_is_dusk_to_dawn() -> None:
     days = day_range("2025-06-20", "2025-06-21")
     meters = default_meters(12, "unmetered_street_lighting", seed=2)

@@ -389,7 +389,8 @@ def _finish_block(
     demand = base_int  # owned by this block: safe to add to in place
     if ev_rows.size:
         smart = table["ev_smart"].to_numpy()[sel][ev_rows]
-        ev = ev_charging_wh(seed, idx[ev_rows], ev_kw[ev_rows], smart, ctx.grid)
+        ev = ev_charging_wh(seed, idx[ev_rows], ev_kw[ev_rows], smart, ctx.grid,
+                            workplace=not spec.domestic)
         demand[ev_rows] += ev
         if comp is not None:
             _store_rows(comp["ev"], sel, ev_rows, ev)

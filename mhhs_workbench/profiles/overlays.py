@@ -9,7 +9,10 @@
   between 1.8 and 4.2 a week), 6-20 kWh each. Unmanaged charging starts when the car is
   plugged in after the evening commute (around 18:30 local, sd 75 minutes, 16:00-22:30);
   smart charging runs in the off-peak window 23:30-05:30 local, at a start chosen so the
-  session fits inside it.
+  session fits inside it. At a business (``workplace``) cars charge while parked at work:
+  on most working days (0.6-1.0 of Monday-Friday), seldom at weekends, plugged in on arrival
+  (around 08:30 local, sd 60 minutes, 06:30-11:00); smart charging there is a depot's overnight
+  window, as at home.
 * **Heat pump** (``heat_pump_kwh``, annual electricity): daily energy follows the outside
   temperature through the relation fitted to the 2013 ASHP reference (a smooth hinge around
   the heating balance point plus a flat hot-water base); the day's energy is spread over the
@@ -185,6 +188,10 @@ EV_SESSION_KWH = (6.0, 20.0)
 #: Smart charging window: starts at this local clock minute and lasts this many half hours.
 EV_SMART_START_MIN = 23 * 60 + 30
 EV_SMART_SLOTS = 12
+#: Workplace charging: chance of a session on a Monday-Friday and at a weekend (before each
+#: site's own factor of 0.75-1.25), and the plug-in time on arrival [local minutes].
+WORKPLACE_SESSION_CHANCE = (0.8, 0.1)
+WORKPLACE_PLUG_MIN = (8 * 60 + 30, 60.0, 6 * 60 + 30, 11 * 60)  # mean, sd, earliest, latest
 
 
 def _noon_offsets_min(days: np.ndarray) -> np.ndarray:
@@ -202,6 +209,8 @@ def ev_charging_wh(
     ev_kw: np.ndarray,
     ev_smart: np.ndarray,
     grid: TimeGrid,
+    *,
+    workplace: bool = False,
 ) -> np.ndarray:
     """EV charging energy of each meter per UTC half hour [Wh], as integers.
 
@@ -220,6 +229,9 @@ def ev_charging_wh(
         Smart (off-peak) charging.
     grid : TimeGrid
         Half hours to fill.
+    workplace : bool
+        Charging at a business: working-day sessions plugged in on arrival in the morning,
+        instead of a home's evening sessions.
 
     Returns
     -------
@@ -233,13 +245,19 @@ def ev_charging_wh(
     power_wh = np.round(np.asarray(ev_kw, dtype=np.float64) * 500.0).astype(np.int64)
     smart = np.asarray(ev_smart, dtype=bool)
 
-    rate = EV_SESSIONS_PER_WEEK / 7.0 * (0.6 + 0.8 * meter_uniform(seed, idx, Stream.EV_RATE))
+    if workplace:
+        weekday = ((day_numbers + 3) % 7) < 5  # 1970-01-01 was a Thursday
+        chance = np.where(weekday, *WORKPLACE_SESSION_CHANCE)
+        own = 0.75 + 0.5 * meter_uniform(seed, idx, Stream.EV_RATE)
+        rate = np.minimum(own[:, None] * chance[None, :], 0.98)
+    else:
+        rate = (EV_SESSIONS_PER_WEEK / 7.0 * (0.6 + 0.8 * meter_uniform(seed, idx, Stream.EV_RATE)))[:, None]
     u_session = uniform(
         hash_counter(meter_keys(seed, idx, Stream.EV_SESSION)[:, None], day_numbers)
     )
     h_start = hash_counter(meter_keys(seed, idx, Stream.EV_START)[:, None], day_numbers)
     u_energy = uniform(hash_counter(meter_keys(seed, idx, Stream.EV_ENERGY)[:, None], day_numbers))
-    on = u_session < rate[:, None]
+    on = u_session < rate
 
     lo, hi = EV_SESSION_KWH
     energy_wh = np.round((lo + (hi - lo) * u_energy) * 1000.0).astype(np.int64)
@@ -249,9 +267,11 @@ def ev_charging_wh(
     rest = energy_wh - full * power_wh[:, None]
     slots_needed = full + (rest > 0)
 
-    # unmanaged: plug-in around 18:30 local; smart: somewhere the session fits in the window
-    plug = 18 * 60 + 30 + 75.0 * _normal_from(h_start)
-    plug_min = np.clip(np.round(plug / 30.0) * 30, 16 * 60, 22 * 60 + 30).astype(np.int64)
+    # unmanaged: plug-in around 18:30 local (a workplace: on arrival, around 08:30); smart:
+    # somewhere the session fits in the window
+    mean, sd, earliest, latest = WORKPLACE_PLUG_MIN if workplace else (18 * 60 + 30, 75.0, 16 * 60, 22 * 60 + 30)
+    plug = mean + sd * _normal_from(h_start)
+    plug_min = np.clip(np.round(plug / 30.0) * 30, earliest, latest).astype(np.int64)
     spare = np.clip(EV_SMART_SLOTS - slots_needed, 0, None)
     k = ((h_start & np.uint64(0xFFFF)).astype(np.int64) * (spare + 1)) >> 16
     smart_min = EV_SMART_START_MIN + 30 * k
