@@ -117,6 +117,12 @@ def test_table_level_errors() -> None:
     )
     with pytest.raises(ValueError, match="cannot carry"):
         consumption(lamp, DAYS, seed=1)
+    # heat pumps are fitted to homes: a business row with one is refused with the reason
+    shop = lamp.assign(archetype="non_domestic_unrestricted", pv_kwp=5.0, heat_pump_kwh=4000.0)
+    with pytest.raises(ValueError, match="row 0: non_domestic_unrestricted cannot carry heat_pump_kwh 4000.0: "
+                                         "heat pumps are modelled for homes only"):
+        consumption(shop, DAYS, seed=1)
+    assert consumption(shop.assign(heat_pump_kwh=0.0), DAYS, seed=1).import_wh.sum() > 0
     with pytest.raises(ValueError, match="consecutive"):
         consumption(
             meters.iloc[:1], np.array(["2025-01-01", "2025-01-03"], dtype="datetime64[D]"), seed=1

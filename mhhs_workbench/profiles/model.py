@@ -47,7 +47,7 @@ from .context import RangeContext, run_context
 from .economy7 import economy7_windows
 from .lighting import lighting_weights
 from .operating import operated_rows, site_operation
-from .overlays import ev_charging_wh, heat_pump_weights, pv_weights
+from .overlays import ev_charging_wh, heat_pump_weights, overlay_unavailable, pv_weights
 from .randomness import Stream, meter_normal, meter_uniform
 from .reactive import reactive_varh
 from .rounding import cumulative_round
@@ -234,14 +234,15 @@ def _validate_meters(meters: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"meters row {i}: {col} {_show(arr[i])} must be finite and {rule}")
         out[col] = arr
 
-    overlays = (out["pv_kwp"] > 0) | (out["ev_kw"] > 0) | (out["heat_pump_kwh"] > 0)
-    unmetered = out["archetype"] == "unmetered_street_lighting"
-    if (overlays & unmetered).any():
-        i = int(np.flatnonzero((overlays & unmetered).to_numpy())[0])
-        raise ValueError(
-            f"meters row {i}: an unmetered street-lighting supply cannot carry PV, EV "
-            "or a heat pump"
-        )
+    # the overlays an archetype cannot carry, with the reason (one rule for model and designer)
+    for archetype in out["archetype"].unique():
+        rows = (out["archetype"] == archetype).to_numpy()
+        for col, reason in overlay_unavailable(archetype).items():
+            carried = rows & (out[col].to_numpy() > 0)
+            if reason and carried.any():
+                i = int(np.flatnonzero(carried)[0])
+                raise ValueError(f"meters row {i}: {archetype} cannot carry {col} "
+                                 f"{_show(out[col].iloc[i])}: {reason}")
     return out
 
 
