@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .chunk import effective_chunk_size
+from .remedies import Advice
 from .scenario import Scenario
 
 #: Default output limit [bytes]; ``MHHS_WORKBENCH_MAX_OUTPUT_GB`` overrides it.
@@ -326,19 +327,19 @@ def check_budget(
     if allow_large:
         return est
     limit = max_output_bytes if max_output_bytes is not None else _max_output_from_environment()
-    advice = "make the scenario smaller (meters, dates, outputs) or pass --allow-large"
     if est.output_bytes > limit:
-        raise BudgetError(f"{est.describe()}; that is over the {human_bytes(limit)} output limit "
-                          f"(set {MAX_OUTPUT_ENV} to change it): {advice}")
+        raise BudgetError(Advice("{estimate}; that is over the {limit} output limit (set {env} to "
+                                 "change it): {smaller}", estimate=est.describe(),
+                                 limit=human_bytes(limit), env=MAX_OUTPUT_ENV))
     folder = _existing_folder(Path(out).absolute().parent)
     free = shutil.disk_usage(folder).free
     if est.output_bytes > free:
-        raise BudgetError(f"{est.describe()}; the file system of {folder} has only {human_bytes(free)} "
-                          f"free: {advice}")
+        raise BudgetError(Advice("{estimate}; the file system of {folder} has only {free} free: "
+                                 "{smaller}", estimate=est.describe(), folder=folder, free=human_bytes(free)))
     memory = _physical_memory()
     if memory and est.peak_memory_bytes > memory:
-        raise BudgetError(f"{est.describe()}; this machine has {human_bytes(memory)} of memory: use a "
-                          "smaller --chunk-size or pass --allow-large")
+        raise BudgetError(Advice("{estimate}; this machine has {memory} of memory: {less_memory}",
+                                 estimate=est.describe(), memory=human_bytes(memory)))
     return est
 
 

@@ -76,6 +76,7 @@ from .messages.codes import (
     ZE_CODES,
 )
 from .profiles.randomness import hash_counter, meter_keys
+from .remedies import FRONTS, REMEDIES
 from .settlement_time import LOCAL_TZ, format_utc, local_period_counts, local_to_utc
 from .supplied import (
     INSTALL_DAY_COLUMN,
@@ -195,6 +196,16 @@ class CsvInputError(ValueError):
         #: One line saying how many problems there were (the CLI's ``error:`` line).
         self.summary = f"{total} problem{plural} in the input; nothing was converted"
         super().__init__("\n".join([self.summary, *problems]))
+
+    def worded(self, front: str) -> str:
+        """The summary and problem lines with their advice in the words of ``front`` (see
+        :mod:`mhhs_workbench.remedies`)."""
+        lines = []
+        for line in self.problems:
+            for key in ("fill_missing", "max_kwh"):
+                line = line.replace(REMEDIES[key][0], REMEDIES[key][FRONTS.index(front)])
+            lines.append(line)
+        return "\n".join([self.summary, *lines])
 
 
 @dataclass(frozen=True)
@@ -1458,7 +1469,7 @@ def _value_rule(raw: bytes, unit: str, max_wh: int) -> str:
 
 def _too_big_rule(max_wh: int) -> str:
     return (f"more than {max_wh / 1000:g} kWh in one half hour is impossible for a metering point "
-            "(max_kwh, --max-kwh)")
+            f"{REMEDIES['max_kwh'][0]}")
 
 
 # -- instants -------------------------------------------------------------------------------
@@ -1994,7 +2005,7 @@ class _Grid:
             rule = (f"{mqid}: {b - a} half hour{'s' if many else ''} ending {span} "
                     f"{'are' if many else 'is'} missing {'after' if anchor < a else 'before'} this "
                     f"row: supply {'them' if many else 'it'} or estimate {'them' if many else 'it'} "
-                    "(fill_missing, --fill-missing)")
+                    f"{REMEDIES['fill_missing'][0]}")
             if position.size:
                 file, parsed_row = self._where(position[:1])[0]
                 meter = self.by_rank[int(self.series[row]) // 4]

@@ -231,7 +231,7 @@ def _publishing(make: Any, out: str | os.PathLike[str]) -> Any:
         with notes():
             return make()
     except (PublicationError, ScenarioError, BudgetError) as exc:  # the user's to fix: one line
-        raise NotebookStop(as_parameters(str(exc))) from None
+        raise NotebookStop(as_parameters(exc)) from None
 
 
 def read_csv_input(*args: Any, **kwargs: Any) -> Any:
@@ -244,7 +244,7 @@ def read_csv_input(*args: Any, **kwargs: Any) -> Any:
         with notes():
             return read(*args, **kwargs)
     except CsvInputError as exc:
-        raise NotebookStop(as_parameters(str(exc))) from None
+        raise NotebookStop(as_parameters(exc)) from None
 
 
 def _resolve_out(out: str | os.PathLike[str], default_name: str) -> Path:

@@ -1,7 +1,7 @@
 """Messages in a notebook's own language: notes instead of warnings, parameters instead of flags.
 
-The library's messages are written for the command line (``choose another --out or pass
---overwrite``); in a notebook the same advice names the parameter to set. Warnings become plain
+The library's advice is written once with its remedies named by key
+(:mod:`mhhs_workbench.remedies`); in a notebook it names the parameter to set. Warnings become plain
 ``Note: ...`` lines, and an expected stop (a data set already there, a bad parameter) shows its
 one-line message instead of a traceback, while still failing a headless run.
 """
@@ -9,10 +9,11 @@ one-line message instead of a traceback, while still failing a headless run.
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import warnings
 from collections.abc import Iterator
+
+from .remedies import worded
 
 __all__ = ["NotebookStop", "as_parameters", "notes", "show_warnings_as_notes"]
 
@@ -28,26 +29,17 @@ class NotebookStop(Exception):  # noqa: N818 - it is a stop, shown as such
         return [f"Stopped: {self}"]
 
 
-_FLAG_PHRASES = (
-    (re.compile(r"\((\w+), --[\w-]+\)"), r"(`\1`)"),
-    (re.compile(r"choose (?:another|an) --out"), "set `out` to another folder"),
-    (re.compile(r"give the folder itself as --out"), "set `out` to the folder itself"),
-    (re.compile(r"pass --([\w-]+)"), lambda m: f"set `{m.group(1).replace('-', '_')} = True`"),
-    (re.compile(r"--([\w-]+)"), lambda m: f"`{m.group(1).replace('-', '_')}`"),
-)
-
-
-def as_parameters(message: str) -> str:
-    """A command-line message with its flags turned into the notebook parameters of the same name.
+def as_parameters(message: object) -> str:
+    """A message (an exception, a warning or a text) with its advice naming the notebook's
+    parameters instead of the command line's flags (see :mod:`mhhs_workbench.remedies`).
 
     Examples
     --------
-    >>> as_parameters("x already exists; choose another --out or pass --overwrite to replace it")
+    >>> from mhhs_workbench.remedies import Advice
+    >>> as_parameters(Advice("{target} already exists; {another_out} or {overwrite} to replace it", target="x"))
     'x already exists; set `out` to another folder or set `overwrite = True` to replace it'
     """
-    for pattern, replacement in _FLAG_PHRASES:
-        message = pattern.sub(replacement, message)
-    return message
+    return worded(message, "notebook")
 
 
 def _print_note(message: warnings.WarningMessage | Warning | str, *_: object, **__: object) -> None:
@@ -62,7 +54,7 @@ def notes() -> Iterator[None]:
         yield
     seen: set[str] = set()
     for w in caught:
-        text = as_parameters(str(w.message))
+        text = as_parameters(w.message)
         if text not in seen:  # the same warning from every chunk is one note
             seen.add(text)
             _print_note(text)
@@ -70,4 +62,4 @@ def notes() -> Iterator[None]:
 
 def show_warnings_as_notes() -> None:
     """From now on, show every warning of this kernel as a ``Note: ...`` line (not on stderr)."""
-    warnings.showwarning = lambda message, *args, **kwargs: _print_note(as_parameters(str(message)))
+    warnings.showwarning = lambda message, *args, **kwargs: _print_note(as_parameters(message))

@@ -74,6 +74,7 @@ from .export import (
     verify,
     write_manifest,
 )
+from .remedies import Advice
 
 __all__ = [
     "Interrupted",
@@ -308,8 +309,8 @@ class Publication:
         if raw.is_symlink():
             # renaming the link aside would leave the folder it points to, and a stale link, behind
             raise PublicationError(
-                f"{raw} is a symbolic link (to {os.readlink(raw)}); give the folder itself as --out "
-                "so that it is clear which folder is replaced"
+                Advice("{raw} is a symbolic link (to {link}); {out_itself} so that it is clear which "
+                       "folder is replaced", raw=raw, link=os.readlink(raw))
             )
         # a link among the parents is harmless: the renames happen in the real folder
         self.target = _resolve_parent(raw.parent) / raw.name
@@ -325,8 +326,8 @@ class Publication:
         for folder in (self.target.parent, *self.target.parent.parents):
             if is_dataset(folder):
                 raise PublicationError(
-                    f"{self.target} is inside the data set {folder}; publishing there would break "
-                    "its manifest (verify would fail): choose an --out outside it"
+                    Advice("{target} is inside the data set {folder}; publishing there would break "
+                           "its manifest (verify would fail): {out_outside}", target=self.target, folder=folder)
                 )
 
     def _check_target(self, *, committing: bool) -> str:
@@ -342,7 +343,7 @@ class Publication:
             if committing:
                 raise PublicationError(_appeared_message(target))
             raise PublicationError(
-                f"{target} already exists; choose another --out or pass --overwrite to replace it"
+                Advice("{target} already exists; {another_out} or {overwrite} to replace it", target=target)
             )
         if not is_dataset(target):
             # --overwrite replaces data sets, never a folder of someone's other files
@@ -421,8 +422,8 @@ class Publication:
                 os.close(fd)
                 who = f" (PID {holder})" if holder.isdigit() else ""
                 raise PublicationError(
-                    f"another run{who} is publishing {self.target} right now; wait for it to finish "
-                    "or choose another --out"
+                    Advice("another run{who} is publishing {target} right now; wait for it to finish "
+                           "or {another_out}", who=who, target=self.target)
                 ) from None
             except OSError as exc:
                 os.close(fd)
@@ -517,10 +518,10 @@ def unlisted_files(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def _extra_files_message(target: Path, extra: list[str]) -> str:
+def _extra_files_message(target: Path, extra: list[str]) -> Advice:
     shown = ", ".join(_shown(p) for p in extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-    return (f"{target} holds {len(extra)} file(s) not in its manifest ({shown}); --overwrite only replaces "
-            "files this tool wrote: move them out, or pass --overwrite-extra-files to delete them too")
+    return Advice("{target} holds {n} file(s) not in its manifest ({shown}); {replacing} only replaces "
+                  "files this tool wrote: move them out, or {extra_files}", target=target, n=len(extra), shown=shown)
 
 
 def _appeared_message(target: Path) -> str:

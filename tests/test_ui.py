@@ -21,7 +21,6 @@ from mhhs_workbench.population import build_population
 from mhhs_workbench.profiles import ARCHETYPES, typical_annual_kwh
 from mhhs_workbench.scenario import Scenario, ScenarioError
 from mhhs_workbench.ui import ExportPanel, ProfileDesign, ProfileDesigner, design_profile
-from mhhs_workbench.ui.common import as_controls
 from mhhs_workbench.validation import validate_files
 from mhhs_workbench.workspace import WORKSPACE_ENV, workspace_dir
 
@@ -346,10 +345,13 @@ def test_messages_name_controls_not_flags(tmp_path: Path) -> None:
     panel.controls["start_date"].value = "06/01/2025"  # a locale's date: refused in words
     panel.button.click()
     assert "YYYY-MM-DD" in panel.summary.value and "--" not in panel.summary.value
-    for text in ("x already exists; choose another --out or pass --overwrite to replace it",
-                 "x holds 1 file(s) not in its manifest (a); --overwrite only replaces files this tool "
-                 "wrote: move them out, or pass --overwrite-extra-files to delete them too"):
-        assert "--" not in as_controls(text)
+    # a folder of someone's files beside the manifest: replacing is refused in the panel's words
+    (tmp_path / "d" / "notes.txt").write_text("mine", encoding="utf-8")
+    panel.controls["start_date"].value = "2025-01-06"
+    panel.controls["overwrite"].value = True
+    panel.button.click()
+    assert "notes.txt" in panel.summary.value and "--" not in panel.summary.value
+    assert "replacing only replaces files this tool wrote" in panel.summary.value
 
 
 # --------------------------------------------------------------------------- readable plots

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import re
 from typing import TypeVar
 
 import ipywidgets as widgets
+
+from ..remedies import worded
 
 W = TypeVar("W", bound=widgets.DOMWidget)
 
@@ -25,32 +26,17 @@ def control_layout(width: str = "100%") -> widgets.Layout:
     return widgets.Layout(width=width, min_width="22em")
 
 
-#: How the panels name what the command line calls a flag (messages come from the library).
-_CONTROL_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"choose another --out or pass --overwrite"),
-     "choose another Output folder or tick \"Replace an existing data set\""),
-    (re.compile(r"choose (?:another|an) --out"), "choose another Output folder"),
-    (re.compile(r"give the folder itself as --out"), "give the folder itself as the Output folder"),
-    (re.compile(r"or pass --overwrite-extra-files to delete them too"),
-     "or choose another Output folder"),
-    (re.compile(r"--overwrite only replaces"), "replacing only replaces"),
-    (re.compile(r"pass --overwrite"), "tick \"Replace an existing data set\""),
-    (re.compile(r"--out\b"), "the Output folder"),
-    (re.compile(r"--([\w-]+)"), lambda m: m.group(1).replace("-", " ")),
-)
-
-
-def as_controls(message: str) -> str:
-    """A command-line message with its flags turned into the panel controls that do the same.
+def as_controls(message: object) -> str:
+    """A message (an exception or a text) with its advice naming the panel's controls instead of
+    the command line's flags (see :mod:`mhhs_workbench.remedies`).
 
     Examples
     --------
-    >>> as_controls("x already exists; choose another --out or pass --overwrite to replace it")
+    >>> from mhhs_workbench.remedies import Advice
+    >>> as_controls(Advice("{target} already exists; {another_out} or {overwrite} to replace it", target="x"))
     'x already exists; choose another Output folder or tick "Replace an existing data set" to replace it'
     """
-    for pattern, replacement in _CONTROL_PHRASES:
-        message = pattern.sub(replacement, message)
-    return message
+    return worded(message, "panel")
 
 
 def iso_date(control: widgets.Text) -> dt.date:

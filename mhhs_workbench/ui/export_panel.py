@@ -249,6 +249,6 @@ class ExportPanel:
             self.export()
         except Exception as exc:  # shown in the panel; a callback has nowhere else to report to
             self.progress.bar_style = "danger"
-            self.summary.value = status_html(f"Export failed: {as_controls(str(exc))}", error=True)
+            self.summary.value = status_html(f"Export failed: {as_controls(exc)}", error=True)
         finally:
             self.button.disabled = False
