@@ -551,7 +551,7 @@ class Scenario:
         if self.wants("settlement"):
             late = _sent_after_first_run(self)
             if late:
-                fail(("messages", "days_per_message"), late)
+                fail(*late)
         if self.negative is not None:
             from .negative import CODES, NOT_ALONE  # the catalogue defines which rules exist
 
@@ -572,36 +572,63 @@ class Scenario:
         return any(OUTPUT_ALIASES.get(name, name) == output for name in self.outputs)
 
 
-def _sent_after_first_run(scenario: Scenario) -> str | None:
-    """Why some UTC day's half hours could first be sent after their first settlement run, or None.
+#: Data service of each connection type: the ``sending`` key whose delays apply to it.
+_SERVICE_OF_CONNECTION = {"W": "smart_data_service", "L": "advanced_data_service",
+                          "H": "advanced_data_service", "U": "unmetered_data_service"}
 
-    Settlement reports count what the IF-021 messages delivered by each run, and a data service
-    sends every day before its first run. A day is sent at the latest the day after the last day
-    of its message (``days_per_message`` days from it, or the range's end) plus the longest
-    send delay and spread; its first run executes ``RUN_WORKING_DAYS`` working days after it.
-    """
+
+def _late_day(scenario: Scenario, days_per_message: int, hours: float) -> tuple[dt.date, dt.datetime, dt.datetime] | None:
+    """The first UTC day whose half hours may be sent after its first run: (day, latest send,
+    run) [UTC], or None."""
     from .settlement_calendar import RUN_TIME_UTC, RUN_WORKING_DAYS, execution_date
 
     first = min(scenario.runs, key=RUN_WORKING_DAYS.__getitem__)
-    timing = scenario.sending
-    hours = max(t.delay_hours + t.spread_hours for t in (
-        timing.smart_data_service, timing.advanced_data_service, timing.unmetered_data_service))
-    n = scenario.messages.days_per_message
     run_at = dt.timedelta(hours=RUN_TIME_UTC.hour, minutes=RUN_TIME_UTC.minute)
     day = scenario.start_date
     while day <= scenario.end_date:
-        last = min(day + dt.timedelta(days=n - 1), scenario.end_date)
+        last = min(day + dt.timedelta(days=days_per_message - 1), scenario.end_date)
         sent = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) + dt.timedelta(hours=hours)
         executed = dt.datetime.combine(execution_date(day, first), dt.time()) + run_at
         if sent > executed:
-            return (f"{n} days per message can send {day}'s half hours as late as {sent:%Y-%m-%d %H:%M} "
-                    f"UTC, after its {first} run at {executed:%Y-%m-%d %H:%M} UTC; settlement "
-                    "reports need every day sent before its first run: send fewer days per message, "
-                    "shorten the sending delays, or leave settlement out of outputs")
+            return day, sent, executed
         if last == scenario.end_date:
             break  # later days wait less and run no earlier
         day += dt.timedelta(days=1)
     return None
+
+
+def _sent_after_first_run(scenario: Scenario) -> tuple[tuple[str, ...], str] | None:
+    """Where and why some UTC day's half hours could first be sent after their first settlement
+    run, or None.
+
+    Settlement reports count what the IF-021 messages delivered by each run, and a data service
+    sends every day before its first run. A day is sent at the latest the day after the last day
+    of its message (``days_per_message`` days from it, or the range's end) plus the send delay
+    and spread of the slowest data service the fleet uses; its first run executes
+    ``RUN_WORKING_DAYS`` working days after it (England & Wales working days, 06:00 UTC).
+    """
+    from .profiles import archetype_spec
+    from .settlement_calendar import RUN_WORKING_DAYS
+
+    services = {_SERVICE_OF_CONNECTION[c] for a, share in scenario.meters.archetypes.items() if share > 0
+                for c in archetype_spec(a).connection_types}
+    timing = {name: getattr(scenario.sending, name) for name in sorted(services)}
+    slowest = max(timing, key=lambda name: timing[name].delay_hours + timing[name].spread_hours)
+    hours = timing[slowest].delay_hours + timing[slowest].spread_hours
+    n = scenario.messages.days_per_message
+    late = _late_day(scenario, n, hours)
+    if late is None:
+        return None
+    day, sent, executed = late
+    first = min(scenario.runs, key=RUN_WORKING_DAYS.__getitem__)
+    when = (f"{day}'s half hours can be sent as late as {sent:%Y-%m-%d %H:%M} UTC, after its {first} "
+            f"run at {executed:%Y-%m-%d %H:%M} UTC; settlement reports need every day sent before its first run")
+    # one day per message is always in time: the longest delay (MAX_SEND_DELAY_HOURS plus a
+    # spread under a day) is under the 22 calendar days of the shortest run's 16 working days
+    per = "day" if n == 1 else "days"
+    return (("messages", "days_per_message"),
+            f"with {n} {per} per message {when}: send fewer days per message, shorten the sending "
+            "delays, or leave settlement out of outputs")
 
 
 def _check_range(fail: typing.Callable[[tuple[str, ...], str], None], path: tuple[str, ...],

@@ -126,6 +126,11 @@ def test_business_ev_charges_at_work_on_working_days() -> None:
     per_weekday, per_weekend_day = (~weekend).sum() / (30 * 40), weekend.sum() / (30 * 16)
     print(f"business EV sessions per site and weekday {per_weekday:.2f}, weekend day {per_weekend_day:.2f}")
     assert 0.6 <= per_weekday <= 0.95 and per_weekend_day <= 0.2
+    # Christmas week: a working day's chance on the working days only
+    xmas = day_range("2025-12-22", "2025-12-28")  # Mon-Sun; 25 and 26 December are bank holidays
+    x = consumption_components(meters, xmas, seed=3).ev_wh.reshape(30, 7, 48).sum(axis=(0, 2))
+    print(f"business EV energy by day of Christmas week [kWh]: {(x / 1000).round(0).tolist()}")
+    assert x[3] + x[4] < 0.25 * (x[0] + x[1]) and x[2] > 0.25 * (x[0] + x[1]) / 2
     # the same chargers at homes charge in the evening
     homes = default_meters(30, seed=8).assign(ev_kw=7.0, ev_smart=False)
     home = consumption_components(homes, days, seed=3).ev_wh

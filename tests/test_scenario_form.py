@@ -7,6 +7,7 @@ participants' IDs; loading a saved scenario back; and the Elexon data folder's d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from conftest import missing_reference
 from mhhs_workbench.export import verify
 from mhhs_workbench.profiles import ARCHETYPES
 from mhhs_workbench.reference_folder import CLASS_FILES, REFERENCE_ENV, reference_state
-from mhhs_workbench.scenario import Scenario
+from mhhs_workbench.scenario import Scenario, ScenarioNote
 from mhhs_workbench.ui import ExportPanel, ProfileDesigner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,3 +209,63 @@ def test_designer_draws_elexon_average_from_the_found_folder(tmp_path: Path, mon
     assert designer.controls["reference_dir"].value == str(REFERENCE_PROFILES.resolve())
     assert "all 8 profile classes" in designer.reference_state.value
     assert "Elexon class average (1997)" in designer.plot_data()["day"]
+
+
+def test_what_the_form_cannot_show_still_loads_back_exactly(designer: ProfileDesigner, tmp_path: Path) -> None:
+    """Relative shares above 1, some table outputs only, several supplier changes."""
+    text = DEMO.read_text(encoding="utf-8")
+    data = Scenario.from_yaml(DEMO).to_dict()
+    data["meters"]["archetypes"] = {"domestic_unrestricted": 55, "non_domestic_unrestricted": 45}
+    data["outputs"] = ["if021", "csv"]
+    data["events"] = [{"type": "change_of_supplier", "date": "2025-10-24", "share": 0.1},
+                      {"type": "change_of_supplier", "date": "2025-10-30", "share": 0.2}]
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(Scenario.from_dict(data).to_yaml(), encoding="utf-8")
+    assert text  # the demo is only the start
+    panel = ExportPanel(designer.to_scenario, out=tmp_path / "x")
+    designer.when_loaded(panel.take_scenario)
+    designer.controls["scenario_path"].value = str(odd)
+    designer._load_clicked()  # the shares' note is shown beside the button, not lost on stderr
+    assert "Loaded" in designer.save_status.value and "Note:" in designer.save_status.value
+    assert "the shares add up to 100, not 1" in designer.save_status.value
+    with pytest.warns(ScenarioNote):
+        assert designer.to_scenario().to_dict() == Scenario.from_yaml(odd).to_dict()
+    assert panel.scenario().outputs == ["if021", "csv"]
+    status = designer.form.status.value
+    assert "55 % domestic unrestricted" in status and "10 % change supplier on 2025-10-24" in status
+    assert "20 % change supplier on 2025-10-30" in status
+    designer.form.controls["change_of_supplier"].value = False  # no supplier change at all
+    assert designer.to_scenario().events == []
+
+
+def test_reticking_the_designed_kind_shows_the_design_again(designer: ProfileDesigner) -> None:
+    designer.load_scenario(DEMO)
+    c = designer.form.controls
+    c["follow_design"].value = True
+    assert c["share_domestic_unrestricted"].value == 1.0 and c["share_domestic_economy7"].value == 0.0
+    assert designer.to_scenario().meters.archetypes == {"domestic_unrestricted": 1.0}
+    assert "100 % domestic unrestricted" in designer.form.status.value
+
+
+def test_a_supplier_change_outside_the_exported_days_is_named_in_the_panels_words(
+        designer: ProfileDesigner, tmp_path: Path) -> None:
+    designer.form.controls["change_of_supplier"].value = True
+    designer.form.controls["change_date"].value = "2025-10-26"
+    panel = ExportPanel(designer.to_scenario, out=tmp_path / "never", start_date=dt.date(2025, 10, 20),
+                        end_date=dt.date(2025, 10, 25), meters=2)
+    panel._clicked()
+    assert "supplier change on 2025-10-26 (Data set form, Supplier change)" in panel.summary.value
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_cleared_reference_field_uses_the_folder_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = tmp_path / "elexon"
+    found.mkdir()
+    for name in CLASS_FILES:
+        (found / name).write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(REFERENCE_ENV, str(found))
+    designer = ProfileDesigner(render=False)
+    designer.controls["reference_dir"].value = ""
+    assert designer.reference_dir == found
+    assert f"Elexon data: {found}" in designer.reference_state.value

@@ -560,6 +560,14 @@ def test_days_sent_after_their_first_run_are_refused_with_the_reason(tmp_path: P
     Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31",
                         "messages": {"days_per_message": 22}, "outputs": ["if021", "if041"]})
     Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31", "messages": {"days_per_message": 21}})
+    # only the delays of the data services the fleet uses count: homes alone ignore the unmetered one
+    slow = {"unmetered_data_service": {"delay_hours": 240.0}}
+    homes = {"archetypes": {"domestic_unrestricted": 1.0}}
+    Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31", "sending": slow, "meters": homes,
+                        "messages": {"days_per_message": 14}})
+    with pytest.raises(ScenarioError, match="with 14 days per message"):
+        Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31", "sending": slow,
+                            "messages": {"days_per_message": 14}})
     # only the later runs: R1 waits 39 working days, so 22 days per message are sent in time
     Scenario.from_dict({"start_date": "2025-10-20", "end_date": "2025-12-31", "runs": ["R1"],
                         "messages": {"days_per_message": 22}})

@@ -122,7 +122,8 @@ def test_view_controls_do_not_regenerate(designer: ProfileDesigner) -> None:
 
 def test_elexon_comparison_from_a_folder(designer: ProfileDesigner, tmp_path: Path) -> None:
     designer.controls["reference_dir"].value = str(tmp_path)  # a folder without the files
-    assert "Elexon data not used" in designer.status.value
+    assert "holds no elexon_profile_class_N.csv" in designer.reference_state.value
+    assert "#b00020" in designer.reference_state.value  # typed, and wrong: in red
     assert "Elexon class average (1997)" not in designer.plot_data()["day"]
     if not REFERENCE_PROFILES.is_dir():
         missing_reference(f"Elexon's profile class files not found at {REFERENCE_PROFILES}")
@@ -132,6 +133,7 @@ def test_elexon_comparison_from_a_folder(designer: ProfileDesigner, tmp_path: Pa
     assert len(elexon) == 48 and elexon.min() > 0
     assert data["shapes"]["Elexon class average (1997)"].mean() == pytest.approx(1.0)
     assert "Elexon data not used" not in designer.status.value
+    assert "all 8 profile classes" in designer.reference_state.value
 
 
 def test_designs_map_onto_scenarios(designer: ProfileDesigner, tmp_path: Path) -> None:

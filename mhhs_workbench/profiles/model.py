@@ -300,7 +300,7 @@ def _generate(
                 gsp_block = table["gsp_group"].to_numpy()[sel]
                 base_int = _archetype_load(spec, seed, idx, annual, ctx, where, gsp_block)
                 _finish_block(
-                    sel, spec, seed, idx, annual, base_int, table, ctx, ai, ae, ri, re, comp
+                    sel, spec, seed, idx, annual, base_int, table, ctx, ai, ae, ri, re, comp, where
                 )
 
     if comp is None:
@@ -377,8 +377,10 @@ def _finish_block(
     ri: np.ndarray,
     re: np.ndarray,
     comp: dict[str, np.ndarray] | None,
+    where: str,
 ) -> None:
-    """Add overlays, net off PV, add reactive energy and store a block's rows."""
+    """Add overlays, net off PV, add reactive energy and store a block's rows (``where``: the
+    block's nation, or GSP group for street lighting)."""
     pv_kwp = table["pv_kwp"].to_numpy()[sel]
     ev_kw = table["ev_kw"].to_numpy()[sel]
     hp_kwh = table["heat_pump_kwh"].to_numpy()[sel]
@@ -391,7 +393,7 @@ def _finish_block(
     if ev_rows.size:
         smart = table["ev_smart"].to_numpy()[sel][ev_rows]
         ev = ev_charging_wh(seed, idx[ev_rows], ev_kw[ev_rows], smart, ctx.grid,
-                            workplace=not spec.domestic)
+                            workplace=None if spec.domestic else where)
         demand[ev_rows] += ev
         if comp is not None:
             _store_rows(comp["ev"], sel, ev_rows, ev)

@@ -10,7 +10,7 @@
   plugged in after the evening commute (around 18:30 local, sd 75 minutes, 16:00-22:30);
   smart charging runs in the off-peak window 23:30-05:30 local, at a start chosen so the
   session fits inside it. At a business (``workplace``) cars charge while parked at work:
-  on most working days (0.6-1.0 of Monday-Friday), seldom at weekends, plugged in on arrival
+  on most working days (0.6-1.0 of them), seldom at weekends and bank holidays, plugged in on arrival
   (around 08:30 local, sd 60 minutes, 06:30-11:00); smart charging there is a depot's overnight
   window, as at home.
 * **Heat pump** (``heat_pump_kwh``, annual electricity): daily energy follows the outside
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..identifiers import GSP_GROUPS, LATITUDE_BY_GSP_GROUP, LONGITUDE_BY_GSP_GROUP
-from ..settlement_time import LOCAL_TZ
+from ..settlement_time import LOCAL_TZ, profile_day_types
 from . import fourier
 from .archetypes import archetype_spec
 from .parameters import parameters
@@ -210,7 +210,7 @@ def ev_charging_wh(
     ev_smart: np.ndarray,
     grid: TimeGrid,
     *,
-    workplace: bool = False,
+    workplace: str | None = None,
 ) -> np.ndarray:
     """EV charging energy of each meter per UTC half hour [Wh], as integers.
 
@@ -229,9 +229,10 @@ def ev_charging_wh(
         Smart (off-peak) charging.
     grid : TimeGrid
         Half hours to fill.
-    workplace : bool
-        Charging at a business: working-day sessions plugged in on arrival in the morning,
-        instead of a home's evening sessions.
+    workplace : str, optional
+        Nation (``ENG``, ``WAL``, ``SCO``) of a business charging its cars at work: sessions on
+        its working days (not weekends or bank holidays), plugged in on arrival in the morning;
+        None for a home's evening sessions.
 
     Returns
     -------
@@ -245,9 +246,9 @@ def ev_charging_wh(
     power_wh = np.round(np.asarray(ev_kw, dtype=np.float64) * 500.0).astype(np.int64)
     smart = np.asarray(ev_smart, dtype=bool)
 
-    if workplace:
-        weekday = ((day_numbers + 3) % 7) < 5  # 1970-01-01 was a Thursday
-        chance = np.where(weekday, *WORKPLACE_SESSION_CHANCE)
+    if workplace is not None:
+        working = profile_day_types(days, workplace) == 0  # weekdays that are no bank holiday
+        chance = np.where(working, *WORKPLACE_SESSION_CHANCE)
         own = 0.75 + 0.5 * meter_uniform(seed, idx, Stream.EV_RATE)
         rate = np.minimum(own[:, None] * chance[None, :], 0.98)
     else:
@@ -269,7 +270,8 @@ def ev_charging_wh(
 
     # unmanaged: plug-in around 18:30 local (a workplace: on arrival, around 08:30); smart:
     # somewhere the session fits in the window
-    mean, sd, earliest, latest = WORKPLACE_PLUG_MIN if workplace else (18 * 60 + 30, 75.0, 16 * 60, 22 * 60 + 30)
+    home = (18 * 60 + 30, 75.0, 16 * 60, 22 * 60 + 30)
+    mean, sd, earliest, latest = WORKPLACE_PLUG_MIN if workplace is not None else home
     plug = mean + sd * _normal_from(h_start)
     plug_min = np.clip(np.round(plug / 30.0) * 30, earliest, latest).astype(np.int64)
     spare = np.clip(EV_SMART_SLOTS - slots_needed, 0, None)

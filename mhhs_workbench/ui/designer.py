@@ -518,7 +518,7 @@ class ProfileDesigner:
         ], layout=widgets.Layout(width="100%")), "designer")
         self._apply_archetype(design.archetype)
         self.form = ScenarioForm(self._base_scenario())
-        self.form.on_change(self._check_form)
+        self.form.on_change(self._sync_form)  # re-ticking "designed kind only" shows the design again
 
         for name, control in c.items():
             if name != "scenario_path":
@@ -553,9 +553,9 @@ class ProfileDesigner:
 
     @property
     def reference_dir(self) -> Path | None:
-        """The Elexon data folder given, or None."""
-        text = self.controls["reference_dir"].value.strip()
-        return Path(text).expanduser() if text else None
+        """The Elexon data folder in use: the one given, else the one found where reference data
+        usually is (:mod:`mhhs_workbench.reference_folder`), or None."""
+        return reference_state(self.controls["reference_dir"].value).folder
 
     def profile(self) -> pd.DataFrame:
         """The generated year for the current design (see :func:`design_profile`)."""
@@ -807,7 +807,8 @@ class ProfileDesigner:
 
     def _refresh_homes(self) -> None:
         """Reference view of real homes: redrawn only when the reference folder changes."""
-        folder = self.controls["reference_dir"].value.strip()
+        used = self.reference_dir
+        folder = str(used) if used is not None else self.controls["reference_dir"].value.strip()
         if folder == self._homes_folder:
             return
         self._homes_folder = folder
@@ -881,14 +882,19 @@ class ProfileDesigner:
         return scenario
 
     def _load_clicked(self) -> None:
+        import warnings
+
         try:
-            scenario = self.load_scenario()
+            with warnings.catch_warnings(record=True) as caught:  # shown here, not on stderr
+                warnings.simplefilter("always")
+                scenario = self.load_scenario()
         except (ScenarioError, OSError, ValueError) as exc:  # file:line and key, in the panel
             self.save_status.value = status_html(f"Not loaded: {exc}", error=True)
             return
+        notes = "".join(f" Note: {w.message}." for w in caught)
         self.save_status.value = status_html(
             f"Loaded {self.controls['scenario_path'].value}: {scenario.meters.count} meters, "
-            f"{scenario.start_date} to {scenario.end_date}; the form below holds its fleet.")
+            f"{scenario.start_date} to {scenario.end_date}; the form below holds its fleet.{notes}")
 
     def _save_clicked(self) -> None:
         try:

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from ..dataset import DatasetSummary, generate_dataset
 from ..evidence import ValidationEvidence, count_label, validation
-from ..scenario import OUTPUT_ALIASES, Scenario
+from ..scenario import MAX_METERS, OUTPUT_ALIASES, Scenario, ScenarioError
 from ..workspace import fresh_folder
 from .common import DESCRIPTION_STYLE, as_controls, iso_date, status_html, tag
 
@@ -91,7 +91,7 @@ class ExportPanel:
             value=(end_date or base.end_date).isoformat(), description="Last UTC day",
             placeholder="YYYY-MM-DD", style=DESCRIPTION_STYLE), "export-end")
         c["meters"] = tag(widgets.BoundedIntText(
-            value=meters or base.meters.count, min=1, max=10_000_000, description="Meters",
+            value=meters or base.meters.count, min=1, max=MAX_METERS, description="Meters",
             style=DESCRIPTION_STYLE), "export-meters")
         for key in INTERFACES:
             c[key] = tag(widgets.Checkbox(value=key in interfaces, description=key, indent=False,
@@ -144,17 +144,24 @@ class ExportPanel:
         """
         c = self.controls
         base = self.base_scenario()
-        ticked = [o for key, outs in INTERFACES.items() if c[key].value for o in outs]
-        # the base's own outputs first and in its order, so a loaded scenario exports as it was
-        kept = [o for o in base.outputs if OUTPUT_ALIASES.get(o, o) in ticked]
-        outputs = kept + [o for o in ticked if o not in {OUTPUT_ALIASES.get(k, k) for k in kept}]
+        outputs = []
+        for key, outs in INTERFACES.items():
+            if not c[key].value:
+                continue
+            # a ticked box keeps the base's own outputs of it (a loaded scenario exports as it
+            # was, "tables" may stand for CSV alone); a base without any takes them all
+            own = [o for o in base.outputs if OUTPUT_ALIASES.get(o, o) in outs]
+            outputs += own or list(outs)
+        outputs.sort(key=lambda o: base.outputs.index(o) if o in base.outputs else len(base.outputs))
+        start, end = iso_date(c["start_date"]), iso_date(c["end_date"])
+        for event in base.events:  # said in the panels' words, before the scenario's own check
+            if end >= start and not start < event.date <= end:
+                raise ScenarioError(
+                    f"the supplier change on {event.date} (Data set form, Supplier change) is not "
+                    f"after the first UTC day {start} and within the last {end}: move it or the days")
         scenario = dataclasses.replace(
-            base,
-            start_date=iso_date(c["start_date"]),
-            end_date=iso_date(c["end_date"]),
-            meters=dataclasses.replace(base.meters, count=int(c["meters"].value)),
-            outputs=outputs,
-        )
+            base, start_date=start, end_date=end,
+            meters=dataclasses.replace(base.meters, count=int(c["meters"].value)), outputs=outputs)
         scenario.check("export panel")
         return scenario
 

@@ -74,8 +74,13 @@ def _layout() -> widgets.Layout:
     return widgets.Layout(width="31em")
 
 
-def _share(value: float, description: str, name: str, maximum: float = 1.0) -> widgets.BoundedFloatText:
-    step = 0.05 if maximum <= 1.0 else 250.0
+#: Largest relative archetype share the form takes (shares are divided by their sum).
+SHARE_MAX = 1e9
+
+
+def _share(value: float, description: str, name: str, maximum: float = 1.0,
+           step: float | None = None) -> widgets.BoundedFloatText:
+    step = step if step is not None else (0.05 if maximum <= 1.0 or maximum == SHARE_MAX else 250.0)
     return tag(widgets.BoundedFloatText(value=float(value), min=0.0, max=maximum, step=step,
                                         description=description, style=FORM_STYLE,
                                         layout=_layout()), name)
@@ -94,6 +99,13 @@ def _kw_list(text: str) -> list[float]:
         return [float(p) for p in parts]
     except ValueError:
         raise ScenarioError(f"EV chargers kW: {text!r} is not a list of numbers like 3.5, 7") from None
+
+
+def _set_range(slider: widgets.FloatRangeSlider | widgets.IntRangeSlider, value: list[float] | list[int]) -> None:
+    """Show ``[low, high]`` on a range slider, widening its maximum when the value is above it."""
+    low, high = value
+    slider.max = max(slider.max, high)
+    slider.value = (low, high)
 
 
 def _css(name: str) -> str:
@@ -133,8 +145,8 @@ class ScenarioForm:
         c["follow_design"] = tag(widgets.Checkbox(
             value=True, description="Only the designed kind of site (share 1, overlays as designed)",
             indent=False, layout=widgets.Layout(width="100%")), "fleet-follow")
-        for name in ARCHETYPES:
-            c[f"share_{name}"] = _share(0.0, name.replace("_", " "), f"fleet-share-{_css(name)}")
+        for name in ARCHETYPES:  # relative shares: any size, divided by their sum
+            c[f"share_{name}"] = _share(0.0, name.replace("_", " "), f"fleet-share-{_css(name)}", SHARE_MAX)
         c["gsp_groups"] = tag(widgets.SelectMultiple(
             options=[(f"{g} {GSP_GROUP_NAMES[g]}", g) for g in GSP_GROUPS], rows=8,
             description="GSP groups", style=FORM_STYLE, layout=_layout()), "fleet-gsp-groups")
@@ -261,9 +273,10 @@ class ScenarioForm:
             **{k: float(c[k].value) for k in QUALITY_FIELDS if k != "revision_share"},
             comms_fault_days=[int(v) for v in c["comms_fault_days"].value],
             deenergised_days=[int(v) for v in c["deenergised_days"].value])
-        events = list(self._later_events)
+        events = []  # unticked: no supplier change at all
         if c["change_of_supplier"].value:
-            events.insert(0, Event("change_of_supplier", iso_date(c["change_date"]), float(c["change_share"].value)))
+            events = [Event("change_of_supplier", iso_date(c["change_date"]), float(c["change_share"].value)),
+                      *self._later_events]
         return dataclasses.replace(
             scenario, meters=meters, data_quality=quality,
             sending=dataclasses.replace(scenario.sending, revision_share=float(c["revision_share"].value)),
@@ -282,9 +295,7 @@ class ScenarioForm:
             for k in QUALITY_FIELDS:
                 c[k].value = float(scenario.sending.revision_share if k == "revision_share" else getattr(dq, k))
             for k in ("comms_fault_days", "deenergised_days"):
-                low, high = (int(v) for v in getattr(dq, k))
-                c[k].max = max(c[k].max, high)
-                c[k].value = (low, high)
+                _set_range(c[k], [int(v) for v in getattr(dq, k)])
             first = scenario.events[0] if scenario.events else None
             self._later_events = list(scenario.events[1:])
             c["change_of_supplier"].value = first is not None
@@ -323,8 +334,9 @@ class ScenarioForm:
                         for a, s in sorted(m.archetypes.items(), key=lambda kv: -kv[1]))
         where = ", ".join(m.gsp_groups) if m.gsp_groups else "all 14 GSP groups"
         scaled = "" if abs(total - 1.0) < 1e-9 else f" (shares add up to {total:g}; each is divided by it)"
-        change = (f"; {100 * scenario.events[0].share:g} % change supplier on {scenario.events[0].date}"
-                  if scenario.events else "")
+        change = "; " + ", ".join(f"{100 * e.share:g} % change supplier on {e.date}" for e in scenario.events) + (
+            f" (the form edits the first; {len(scenario.events) - 1} more from the loaded file)"
+            if len(scenario.events) > 1 else "") if scenario.events else ""
         self.status.value = status_html(f"Fleet: {mix}{scaled}; {where}; environment "
                                         f"{scenario.environment_tag}{change}.")
 
@@ -354,9 +366,7 @@ class ScenarioForm:
         for k in FLEET_FIELDS:
             c[k].value = float(getattr(meters, k))
         for k in ("pv_kwp", "non_domestic_pv_kwp_per_mwh"):
-            low, high = (float(v) for v in getattr(meters, k))
-            c[k].max = max(c[k].max, high)
-            c[k].value = (low, high)
+            _set_range(c[k], [float(v) for v in getattr(meters, k)])
         c["ev_kw"].value = ", ".join(f"{v:g}" for v in meters.ev_kw)
 
     def _enable(self) -> None:
