@@ -4,11 +4,13 @@
    :mod:`~mhhs_workbench.timeline`) and fixes, for each chunk and batch, the global index of the
    chunk's first IF-021 and IF-041 message in it; messages are numbered in send order (batch send
    time, then meter order), and each sender's references run in that order.
-2. :func:`write_chunk` builds one chunk and writes its message files (and pieces of shared files)
-   straight into the staging folder; it returns the chunk's table rows and settlement sums. It
-   needs nothing from any other chunk, so it runs in this process or on a Dask worker alike.
-3. :class:`Assembler` takes the results in chunk order: appends table rows, adds settlement sums,
-   and at the end joins shared message files and writes the settlement table and reports.
+2. :func:`write_chunk` builds one chunk and writes its message files straight into the staging
+   folder, and its pieces of files shared with other chunks into one pack per interface; it
+   returns the chunk's table rows and settlement sums. It needs nothing from any other chunk, so
+   it runs in this process or on a Dask worker alike.
+3. :class:`Assembler` takes the results in chunk order: joins each shared message file as soon as
+   its last piece is in (on the writer thread, while the next chunk is built), appends table rows,
+   adds settlement sums, and at the end writes the settlement table and reports.
 
 The bytes of every file depend only on the scenario, never on the chunk size or the process that
 wrote a chunk.
@@ -31,7 +33,7 @@ from .allocator import keep_buffers_in_heap
 from .chunk import DatasetFrame, attach_reads, chunk_bounds, effective_chunk_size, generate_chunk
 from .export import TableWriter
 from .messages.addressing import INTERFACES, ROLES, Addressing
-from .messages.files import Checksums, MessageFiles
+from .messages.files import Checksums, MessageFiles, PieceJoiner, PiecePack
 from .messages.if021_bytes import IF021ByteWriter
 from .messages.send_batches import add_batch_counts, meter_sending
 from .messages.send_order import (
@@ -183,6 +185,8 @@ class ChunkResult:
         Time spent per stage [s].
     checksums : dict of str to (int, str)
         Size [bytes] and sha256 of the whole message files the chunk wrote, by path in the data set.
+    packs : dict of str to str
+        Per interface, the name of the pack holding the chunk's pieces of shared files, if any.
     """
 
     index: int
@@ -192,6 +196,7 @@ class ChunkResult:
     settlement: SettlementSums | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     checksums: Checksums = field(default_factory=dict)
+    packs: dict[str, str] = field(default_factory=dict)
 
 
 def message_folders(root: Path, scenario_messages_per_file: int,
@@ -206,6 +211,7 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
     """Generate chunk ``index`` and write its messages under ``root``; return its other outputs.
 
     Safe to run more than once (a retried task): it writes the same files under the same names.
+    The pieces of message files shared with other chunks go into one pack file per interface.
     """
     frame = plan.frame
     scenario = frame.scenario
@@ -227,6 +233,7 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
     timeline = plan.timeline
     messages = dict.fromkeys(INTERFACES, 0)
     checksums: Checksums = {}
+    packs: dict[str, str] = {}
     schedules: list[tuple[tuple[pa.Table, dict[str, list[str]]], np.ndarray]] = []
     history = None
     for interface, wanted in (("IF-021", "if021"), ("IF-041", "if041")):
@@ -242,8 +249,11 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
             placed = if041_placed(chunk, timeline, where)
             items, refs = if041_send_items(chunk, frame, addressing, placed, timeline)
         runs = ((int(placed.index[lo]), items[lo:hi]) for lo, hi in placed.runs())
-        written, digests = _write_runs(files[interface], runs)
+        pack = files[interface].pack()
+        written, digests = _write_runs(files[interface], runs, pack)
         checksums.update({f"messages/{interface}/{name}": d for name, d in digests.items()})
+        if pack.path is not None:
+            packs[interface] = pack.path.name
         messages[interface] = written
         seconds[interface] = time.perf_counter() - t
         if want_tables:
@@ -254,7 +264,7 @@ def write_chunk(plan: RunPlan, index: int, root: str | Path) -> ChunkResult:
                 history = to_table(history_rows(placed, refs, timeline, chunk, frame), HISTORY_SCHEMA)
             seconds["tables"] += time.perf_counter() - t
 
-    result = ChunkResult(index, stop - start, messages, seconds=seconds, checksums=checksums)
+    result = ChunkResult(index, stop - start, messages, seconds=seconds, checksums=checksums, packs=packs)
     t = time.perf_counter()
     if want_tables:
         result.tables = {
@@ -302,25 +312,28 @@ def _by_meter(tables: list[tuple[tuple[pa.Table, dict[str, list[str]]], np.ndarr
     return table, {key: [values[i] for i in order.tolist()] for key, values in text.items()}
 
 
-def _write_runs(files: MessageFiles, runs: Iterable[tuple[int, list]]) -> tuple[int, Checksums]:
+def _write_runs(files: MessageFiles, runs: Iterable[tuple[int, list]], pack: PiecePack) -> tuple[int, Checksums]:
     """Write runs ``(first, items)`` of consecutive messages; return how many and the files' checksums.
 
     The file writes (kernel copies, disk waits and sha256 all release the GIL) run on a writer
     thread while the next run is prepared. Every write has finished when this returns or raises.
+    The pieces of files shared with other chunks go into ``pack``, not a file each.
     """
     written = 0
     checksums: Checksums = {}
     pending: list[Future] = []
     try:
         for first, items in runs:
-            pending.append(_WRITER.submit(files.write, first, items))
+            pending.append(_WRITER.submit(files.write, first, items, pack))
             written += len(items)
             while len(pending) > 1:
                 checksums.update(pending.pop(0).result())
         while pending:
             checksums.update(pending.pop(0).result())
+        pack.close()
     finally:
         _wait_through_interrupts(pending)
+        pack.discard()
     return written, checksums
 
 
@@ -376,6 +389,10 @@ class Assembler:
         self.meters = 0
         self.next_index = 0
         self.checksums: Checksums = {}
+        self.files = message_folders(root, plan.frame.scenario.messages.messages_per_file, plan.batch_bounds)
+        # shared message files joined on the writer thread as soon as their chunks are in
+        self.joiners = {i: PieceJoiner(self.files[i], plan.totals[i]) for i in INTERFACES}
+        self.joins: list[tuple[str, Future]] = []
 
     def add(self, result: ChunkResult) -> None:
         """Add the next chunk's result (results must come in chunk order)."""
@@ -384,6 +401,13 @@ class Assembler:
         self.next_index += 1
         self.meters += result.meters
         self.checksums.update(result.checksums)
+        t = time.perf_counter()
+        for interface, pack in result.packs.items():
+            ready, done = self.joiners[interface].add_pack(pack)
+            if ready or done:
+                self.joins.append((interface, _WRITER.submit(self.joiners[interface].join, ready, done)))
+        self._collect(block=False)
+        self.seconds["publication"] += time.perf_counter() - t
         for stage, s in result.seconds.items():
             self.seconds[stage] += s
         t = time.perf_counter()
@@ -395,6 +419,18 @@ class Assembler:
             self.settlement.add(result.settlement)
             self.seconds["settlement"] += time.perf_counter() - t
 
+    def _collect(self, block: bool) -> None:
+        """Take the checksums of finished joins (of all, waiting for them, when ``block``); a
+        failed join raises here."""
+        while self.joins and (block or self.joins[0][1].done()):
+            interface, future = self.joins.pop(0)
+            self.checksums.update({f"messages/{interface}/{name}": d for name, d in future.result().items()})
+
+    def wait(self) -> None:
+        """Wait for every join still running (also through Ctrl-C), e.g. before a failed run's
+        folder is removed."""
+        _wait_through_interrupts([future for _, future in self.joins])
+
     def close(self) -> dict[str, int]:
         """Finish every file; return the data set's counts."""
         if self.next_index != self.plan.n_chunks:
@@ -402,7 +438,11 @@ class Assembler:
         scenario = self.plan.frame.scenario
         counts = {"meters": self.meters, "days": self.plan.frame.n_days}
         t = time.perf_counter()
-        files = message_folders(self.root, scenario.messages.messages_per_file, self.plan.batch_bounds)
+        try:
+            self._collect(block=True)
+        finally:
+            self.wait()
+        files = self.files
         for interface, wanted in (("IF-021", "if021"), ("IF-041", "if041")):
             key = interface.lower().replace("-", "")
             joined: Checksums = {}
@@ -447,11 +487,14 @@ def assemble(
     """
     assembler = Assembler(plan, root)
     total = plan.frame.n_meters
-    with tqdm(total=total, desc="meters", unit="meter", disable=not progress, leave=False) as bar:
-        for result in results:
-            assembler.add(result)
-            bar.update(result.meters)
-            if on_chunk:
-                on_chunk(assembler.meters, total)
-    counts = assembler.close()
+    try:
+        with tqdm(total=total, desc="meters", unit="meter", disable=not progress, leave=False) as bar:
+            for result in results:
+                assembler.add(result)
+                bar.update(result.meters)
+                if on_chunk:
+                    on_chunk(assembler.meters, total)
+        counts = assembler.close()
+    finally:
+        assembler.wait()  # no join may still write once a failed run's folder is removed
     return counts, assembler.seconds, assembler.checksums

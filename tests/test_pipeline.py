@@ -355,15 +355,18 @@ def test_the_notebook_writes_the_same_data_set_on_dask_workers(tmp_path):
 
 
 def _supplied(n_meters: int = 9) -> SuppliedConsumption:
-    """Synthetic supplied consumption: smart, advanced and unmetered meters over the March change."""
+    """Synthetic supplied consumption: smart import and export, advanced and unmetered meters over
+    the March change."""
     days = np.datetime64("2025-03-29") + np.arange(3)
     mpans = sorted(indexed_mpans("_C", np.arange(n_meters), key=77, pick=np.full(n_meters, 0.5)).tolist())
     kinds = ["W", "H", "U"] * (n_meters // 3)
     meters = pd.DataFrame({"mpan": mpans, "meter_id": [""] * n_meters, "connection_type": kinds,
                            "gsp_group": ["_C"] * n_meters, "register_start_wh": [-1, 123_456, -1] * (n_meters // 3)})
-    channels = {"W": (0, 1), "H": (0, 2, 3), "U": (0,)}
-    row_meter = np.array([m for m, k in enumerate(kinds) for _ in channels[k]])
-    row_mqid = np.array([c for k in kinds for c in channels[k]], dtype=np.int8)
+    # AI, AE, RI, RE by index; every other smart meter is an export MPAN (one direction per MPAN)
+    channels = {"W": (0,), "H": (0, 2, 3), "U": (0,)}
+    of = [(1,) if k == "W" and (m // 3) % 2 else channels[k] for m, k in enumerate(kinds)]
+    row_meter = np.array([m for m, c in enumerate(of) for _ in c])
+    row_mqid = np.array([q for c in of for q in c], dtype=np.int8)
     rng = np.random.default_rng(8)
     values = rng.integers(0, 4000, (row_meter.size, days.size * 48))
     quality = np.zeros(values.shape, dtype=np.int8)

@@ -302,11 +302,20 @@ class IF021ByteWriter:
                 head = head.replace(q, '"%s"')
             self._heads[key] = (head, ("]" + tail + "}").encode(), order)
         template, tail, order = self._heads[key]
-        if all(isinstance(v, str) and _PLAIN.fullmatch(v) for v in values):
+        if plain_texts(values):
             return (template % tuple(values[i] for i in order)).encode(), tail
         payload = if021_payload(meter, mqid, sender, reference, recipients, _PLACEHOLDER)
         head, after = orjson.dumps(payload).split(orjson.dumps(_PLACEHOLDER))
         return b'{"payload":' + head + b"[", b"]" + after + b"}"
+
+
+def plain_texts(values: Sequence[Any]) -> bool:
+    """Whether every value is text that JSON writes as it is (one match over them all)."""
+    try:
+        joined = "".join(values)
+    except TypeError:  # a value that is not text
+        return False
+    return _PLAIN.fullmatch(joined) is not None
 
 
 @dataclass(frozen=True)

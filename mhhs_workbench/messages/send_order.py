@@ -28,6 +28,7 @@ from .files import Item
 from .formatting import wh_to_kwh_strings
 from .if021_bytes import IF021ByteWriter
 from .if041 import iter_if041_payloads
+from .if041_bytes import IF041ItemWriter
 
 #: Value rows formatted at once (bounds the formatting's working memory).
 FORMAT_ROWS = 256
@@ -127,6 +128,7 @@ class BatchSenders:
         self.timeline = timeline
         self.interface = interface
         self._senders: dict[int, Sender] = {}
+        self._prefixes: dict[tuple[str, int], str] = {}
 
     def sender(self, role: str, batch: int) -> Sender:
         """Sender of ``role`` in batch id ``batch``."""
@@ -137,8 +139,13 @@ class BatchSenders:
 
     def reference(self, role: str, batch: int, number: int) -> str:
         """``senderUniqueReference`` number ``number`` of ``role``, created on the batch's send date."""
-        sender = self.sender(role, batch)
-        return ReferenceSequence(sender, self.timeline.reference_date(batch), number).take(self.interface)
+        prefix = self._prefixes.get((role, batch))
+        if prefix is None:
+            # the sequence's own text with its 8-digit number cut off, made once per role and batch
+            sender = self.sender(role, batch)
+            first = ReferenceSequence(sender, self.timeline.reference_date(batch), 0).take(self.interface)
+            prefix = self._prefixes[(role, batch)] = first[:-8]
+        return f"{prefix}{number:08d}"
 
 
 def if021_placed(chunk: Chunk, frame: DatasetFrame, timeline: SendTimeline, where: BatchPlacement) -> Placed:
@@ -202,17 +209,18 @@ def if021_send_items(
         first_sent = {int(r): blocks[i] for i, r in enumerate(rev.rows.tolist())}
     items: list[Item] = []
     references: list[str] = []
-    for i in range(placed.index.size):
-        r = int(placed.row[i])
-        m = int(chunk.row_meter[r])
+    row_meter = chunk.row_meter.tolist()
+    # plain lists: indexing numpy arrays message by message costs more than the message
+    for r, batch, number, revision, first, stop, segment in zip(
+            placed.row.tolist(), placed.batch.tolist(), placed.reference.tolist(), placed.revision.tolist(),
+            placed.first_day.tolist(), placed.stop_day.tolist(), placed.segment.tolist(), strict=True):
+        m = row_meter[r]
         meter = records[m]
         role = meter.data_service_role
-        batch = int(placed.batch[i])
-        body, ends, at = first_sent[r] if (placed.revision[i] == 0 and r in first_sent) else final[r]
-        reference = senders.reference(role, batch, int(placed.reference[i]))
-        items.append(writer.message_item(body, ends, at, int(placed.first_day[i]), int(placed.stop_day[i]), meter,
-                                         mqids[r], senders.sender(role, batch), reference,
-                                         recipients[m][int(placed.segment[i])], mpans[r]))
+        body, ends, at = first_sent[r] if (revision == 0 and r in first_sent) else final[r]
+        reference = senders.reference(role, batch, number)
+        items.append(writer.message_item(body, ends, at, first, stop, meter, mqids[r], senders.sender(role, batch),
+                                         reference, recipients[m][segment], mpans[r]))
         references.append(reference)
     return items, references
 
@@ -265,18 +273,34 @@ def if041_send_items(chunk: Chunk, frame: DatasetFrame, addressing: Addressing, 
     # the readings as kWh text for the whole chunk at once, not per message
     reads = {**reads, "reading_kwh": wh_to_kwh_strings(np.asarray(reads["reading_wh"], dtype=np.int64)).tolist()}
     senders = BatchSenders(addressing, timeline, "IF-041")
+    writer = IF041ItemWriter()
+    # a message's reads as IF041ItemWriter takes them: one tuple per read
+    columns = (reads["register_id"], reads["meter_id"], reads["reading_kwh"], text, reads["reading_method"],
+               reads["site_visit_check_code"])
+    mpans, events, subjects = reads["mpan"], reads["event_code"], reads["message_mpan"]
+    cos_of: dict[str, int | None] = {}
     items: list[Item] = []
     references: list[str] = []
-    for i in range(placed.index.size):
-        lo = int(placed.row[i])
+    for lo, batch, number in zip(placed.row.tolist(), placed.batch.tolist(), placed.reference.tolist(), strict=True):
         hi = stop_of[lo]
-        meter = by_mpan[reads["mpan"][lo]]
-        columns = read_columns(reads, text, lo, hi, meter, frame, addressing)
-        role, batch = meter.data_service_role, int(placed.batch[i])
+        meter = by_mpan[mpans[lo]]
+        role = meter.data_service_role
         sender = senders.sender(role, batch)
-        reference = senders.reference(role, batch, int(placed.reference[i]))
-        refs = ReferenceSequence(sender, timeline.reference_date(batch), int(placed.reference[i]))
-        (payload,) = iter_if041_payloads(columns, sender, refs)
-        items.append((request_item(payload),))
+        reference = senders.reference(role, batch, number)
+        if meter.mpan not in cos_of:
+            cos_of[meter.mpan] = day_index(meter.change_of_supplier_date, frame.days)
+        # addressed as read_columns addresses the message's first read
+        recipients = (*addressing.read_recipients(events[lo], int(keys[lo].split(":")[1]), cos_of[meter.mpan],
+                                                  meter.supplier_dip_id), meter.distributor_dip_id)
+        item = None
+        if events[lo:hi].count(events[lo]) == hi - lo:  # one event per message, else the builder says why
+            item = writer.item(addressing.senders[(role, "IF-041")], sender.timestamp, reference, events[lo],
+                               subjects[lo], meter.distributor_dip_id, meter.gsp_group, recipients,
+                               list(zip(*(c[lo:hi] for c in columns), strict=True)))
+        if item is None:  # text JSON must escape, or a message the builder refuses: the builder's own
+            refs = ReferenceSequence(sender, timeline.reference_date(batch), number)
+            (payload,) = iter_if041_payloads(read_columns(reads, text, lo, hi, meter, frame, addressing), sender, refs)
+            item = request_item(payload)
+        items.append((item,))
         references.append(reference)
     return items, references
