@@ -122,7 +122,9 @@ def test_designer_reference_view_shows_real_homes(real: pd.DataFrame) -> None:
     assert designer.homes_png is shown
 
 
-def test_designer_says_why_real_homes_are_not_shown(tmp_path: Path) -> None:
+def test_designer_says_why_real_homes_are_not_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # nowhere near a reference folder, none named
+    monkeypatch.delenv("MHHS_WORKBENCH_REFERENCE", raising=False)
     designer = ProfileDesigner()
     assert designer.homes_png is None and designer.homes.outputs == ()
     assert "give the reference data folder" in designer.homes_note.value
