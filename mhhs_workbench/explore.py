@@ -331,7 +331,7 @@ class DatasetExplorer:
             Columns ``archetype``, ``profile_class``, ``settlement_period``, ``generated_kw``,
             ``elexon_kw``.
         """
-        from .profiles.archetypes import archetype_spec
+        from .profiles.archetypes import ARCHETYPES, archetype_spec
         from .profiles.reference import PROFILE_COLUMNS, reference_profile
         from .settlement_time import profile_day_types, seasons
 
@@ -349,6 +349,8 @@ class DatasetExplorer:
         generated["column"] = generated["settlement_date"].map(lambda d: column_of[np.datetime64(d, "D")])
         parts = []
         for archetype, rows in generated.groupby("archetype"):
+            if str(archetype) not in ARCHETYPES:
+                continue  # a user's own meters (``supplied``, converted from a CSV) have no class
             profile_class = archetype_spec(str(archetype)).profile_class
             if profile_class is None:
                 continue
@@ -357,7 +359,8 @@ class DatasetExplorer:
             rows = rows.assign(elexon_kw=ref[rows["settlement_period"].to_numpy() - 1, ref_kw])
             mean = rows.groupby("settlement_period")[["kw", "elexon_kw"]].mean().reset_index()
             parts.append(mean.assign(archetype=archetype, profile_class=profile_class))
-        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["kw", "elexon_kw"])
+        columns = ["archetype", "profile_class", "settlement_period", "kw", "elexon_kw"]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
         out = out.rename(columns={"kw": "generated_kw"})
         return out[["archetype", "profile_class", "settlement_period", "generated_kw", "elexon_kw"]]
 

@@ -218,7 +218,9 @@ def class_comparison_figure(explorer: DatasetExplorer, reference_dir: str | os.P
     table = explorer.class_comparison(reference_dir)
     archetypes = list(dict.fromkeys(table["archetype"]))
     if not archetypes:
-        return "Note: no archetype of this data set has an Elexon profile class to compare with."
+        return ("Note: no meter of this data set is of an archetype with an Elexon profile class "
+                "(a data set converted from your CSV has your own meters), so there is nothing to "
+                "compare with.")
     cols = min(3, len(archetypes))
     rows = -(-len(archetypes) // cols)
     fig = Figure(figsize=(4 * cols, 2.8 * rows), layout="constrained")

@@ -204,6 +204,23 @@ def test_class_comparison(ex, dataset: Path) -> None:
     assert row["elexon_kw"] == pytest.approx(np.mean([ref[col].iloc[19] for col in columns]))
 
 
+def test_a_converted_csv_has_nothing_to_compare_and_says_so(tmp_path: Path) -> None:
+    if not REFERENCE_PROFILES.is_dir():
+        missing_reference(f"Elexon's profile class averages not found at {REFERENCE_PROFILES}")
+    from click.testing import CliRunner
+
+    from mhhs_workbench import explore_views
+    from mhhs_workbench.cli import main
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "consumption_long.csv"
+    done = CliRunner().invoke(main, ["from-csv", str(example), "--out", str(tmp_path / "c"), "--no-progress"])
+    assert done.exit_code == 0, done.output
+    converted = open_dataset(tmp_path / "c")
+    assert converted.class_comparison(REFERENCE_PROFILES).empty  # the user's own meters have no class
+    shown = explore_views.class_comparison_figure(converted, REFERENCE_PROFILES)
+    assert isinstance(shown, str) and "converted from your CSV" in shown
+
+
 def test_class_comparison_note_when_absent(tmp_path: Path) -> None:
     note = explore.class_comparison_note(tmp_path)
     assert note.startswith("Note:") and "reference_dir" in note and "8 of 8" in note
