@@ -368,8 +368,9 @@ class DatasetExplorer:
 def class_comparison_note(reference_dir: str | os.PathLike[str]) -> str | None:
     """Why Elexon's class averages cannot be compared, or None when ``reference_dir`` has them."""
     folder = Path(reference_dir)
-    missing = [f"elexon_profile_class_{pc}.csv" for pc in range(1, 9)
-               if not (folder / f"elexon_profile_class_{pc}.csv").is_file()]
+    from .profiles.reference import CLASS_FILES
+
+    missing = [name for name in CLASS_FILES if not (folder / name).is_file()]
     if not missing:
         return None
     return (f"Note: Elexon's profile class averages were not found in {folder.absolute()} "

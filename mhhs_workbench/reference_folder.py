@@ -20,13 +20,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .profiles.reference import CLASS_FILES
+
 __all__ = ["CLASS_FILES", "REFERENCE_ENV", "ReferenceState", "candidate_folders", "reference_state"]
 
 #: Environment variable naming the reference folder (or the folder holding ``profiles/``).
 REFERENCE_ENV = "MHHS_WORKBENCH_REFERENCE"
 
-#: Elexon's profile class files, one per class 1-8.
-CLASS_FILES: tuple[str, ...] = tuple(f"elexon_profile_class_{pc}.csv" for pc in range(1, 9))
 
 
 @dataclass(frozen=True)

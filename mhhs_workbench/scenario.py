@@ -532,7 +532,7 @@ class Scenario:
         for i, ev in enumerate(self.events):
             if ev.type not in EVENT_TYPES:
                 fail(("events", str(i), "type"), f"{_show(ev.type)} is not one of {', '.join(EVENT_TYPES)}")
-            if not self.start_date < ev.date <= self.end_date:
+            if not event_in_range(ev, self.start_date, self.end_date):
                 fail(("events", str(i), "date"), f"{ev.date} is not after start_date and within the data set")
             if not 0 <= ev.share <= 1:
                 fail(("events", str(i), "share"), "must be between 0 and 1")
@@ -577,24 +577,10 @@ _SERVICE_OF_CONNECTION = {"W": "smart_data_service", "L": "advanced_data_service
                           "H": "advanced_data_service", "U": "unmetered_data_service"}
 
 
-def _late_day(scenario: Scenario, days_per_message: int, hours: float) -> tuple[dt.date, dt.datetime, dt.datetime] | None:
-    """The first UTC day whose half hours may be sent after its first run: (day, latest send,
-    run) [UTC], or None."""
-    from .settlement_calendar import RUN_TIME_UTC, RUN_WORKING_DAYS, execution_date
-
-    first = min(scenario.runs, key=RUN_WORKING_DAYS.__getitem__)
-    run_at = dt.timedelta(hours=RUN_TIME_UTC.hour, minutes=RUN_TIME_UTC.minute)
-    day = scenario.start_date
-    while day <= scenario.end_date:
-        last = min(day + dt.timedelta(days=days_per_message - 1), scenario.end_date)
-        sent = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) + dt.timedelta(hours=hours)
-        executed = dt.datetime.combine(execution_date(day, first), dt.time()) + run_at
-        if sent > executed:
-            return day, sent, executed
-        if last == scenario.end_date:
-            break  # later days wait less and run no earlier
-        day += dt.timedelta(days=1)
-    return None
+def event_in_range(event: Event, start_date: dt.date, end_date: dt.date) -> bool:
+    """Whether an event takes effect inside a data set of UTC days ``start_date`` to ``end_date``:
+    after its first day (the reads at 00:00 need a day before them) and not after its last."""
+    return start_date < event.date <= end_date
 
 
 def _sent_after_first_run(scenario: Scenario) -> tuple[tuple[str, ...], str] | None:
@@ -605,30 +591,36 @@ def _sent_after_first_run(scenario: Scenario) -> tuple[tuple[str, ...], str] | N
     sends every day before its first run. A day is sent at the latest the day after the last day
     of its message (``days_per_message`` days from it, or the range's end) plus the send delay
     and spread of the slowest data service the fleet uses; its first run executes
-    ``RUN_WORKING_DAYS`` working days after it (England & Wales working days, 06:00 UTC).
+    ``RUN_WORKING_DAYS`` working days after it (England & Wales working days, 06:00 UTC). One day
+    per message is always in time: the longest delay (``MAX_SEND_DELAY_HOURS`` plus a spread
+    under a day) is under the 22 calendar days of the shortest run's 16 working days.
     """
     from .profiles import archetype_spec
-    from .settlement_calendar import RUN_WORKING_DAYS
+    from .settlement_calendar import RUN_TIME_UTC, RUN_WORKING_DAYS, execution_date
 
     services = {_SERVICE_OF_CONNECTION[c] for a, share in scenario.meters.archetypes.items() if share > 0
                 for c in archetype_spec(a).connection_types}
-    timing = {name: getattr(scenario.sending, name) for name in sorted(services)}
-    slowest = max(timing, key=lambda name: timing[name].delay_hours + timing[name].spread_hours)
-    hours = timing[slowest].delay_hours + timing[slowest].spread_hours
-    n = scenario.messages.days_per_message
-    late = _late_day(scenario, n, hours)
-    if late is None:
-        return None
-    day, sent, executed = late
+    hours = max(getattr(scenario.sending, name).delay_hours + getattr(scenario.sending, name).spread_hours
+                for name in services)
     first = min(scenario.runs, key=RUN_WORKING_DAYS.__getitem__)
-    when = (f"{day}'s half hours can be sent as late as {sent:%Y-%m-%d %H:%M} UTC, after its {first} "
-            f"run at {executed:%Y-%m-%d %H:%M} UTC; settlement reports need every day sent before its first run")
-    # one day per message is always in time: the longest delay (MAX_SEND_DELAY_HOURS plus a
-    # spread under a day) is under the 22 calendar days of the shortest run's 16 working days
-    per = "day" if n == 1 else "days"
-    return (("messages", "days_per_message"),
-            f"with {n} {per} per message {when}: send fewer days per message, shorten the sending "
-            "delays, or leave settlement out of outputs")
+    run_at = dt.timedelta(hours=RUN_TIME_UTC.hour, minutes=RUN_TIME_UTC.minute)
+    n = scenario.messages.days_per_message
+    day = scenario.start_date
+    while day <= scenario.end_date:
+        last = min(day + dt.timedelta(days=n - 1), scenario.end_date)
+        sent = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) + dt.timedelta(hours=hours)
+        executed = dt.datetime.combine(execution_date(day, first), dt.time()) + run_at
+        if sent > executed:
+            per = "day" if n == 1 else "days"
+            return (("messages", "days_per_message"),
+                    f"with {n} {per} per message {day}'s half hours can be sent as late as "
+                    f"{sent:%Y-%m-%d %H:%M} UTC, after its {first} run at {executed:%Y-%m-%d %H:%M} UTC; "
+                    "settlement reports need every day sent before its first run: send fewer days per "
+                    "message, shorten the sending delays, or leave settlement out of outputs")
+        if last == scenario.end_date:
+            break  # later days wait less and run no earlier
+        day += dt.timedelta(days=1)
+    return None
 
 
 def _check_range(fail: typing.Callable[[tuple[str, ...], str], None], path: tuple[str, ...],

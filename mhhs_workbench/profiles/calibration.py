@@ -50,6 +50,7 @@ from .overlays import (
     pv_clear_sky,
 )
 from .reference import (
+    CLASS_FILES,
     HEATING_FILE,
     PROFILE_COLUMNS,
     reference_heat_pump_daily,
@@ -307,7 +308,7 @@ def build_parameters(folder: str | Path) -> dict[str, Any]:
         Folder with ``elexon_profile_class_1.csv`` ... ``_8.csv`` and the heating file.
     """
     folder = Path(folder)
-    inputs = [f"elexon_profile_class_{pc}.csv" for pc in range(1, 9)] + [HEATING_FILE]
+    inputs = [*CLASS_FILES, HEATING_FILE]
     about = {
         "what": "Calibrated parameters of the mhhs_workbench consumption model. Fitted "
         "coefficients only: the reference data are not reproduced here.",

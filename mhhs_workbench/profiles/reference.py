@@ -22,6 +22,8 @@ PROFILE_DAY_TYPES: tuple[str, ...] = ("Wd", "Sat", "Sun")
 #: The 15 season x day-type columns in model order (season index * 3 + day type).
 PROFILE_COLUMNS: tuple[str, ...] = tuple(f"{s} {t}" for s in SEASONS for t in PROFILE_DAY_TYPES)
 
+#: Elexon's profile class files, one per class 1-8, in class order.
+CLASS_FILES: tuple[str, ...] = tuple(f"elexon_profile_class_{pc}.csv" for pc in range(1, 9))
 HEATING_FILE = "heating_technologies_2013.csv"
 TEMPERATURE_COLUMN = "UK_daily_average_OAT_[degrees_C]"
 
@@ -65,7 +67,7 @@ def reference_profile(archetype_or_class: str | int, folder: str | Path) -> pd.D
         If it does not have 48 rows and the 15 columns.
     """
     pc = profile_class_of(archetype_or_class)
-    path = Path(folder) / f"elexon_profile_class_{pc}.csv"
+    path = Path(folder) / CLASS_FILES[pc - 1]
     if not path.is_file():
         raise FileNotFoundError(f"{path}: reference profile not found")
     df = pd.read_csv(path, dtype={"Time": str})

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from ..dataset import DatasetSummary, generate_dataset
 from ..evidence import ValidationEvidence, count_label, validation
-from ..scenario import MAX_METERS, OUTPUT_ALIASES, Scenario, ScenarioError
+from ..scenario import MAX_METERS, OUTPUT_ALIASES, Scenario, ScenarioError, event_in_range
 from ..workspace import fresh_folder
 from .common import DESCRIPTION_STYLE, as_controls, iso_date, status_html, tag
 
@@ -155,7 +155,7 @@ class ExportPanel:
         outputs.sort(key=lambda o: base.outputs.index(o) if o in base.outputs else len(base.outputs))
         start, end = iso_date(c["start_date"]), iso_date(c["end_date"])
         for event in base.events:  # said in the panels' words, before the scenario's own check
-            if end >= start and not start < event.date <= end:
+            if end >= start and not event_in_range(event, start, end):
                 raise ScenarioError(
                     f"the supplier change on {event.date} (Data set form, Supplier change) is not "
                     f"after the first UTC day {start} and within the last {end}: move it or the days")
