@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,24 @@ def official_spec_dir() -> Path:
     if not OFFICIAL_SPEC_DIR.is_dir():
         missing_reference(f"Elexon's DIP API specification not found at {OFFICIAL_SPEC_DIR}")
     return OFFICIAL_SPEC_DIR
+
+
+def notebook_outputs(path: Path) -> dict[str, list[str]]:
+    """Every output of an executed notebook by MIME type: stream text as ``stream``, errors as
+    ``error`` (``name: value``), other data as text (JSON for non-text data)."""
+    import nbformat
+
+    found: dict[str, list[str]] = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "stream":
+                found.setdefault("stream", []).append(out["text"])
+            elif out["output_type"] == "error":
+                found.setdefault("error", []).append(f"{out['ename']}: {out['evalue']}")
+            else:
+                for mime, data in out.get("data", {}).items():
+                    found.setdefault(mime, []).append(data if isinstance(data, str) else json.dumps(data))
+    return found
 
 
 def _common_block(interface_id: str, event: str, reference: int) -> dict[str, Any]:

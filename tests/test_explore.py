@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from conftest import missing_reference
+from conftest import missing_reference, notebook_outputs
 
 from mhhs_workbench import explore
 from mhhs_workbench.dataset import generate_dataset
@@ -49,17 +49,8 @@ def _table(dataset: Path, name: str) -> pd.DataFrame:
 
 
 def _outputs(path: Path) -> dict[str, str]:
-    """All outputs of an executed notebook by MIME type, joined (``stream`` and ``error`` too)."""
-    found: dict[str, list[str]] = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        for out in cell.get("outputs", []):
-            if out["output_type"] == "stream":
-                found.setdefault("stream", []).append(out["text"])
-            elif out["output_type"] == "error":
-                found.setdefault("error", []).append(f"{out['ename']}: {out['evalue']}")
-            else:
-                for mime, data in out.get("data", {}).items():
-                    found.setdefault(mime, []).append(data if isinstance(data, str) else "")
+    """All outputs of an executed notebook by MIME type, joined, and how many images."""
+    found = notebook_outputs(path)
     return {k: "\n".join(v) for k, v in found.items()} | {"images": str(len(found.get("image/png", [])))}
 
 

@@ -11,6 +11,7 @@ import nbformat
 import orjson
 import pytest
 from click.testing import CliRunner
+from conftest import notebook_outputs
 
 from mhhs_workbench.cli import main
 from mhhs_workbench.evidence import VALID_TEXT, build_scenario, record_in_manifest
@@ -34,19 +35,7 @@ SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dip-a
 SMALL = {"meters": 8, "start_date": "2025-03-29", "end_date": "2025-03-31"}
 
 
-def _outputs(path: Path) -> dict[str, list[str]]:
-    """Every output of an executed notebook by MIME type (stream text as ``stream``)."""
-    found: dict[str, list[str]] = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        for out in cell.get("outputs", []):
-            if out["output_type"] == "stream":
-                found.setdefault("stream", []).append(out["text"])
-            elif out["output_type"] == "error":
-                found.setdefault("error", []).append(f"{out['ename']}: {out['evalue']}")
-            else:
-                for mime, data in out.get("data", {}).items():
-                    found.setdefault(mime, []).append(data if isinstance(data, str) else json.dumps(data))
-    return found
+_outputs = notebook_outputs
 
 
 def _manifest_paths(root: Path) -> set[str]:
