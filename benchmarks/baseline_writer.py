@@ -4,8 +4,8 @@ This is the code a user would write themselves to turn the package's meters and 
 IF-021 request bodies: one plain ``dict`` per half-hourly value, ``datetime.isoformat`` for every
 time stamp, ``json.dumps`` for every file. No vectorised formatting, no byte templates, no tricks.
 
-It takes the same meters (:func:`mhhs_workbench.population.build_population`) and the same
-consumption (:func:`mhhs_workbench.profiles.consumption`) as the package, and writes the same
+It takes the same meters (:func:`mhhs_workbench.model.population.build_population`) and the same
+consumption (:func:`mhhs_workbench.model.profiles.consumption`) as the package, and writes the same
 structure (``[{"payload": {"CommonBlock": ..., "CustomBlock": ...}}, ...]``): one message per
 meter, measurement quantity and block of ``days_per_message`` UTC days, ``messages_per_file``
 messages per file, every file flushed to disk (``fsync``) as the package does. It leaves out the
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mhhs_workbench.population import build_population
-from mhhs_workbench.profiles import ARCHETYPE_SPECS, consumption
-from mhhs_workbench.scenario import MeterMix, Scenario
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.model.population import build_population
+from mhhs_workbench.model.profiles import ARCHETYPE_SPECS, consumption
+from mhhs_workbench.scenario.description import MeterMix, Scenario
+from mhhs_workbench.time.periods import day_range
 
 #: Meters whose consumption is generated at once (bounds memory, as any sensible script would).
 METERS_PER_BATCH = 500

@@ -26,8 +26,8 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mhhs_workbench.profiles import consumption, default_meters  # noqa: E402
-from mhhs_workbench.settlement_time import day_range  # noqa: E402
+from mhhs_workbench.model.profiles import consumption, default_meters  # noqa: E402
+from mhhs_workbench.time.periods import day_range  # noqa: E402
 
 TARGET_VALUES_PER_SECOND = 20e6
 

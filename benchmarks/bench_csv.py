@@ -1,7 +1,7 @@
 """Throughput and memory of the CSV input on one core.
 
 Writes a long-layout CSV (default 1,000 MPANs x 209 UTC days = 10,032,000 rows, about 460 MB;
-deterministic, valid MPANs), times :func:`mhhs_workbench.csv_input.read_csv_input` on it in a
+deterministic, valid MPANs), times :func:`mhhs_workbench.csv_input.reader.read_csv_input` on it in a
 fresh process and reports rows per second against the 1 million/s target and that process's
 peak resident memory against 1 GiB. With ``--full`` it also times the whole conversion
 (:func:`mhhs_workbench.dataset.convert_csv`) in another fresh process.
@@ -32,7 +32,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mhhs_workbench.identifiers import GSP_GROUPS, indexed_mpans  # noqa: E402
+from mhhs_workbench.codes.identifiers import GSP_GROUPS
+from mhhs_workbench.model.identities import indexed_mpans  # noqa: E402
 
 TARGET_ROWS_PER_SECOND = 1e6
 TARGET_PEAK_BYTES = 1 << 30
@@ -70,7 +71,7 @@ def _child(mode: str, csv_path: str, out: str) -> None:
     """Run one measured step in this (fresh) process and print its figures as JSON."""
     import resource
 
-    from mhhs_workbench.csv_input import read_csv_input
+    from mhhs_workbench.csv_input.reader import read_csv_input
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, threads included
@@ -80,7 +81,7 @@ def _child(mode: str, csv_path: str, out: str) -> None:
     figures = {"rows": read.rows, "read_seconds": t_read}
     if mode in ("full", "messages"):
         from mhhs_workbench.dataset import convert_csv
-        from mhhs_workbench.scenario import Scenario, demo_scenario
+        from mhhs_workbench.scenario.description import Scenario, demo_scenario
 
         # "messages": what the converter is for, IF-021 and IF-041 only; "full": every output
         outputs = ["if021", "if041"] if mode == "messages" else list(demo_scenario().outputs)

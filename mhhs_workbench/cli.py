@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
+from mhhs_workbench import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .dataset import DatasetSummary
-    from .scenario import Scenario
+    from mhhs_workbench.dataset import DatasetSummary
+    from mhhs_workbench.scenario.description import Scenario
 
 
 def _fail(message: str) -> None:
@@ -36,7 +36,7 @@ def main() -> None:
 
 def _generate(scenario: Scenario, out: Path, **options: Any) -> None:
     """Generate and publish a scenario's data set (see :func:`_publish`)."""
-    from .dataset import generate_dataset
+    from mhhs_workbench.dataset import generate_dataset
 
     _publish(lambda: generate_dataset(scenario, out, **options), out)
 
@@ -46,12 +46,12 @@ def _publish(make: Callable[[], DatasetSummary], out: Path) -> None:
 
     Exit status 2 for a refusal or failure, 128 + the signal number (130, 143) when interrupted.
     """
-    from .budget import BudgetError
-    from .profiles import TemperatureDataError
-    from .publication import Interrupted, PublicationError
-    from .readings import RegisterCapacityError
-    from .scale import ScaleUnavailable
-    from .scenario import ScenarioError
+    from mhhs_workbench.model.profiles import TemperatureDataError
+    from mhhs_workbench.model.readings import RegisterCapacityError
+    from mhhs_workbench.pipeline.cluster import ScaleUnavailable
+    from mhhs_workbench.publish.budget import BudgetError
+    from mhhs_workbench.publish.publication import Interrupted, PublicationError
+    from mhhs_workbench.scenario.description import ScenarioError
 
     try:
         summary = make()
@@ -113,7 +113,7 @@ def _publication_options(command: Callable[..., None]) -> Callable[..., None]:
 def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: bool, chunk_size: int,
          no_progress: bool, workers: int | None, scheduler: str | None) -> None:
     """Generate the built-in demo data set: 200 mixed meters x 14 days over the October clock change."""
-    from .scenario import demo_scenario
+    from mhhs_workbench.scenario.description import demo_scenario
 
     _generate(demo_scenario(), out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
               allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
@@ -131,7 +131,7 @@ def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: b
 def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: bool,
              chunk_size: int, no_progress: bool, workers: int | None, scheduler: str | None) -> None:
     """Generate the data set a SCENARIO_FILE (YAML) describes."""
-    from .scenario import Scenario, ScenarioError
+    from mhhs_workbench.scenario.description import Scenario, ScenarioError
 
     try:
         scenario = Scenario.from_yaml(scenario_file)
@@ -175,8 +175,8 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
              workers: int | None, scheduler: str | None) -> None:
     """Convert consumption CSV FILES (long, local or wide layout) into a data set of IF-021 and IF-041
     messages; every problem in the files is listed as file:line: column: value: rule."""
-    from .csv_input import CsvInputError, read_csv_input
-    from .scenario import Scenario, ScenarioError
+    from mhhs_workbench.csv_input.reader import CsvInputError, read_csv_input
+    from mhhs_workbench.scenario.description import Scenario, ScenarioError
 
     try:
         scenario = Scenario.from_yaml(scenario_file) if scenario_file is not None else None
@@ -194,7 +194,7 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
         _fail(exc.summary)
     except ValueError as exc:  # an argument no input could satisfy (an empty key, ...)
         _fail(str(exc))
-    from .dataset import convert_csv
+    from mhhs_workbench.dataset import convert_csv
 
     _publish(lambda: convert_csv(read.supplied, out, scenario=scenario, overwrite=overwrite,
                                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
@@ -271,9 +271,9 @@ def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nu
     business rules, within messages and across all of them. Exit status 0 when every message
     is valid, 1 when one is not, 2 when the specification cannot be found.
     """
-    from .spec_versions import SchemaError
-    from .validation import AUTO_SPEC, format_report, validate_files
-    from .validation_reports import report_json, write_html, write_junit
+    from mhhs_workbench.validation.checks import AUTO_SPEC, format_report, validate_files
+    from mhhs_workbench.validation.outputs import report_json, write_html, write_junit
+    from mhhs_workbench.validation.spec_versions import SchemaError
 
     if spec is not None and spec_dir is not None:
         _fail("give --spec or --spec-dir, not both (--spec-dir is the older name of --spec)")
@@ -299,7 +299,7 @@ def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nu
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def verify(folder: Path) -> None:
     """Re-check a published data set against its manifest of checksums (and the manifest itself)."""
-    from .export import verify as verify_folder
+    from mhhs_workbench.publish.manifest import verify as verify_folder
 
     problems = verify_folder(folder)
     for line in problems:
@@ -328,7 +328,7 @@ def negative(dataset: Path, out: Path, rules: str | None, per_rule: int, overwri
              overwrite_extra_files: bool) -> None:
     """Derive labelled invalid messages from the valid DATASET, one broken rule each, listed with
     their rule code in expected.csv."""
-    from .negative import NegativeError, check_rules, generate_negative
+    from mhhs_workbench.negative.cases import NegativeError, check_rules, generate_negative
 
     try:
         codes = check_rules(rules.split(",") if rules else None)
@@ -355,7 +355,7 @@ def run(notebook: str, parameters: tuple[tuple[str, str], ...], parameters_file:
     """Run NOTEBOOK headless (a path, or generate_dataset, convert_csv, validate_messages,
     explore_dataset, profile_designer)."""
     try:
-        from .notebook_runner import (
+        from mhhs_workbench.notebook.runner import (
             NotebookFailed,
             RunError,
             load_parameter_file,

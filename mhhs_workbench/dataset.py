@@ -15,7 +15,7 @@ Layout of a data set folder::
     negative/expected.csv, negative/cases/...   labelled invalid messages (scenario option negative)
     manifest.json                  scenario, seed, version, counts and sha256 of every file (last)
 
-Meters are processed in chunks (:mod:`~mhhs_workbench.pipeline`); every random draw derives from
+Meters are processed in chunks (:mod:`~mhhs_workbench.pipeline.run`); every random draw derives from
 (seed, meter index), and files are cut by global message and row counts, never by chunk, so the
 bytes depend neither on the chunk size nor on how many processes or machines wrote the chunks.
 """
@@ -34,15 +34,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from . import __version__
-from .budget import check_budget
-from .chunk import DatasetFrame
-from .export import Publication
-from .messages.addressing import Addressing, sender_timestamp
-from .pipeline import RunPlan, assemble, run_local
-from .profiles import load_temperature_csv
-from .scenario import Scenario, demo_scenario
-from .supplied import REPORT_COLUMNS, SuppliedConsumption
+from mhhs_workbench import __version__
+from mhhs_workbench.model.chunk import DatasetFrame
+from mhhs_workbench.model.profiles import load_temperature_csv
+from mhhs_workbench.model.supplied import REPORT_COLUMNS, SuppliedConsumption
+from mhhs_workbench.pipeline.run import RunPlan, assemble, run_local
+from mhhs_workbench.publish.budget import check_budget
+from mhhs_workbench.publish.publication import Publication
+from mhhs_workbench.scenario.description import Scenario, demo_scenario
+from mhhs_workbench.sending.addressing import Addressing, sender_timestamp
 
 __all__ = ["DatasetSummary", "convert_csv", "generate_dataset", "sender_timestamp"]
 
@@ -153,7 +153,7 @@ def convert_csv(
     overwrite_extra_files: bool = False,
     allow_large: bool = False,
 ) -> DatasetSummary:
-    """Publish a data set from consumption the user supplied (see :mod:`~mhhs_workbench.csv_input`).
+    """Publish a data set from consumption the user supplied (see :mod:`~mhhs_workbench.csv_input.reader`).
 
     The same layout, manifest and ``verify`` as :func:`generate_dataset`: messages, reads
     integrated exactly from the supplied half hours, tables and settlement data, plus
@@ -206,7 +206,7 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
         if {"if021", "if041"} & set(scenario.outputs):
             (root / "messages").mkdir()
         if workers or scheduler:
-            from .scale import run_dask
+            from mhhs_workbench.pipeline.cluster import run_dask
 
             results = run_dask(plan, root, workers=workers, scheduler=scheduler)
         else:
@@ -215,7 +215,7 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
         with contextlib.closing(results):
             counts, seconds, checksums = assemble(plan, root, results, progress=progress, on_chunk=on_chunk)
         if scenario.negative is not None and (root / "messages").is_dir():
-            from .negative import NEGATIVE_FOLDER, build_cases, write_cases
+            from mhhs_workbench.negative.cases import NEGATIVE_FOLDER, build_cases, write_cases
 
             # derived from the finished valid messages, so it is as deterministic as they are
             negative = scenario.negative

@@ -5,8 +5,8 @@ Usage::
     python scripts/calibrate_profiles.py [--reference FOLDER] [--output FILE]
 
 By default it reads ``../shared/reference/profiles/`` relative to the repository root and writes
-``mhhs_workbench/profiles/parameters.json``. Rerunning it on the same inputs reproduces that file
-byte for byte. See :mod:`mhhs_workbench.profiles.calibration` for what is fitted.
+``mhhs_workbench/model/profiles/parameters.json``. Rerunning it on the same inputs reproduces that file
+byte for byte. See :mod:`mhhs_workbench.model.profiles.calibration` for what is fitted.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: reference folder {args.reference} not found", file=sys.stderr)
         return 2
     sys.path.insert(0, str(REPO_ROOT))
-    from mhhs_workbench.profiles.calibration import build_parameters, write_parameters
+    from mhhs_workbench.model.profiles.calibration import build_parameters, write_parameters
 
     path = write_parameters(build_parameters(args.reference), args.output)
     print(f"wrote {path}")

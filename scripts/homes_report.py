@@ -11,7 +11,7 @@ homes over the same UTC days, and writes
 * the statistics table between the ``<!-- homes table -->`` markers of ``docs/homes.md``;
 * ``docs/homes.png``: a week of three real and three generated homes, and the statistics.
 
-See :mod:`mhhs_workbench.profiles.household_statistics` for the statistics.
+See :mod:`mhhs_workbench.model.profiles.household_statistics` for the statistics.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13, help="data-set seed (default 13)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
-    from mhhs_workbench.plots import figure_png
-    from mhhs_workbench.profiles.household_figure import comparison_figure
-    from mhhs_workbench.profiles.household_statistics import (
+    from mhhs_workbench.model.profiles.household_figure import comparison_figure
+    from mhhs_workbench.model.profiles.household_statistics import (
         SAMPLE_FILE,
         compare_homes,
         markdown_table,
     )
+    from mhhs_workbench.notebook.plots import figure_png
 
     if not (args.reference / SAMPLE_FILE).is_file():
         print(f"error: household sample {args.reference / SAMPLE_FILE} not found", file=sys.stderr)

@@ -21,9 +21,9 @@ import nbformat
 import orjson
 import pytest
 
-from mhhs_workbench.export import MANIFEST_CHECKSUM, manifest_checksum, verify
-from mhhs_workbench.notebook_runner import RunError, run_notebook
-from mhhs_workbench.scenario import (
+from mhhs_workbench.notebook.runner import RunError, run_notebook
+from mhhs_workbench.publish.manifest import MANIFEST_CHECKSUM, manifest_checksum, verify
+from mhhs_workbench.scenario.description import (
     MAX_METERS,
     MAX_SCENARIO_BYTES,
     MeterMix,

@@ -12,18 +12,18 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from mhhs_workbench.budget import (
+from mhhs_workbench.cli import main
+from mhhs_workbench.dataset import generate_dataset
+from mhhs_workbench.model.chunk import MAX_CHUNK_VALUES, effective_chunk_size
+from mhhs_workbench.publish.budget import (
     MAX_OUTPUT_ENV,
     BudgetError,
     check_budget,
     estimate,
     expected_counts,
 )
-from mhhs_workbench.chunk import MAX_CHUNK_VALUES, effective_chunk_size
-from mhhs_workbench.cli import main
-from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.export import verify
-from mhhs_workbench.scenario import OUTPUTS, MeterMix, Scenario, demo_scenario
+from mhhs_workbench.publish.manifest import verify
+from mhhs_workbench.scenario.description import OUTPUTS, MeterMix, Scenario, demo_scenario
 
 
 def scenario(meters: int, days: int, **changes) -> Scenario:
@@ -108,7 +108,7 @@ def test_peak_memory_estimate_covers_a_measured_run(tmp_path):
     s = scenario(300, 60)
     code = (
         "import resource, sys\n"
-        "from mhhs_workbench.scenario import Scenario\n"
+        "from mhhs_workbench.scenario.description import Scenario\n"
         "from mhhs_workbench.dataset import generate_dataset\n"
         "generate_dataset(Scenario.from_yaml(sys.argv[1]), sys.argv[2], progress=False, chunk_size=300)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"  # KiB on Linux
@@ -164,7 +164,7 @@ def test_chunks_are_capped_so_no_chunk_size_exhausts_memory(tmp_path, monkeypatc
     assert effective_chunk_size(20_000, 3652) * 3652 * 48 <= MAX_CHUNK_VALUES
     assert asked.peak_memory_bytes == capped.peak_memory_bytes < 8 * 10**9
     # on a machine smaller than the estimate, the run is refused before anything is written
-    monkeypatch.setattr("mhhs_workbench.budget._physical_memory", lambda: 10**8)
+    monkeypatch.setattr("mhhs_workbench.publish.budget._physical_memory", lambda: 10**8)
     with pytest.raises(BudgetError, match="of memory"):
         check_budget(s, tmp_path / "out", chunk_size=20_000)
     assert check_budget(s, tmp_path / "out", True, chunk_size=20_000) == asked  # --allow-large
@@ -172,7 +172,7 @@ def test_chunks_are_capped_so_no_chunk_size_exhausts_memory(tmp_path, monkeypatc
 
 
 def test_an_infinite_output_limit_means_no_limit(tmp_path, monkeypatch):
-    from mhhs_workbench.budget import _max_output_from_environment
+    from mhhs_workbench.publish.budget import _max_output_from_environment
 
     monkeypatch.setenv(MAX_OUTPUT_ENV, "inf")
     assert _max_output_from_environment() >= 2**62

@@ -7,19 +7,21 @@ import orjson
 import pandas as pd
 import pytest
 
-from mhhs_workbench.identifiers import (
-    DISTRIBUTOR_BY_GSP_GROUP,
-    GSP_GROUPS,
-    indexed_meter_serials,
-    indexed_mpans,
+from mhhs_workbench.codes.identifiers import DISTRIBUTOR_BY_GSP_GROUP, GSP_GROUPS
+from mhhs_workbench.codes.messages import (
+    CUMULATIVE_REGISTER,
+    ESTIMATE_CODES,
+    IF041_EVENT_CODES,
+    ZE_CODES,
 )
-from mhhs_workbench.messages.codes import ESTIMATE_CODES, IF041_EVENT_CODES, ZE_CODES
-from mhhs_workbench.messages.common import ReferenceSequence, Sender, request_body
+from mhhs_workbench.messages.common import request_body
 from mhhs_workbench.messages.formatting import wh_to_kwh_strings
 from mhhs_workbench.messages.if021 import EVENT_BY_MQID, iter_if021_payloads
-from mhhs_workbench.messages.if041 import CUMULATIVE_REGISTER, iter_if041_payloads
-from mhhs_workbench.settlement_time import as_days, format_utc
-from mhhs_workbench.validation import validate_files, validate_payload
+from mhhs_workbench.messages.if041 import iter_if041_payloads
+from mhhs_workbench.model.identities import indexed_meter_serials, indexed_mpans
+from mhhs_workbench.sending.senders import ReferenceSequence, Sender
+from mhhs_workbench.time.periods import as_days, format_utc
+from mhhs_workbench.validation.checks import validate_files, validate_payload
 
 DAYS = as_days(["2024-02-29", "2025-03-30", "2025-10-26"])
 PER_GROUP = 72  # 14 x 72 = 1,008 MPANs

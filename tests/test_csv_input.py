@@ -22,7 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mhhs_workbench.csv_input import (
+from mhhs_workbench.codes.identifiers import GSP_GROUP_BY_DISTRIBUTOR, is_valid_mpan
+from mhhs_workbench.codes.messages import MEASUREMENT_QUANTITY_IDS, QUALITY_CODES
+from mhhs_workbench.csv_input.reader import (
     BLOCK_BYTES,
     MAX_REPORTED,
     CsvInputError,
@@ -33,12 +35,10 @@ from mhhs_workbench.csv_input import (
     read_supplied,
 )
 from mhhs_workbench.dataset import convert_csv
-from mhhs_workbench.export import verify
-from mhhs_workbench.identifiers import GSP_GROUP_BY_DISTRIBUTOR, is_valid_mpan
-from mhhs_workbench.message_frames import if021_frame, if041_frame
-from mhhs_workbench.messages.codes import MEASUREMENT_QUANTITY_IDS, QUALITY_CODES
-from mhhs_workbench.supplied import NO_REGISTER_START
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.model.supplied import NO_REGISTER_START
+from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
+from mhhs_workbench.publish.manifest import verify
+from mhhs_workbench.validation.checks import validate_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "csv_corpus"
@@ -278,7 +278,7 @@ def grid(supplied, mpan: str, mqid: str = "AI") -> pd.DataFrame:
 
 def local_day_csv(path: Path, days: list[str], mpans: list[str], value=lambda m, d, p: p) -> Path:
     """A local-layout CSV of whole local days; ``value(meter, day, period)`` [Wh]."""
-    from mhhs_workbench.settlement_time import local_period_counts
+    from mhhs_workbench.time.periods import local_period_counts
 
     counts = local_period_counts(np.array(days, dtype="datetime64[D]"))
     lines = ["mpan,settlement_date,settlement_period,kwh"]
@@ -798,7 +798,7 @@ def test_pseudonyms_never_collide_nor_reuse_a_real_identifier() -> None:
     both = pseudonymise_mpans([A, str(fake[0])], "k")
     assert both[0] not in (A, fake[0]) and len(set(both)) == 2 and all(map(is_valid_mpan, both))
     assert len(set(fake.tolist())) == len(mpans) and [f[:2] for f in fake] == [m[:2] for m in mpans]
-    from mhhs_workbench.identifiers import indexed_mpans
+    from mhhs_workbench.model.identities import indexed_mpans
 
     fleet = indexed_mpans("_A", np.arange(20_000), 5, np.full(20_000, 0.5))
     out = pseudonymise_mpans(fleet, "key")
@@ -856,14 +856,14 @@ def test_notebook_runs_headless(tmp_path) -> None:
 
 
 def test_notebook_runs_by_its_bare_name(tmp_path) -> None:
-    from mhhs_workbench.notebook_runner import BUNDLED_NOTEBOOKS
+    from mhhs_workbench.notebook.runner import BUNDLED_NOTEBOOKS
 
     assert "convert_csv" in BUNDLED_NOTEBOOKS
     _run_notebook(tmp_path, "convert_csv")
 
 
 def test_notebook_takes_the_pseudonymisation_key_from_the_environment_only(tmp_path) -> None:
-    from mhhs_workbench.csv_input import PSEUDONYMISE_KEY_ENV, pseudonymisation_key
+    from mhhs_workbench.csv_input.reader import PSEUDONYMISE_KEY_ENV, pseudonymisation_key
 
     assert pseudonymisation_key(False) is None
     env = {k: v for k, v in os.environ.items() if k != PSEUDONYMISE_KEY_ENV}

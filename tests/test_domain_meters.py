@@ -12,21 +12,29 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mhhs_workbench.chunk import MQIDS, DatasetFrame, generate_chunk
 from mhhs_workbench.cli import main
+from mhhs_workbench.codes.identifiers import gsp_group_of_mpan, is_valid_mpan
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.identifiers import gsp_group_of_mpan, is_valid_mpan
-from mhhs_workbench.message_frames import if021_frame, if041_frame
-from mhhs_workbench.messages.addressing import ROLES, Addressing
 from mhhs_workbench.messages.chunk_messages import if021_items, references, row_mpans
 from mhhs_workbench.messages.common import request_item
 from mhhs_workbench.messages.if021 import iter_if021_payloads
 from mhhs_workbench.messages.if021_bytes import IF021ByteWriter
-from mhhs_workbench.population import first_reported_days
-from mhhs_workbench.quality import REPORTED_QUALITY_CODES
-from mhhs_workbench.readings import day_index
-from mhhs_workbench.scenario import DataQuality, Event, Messages, MeterMix, Scenario, demo_scenario
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.model.chunk import MQIDS, DatasetFrame
+from mhhs_workbench.model.population import first_reported_days
+from mhhs_workbench.model.quality import REPORTED_QUALITY_CODES
+from mhhs_workbench.model.readings import day_index
+from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
+from mhhs_workbench.pipeline.chunks import generate_chunk
+from mhhs_workbench.scenario.description import (
+    DataQuality,
+    Event,
+    Messages,
+    MeterMix,
+    Scenario,
+    demo_scenario,
+)
+from mhhs_workbench.sending.addressing import ROLES, Addressing
+from mhhs_workbench.validation.checks import validate_files
 
 EXPORT_MQIDS = {"AE", "RE"}
 

@@ -19,15 +19,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mhhs_workbench.chunk import DatasetFrame, generate_chunk
+from mhhs_workbench.codes.messages import ADS_ONLY_CODES, allowed_quality_codes
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.estimation import shaped_spread
-from mhhs_workbench.message_frames import if021_frame, if041_frame
-from mhhs_workbench.messages.codes import ADS_ONLY_CODES, allowed_quality_codes
-from mhhs_workbench.population import build_population
-from mhhs_workbench.profiles.model import consumption_components
-from mhhs_workbench.scenario import DataQuality, MeterMix, Scenario, demo_scenario
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.model.chunk import DatasetFrame
+from mhhs_workbench.model.estimation import shaped_spread
+from mhhs_workbench.model.population import build_population
+from mhhs_workbench.model.profiles.model import consumption_components
+from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
+from mhhs_workbench.pipeline.chunks import generate_chunk
+from mhhs_workbench.scenario.description import DataQuality, MeterMix, Scenario, demo_scenario
+from mhhs_workbench.validation.checks import validate_files
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 SPEC_2_2_1 = REFERENCE / "dip-api-2.2.1" / "api-spec-2.2.1-resolved.json"

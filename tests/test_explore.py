@@ -16,15 +16,15 @@ import pandas as pd
 import pytest
 from conftest import missing_reference, notebook_outputs
 
-from mhhs_workbench import explore
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.evidence import build_scenario
-from mhhs_workbench.explore import ExploreError, open_dataset
-from mhhs_workbench.notebook_runner import run_notebook
-from mhhs_workbench.profiles.reference import PROFILE_COLUMNS, reference_profile
-from mhhs_workbench.run_identity import IDENTITY_TAG
-from mhhs_workbench.settlement_time import profile_day_types, seasons
-from mhhs_workbench.workspace import WORKSPACE_ENV
+from mhhs_workbench.model.profiles.reference import PROFILE_COLUMNS, reference_profile
+from mhhs_workbench.notebook import explore
+from mhhs_workbench.notebook.evidence import build_scenario
+from mhhs_workbench.notebook.explore import ExploreError, open_dataset
+from mhhs_workbench.notebook.run_identity import IDENTITY_TAG
+from mhhs_workbench.notebook.runner import run_notebook
+from mhhs_workbench.notebook.workspace import WORKSPACE_ENV
+from mhhs_workbench.time.periods import profile_day_types, seasons
 
 REFERENCE_PROFILES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "profiles"
 
@@ -200,8 +200,8 @@ def test_a_converted_csv_has_nothing_to_compare_and_says_so(tmp_path: Path) -> N
         missing_reference(f"Elexon's profile class averages not found at {REFERENCE_PROFILES}")
     from click.testing import CliRunner
 
-    from mhhs_workbench import explore_views
     from mhhs_workbench.cli import main
+    from mhhs_workbench.notebook import explore_views
 
     example = Path(__file__).resolve().parents[1] / "examples" / "consumption_long.csv"
     done = CliRunner().invoke(main, ["from-csv", str(example), "--out", str(tmp_path / "c"), "--no-progress"])
@@ -269,7 +269,7 @@ def test_explore_notebook_with_a_path(ex, dataset: Path, tmp_path: Path) -> None
 
 
 def test_explore_notebook_unknown_mpan_stops_clearly(dataset: Path, tmp_path: Path) -> None:
-    from mhhs_workbench.notebook_runner import NotebookFailed
+    from mhhs_workbench.notebook.runner import NotebookFailed
 
     with pytest.raises(NotebookFailed, match="ExploreError: MPAN '1' is not in"):
         run_notebook("explore_dataset", {"path": str(dataset), "mpan": "1"}, out=tmp_path / "ev")

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from conftest import missing_reference
 
-from mhhs_workbench.profiles import consumption, default_meters
-from mhhs_workbench.profiles import household_statistics as hs
-from mhhs_workbench.profiles import individuality as ind
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.model.profiles import consumption, default_meters
+from mhhs_workbench.model.profiles import household_statistics as hs
+from mhhs_workbench.model.profiles import individuality as ind
+from mhhs_workbench.time.periods import day_range
 from mhhs_workbench.ui import ProfileDesigner
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mhhs_workbench import identifiers as ids
+from mhhs_workbench.codes import identifiers as ids
 
 
 def test_known_mpans():

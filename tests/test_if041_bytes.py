@@ -6,10 +6,15 @@ import dataclasses
 
 import pytest
 
-from mhhs_workbench.messages.codes import IF041_EVENT_CODES, MAX_CONFIGURABLE_REGISTERS
-from mhhs_workbench.messages.common import ReferenceSequence, Sender, request_item
-from mhhs_workbench.messages.if041 import CUMULATIVE_REGISTER, iter_if041_payloads
+from mhhs_workbench.codes.messages import (
+    CUMULATIVE_REGISTER,
+    IF041_EVENT_CODES,
+    MAX_CONFIGURABLE_REGISTERS,
+)
+from mhhs_workbench.messages.common import request_item
+from mhhs_workbench.messages.if041 import iter_if041_payloads
 from mhhs_workbench.messages.if041_bytes import IF041ItemWriter
+from mhhs_workbench.sending.senders import ReferenceSequence, Sender
 
 SENDER = Sender("1000000001", "SDS", "SIT", ("3000000001",), "2025-01-01T06:00:00+00:00")
 STAMPS = ("2025-10-26T05:44:39+00:00", "2025-10-27T07:01:02+00:00")

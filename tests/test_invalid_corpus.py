@@ -20,13 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mhhs_workbench.schema import PayloadValidator, validator_for
-from mhhs_workbench.validation import (
-    RULES,
-    format_report,
-    validate_files,
-    validate_payload,
-)
+from mhhs_workbench.validation.checks import RULES, format_report, validate_files, validate_payload
+from mhhs_workbench.validation.schema import PayloadValidator, validator_for
 
 Payload = dict[str, Any]
 SCHEMA_CODES = {"SCHEMA", "SCHEMA-ELEXON"}

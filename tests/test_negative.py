@@ -19,8 +19,7 @@ from conftest import missing_reference
 
 from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.export import verify
-from mhhs_workbench.negative import (
+from mhhs_workbench.negative.cases import (
     CODES,
     EXPECTED_COLUMNS,
     NEGATIVE_FOLDER,
@@ -31,11 +30,12 @@ from mhhs_workbench.negative import (
     read_sources,
     write_cases,
 )
-from mhhs_workbench.negative_schema import SCHEMA_CLASSES, schema_breaks
-from mhhs_workbench.scenario import Scenario, ScenarioError
-from mhhs_workbench.schema import validator_for
-from mhhs_workbench.spec_versions import resolve_spec
-from mhhs_workbench.validation import RULES, validate_files
+from mhhs_workbench.negative.schema_breaks import SCHEMA_CLASSES, schema_breaks
+from mhhs_workbench.publish.manifest import verify
+from mhhs_workbench.scenario.description import Scenario, ScenarioError
+from mhhs_workbench.validation.checks import RULES, validate_files
+from mhhs_workbench.validation.schema import validator_for
+from mhhs_workbench.validation.spec_versions import resolve_spec
 
 PER_RULE = 2
 

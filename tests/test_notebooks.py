@@ -14,9 +14,8 @@ from click.testing import CliRunner
 from conftest import notebook_outputs
 
 from mhhs_workbench.cli import main
-from mhhs_workbench.evidence import VALID_TEXT, build_scenario, record_in_manifest
-from mhhs_workbench.export import verify
-from mhhs_workbench.notebook_runner import (
+from mhhs_workbench.notebook.evidence import VALID_TEXT, build_scenario, record_in_manifest
+from mhhs_workbench.notebook.runner import (
     BUNDLED_NOTEBOOKS,
     NotebookFailed,
     RunError,
@@ -25,8 +24,9 @@ from mhhs_workbench.notebook_runner import (
     parse_parameter_value,
     run_notebook,
 )
-from mhhs_workbench.scenario import Scenario
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.publish.manifest import verify
+from mhhs_workbench.scenario.description import Scenario
+from mhhs_workbench.validation.checks import validate_files
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dip-api"
@@ -114,7 +114,7 @@ def test_build_scenario_from_parameters(tmp_path: Path, capsys) -> None:
 
 
 def test_record_in_manifest_keeps_other_entries(tmp_path: Path) -> None:
-    from mhhs_workbench.export import build_manifest, write_manifest
+    from mhhs_workbench.publish.manifest import build_manifest, write_manifest
 
     (tmp_path / "a.txt").write_text("a")
     write_manifest(tmp_path, build_manifest(tmp_path, {"counts": {}}))
@@ -345,7 +345,7 @@ def test_bad_csv_stops_with_its_problems_only(tmp_path: Path) -> None:
 def test_identity_cell_only_reads_data() -> None:
     import ast
 
-    from mhhs_workbench.run_identity import identity_cell_source
+    from mhhs_workbench.notebook.run_identity import identity_cell_source
 
     nasty = {"x": "'); import os; os.system('echo hi') #", "y": float("inf"), "z": [1, {"a": None}]}
     tree = ast.parse(identity_cell_source({"notebook": "n", "parameters": nasty, "values": nasty}))

@@ -17,30 +17,27 @@ import pandas as pd
 import pytest
 import yaml
 
-from mhhs_workbench.chunk import MQIDS, DatasetFrame, generate_chunk
+from mhhs_workbench.codes.identifiers import is_valid_mpan, mpan_check_digit
+from mhhs_workbench.codes.messages import QUALITY_CODES
 from mhhs_workbench.dataset import convert_csv, generate_dataset
-from mhhs_workbench.identifiers import (
-    indexed_meter_serials,
-    indexed_mpans,
-    is_valid_mpan,
-    keyed_permutation,
-    mpan_check_digit,
-)
-from mhhs_workbench.message_frames import if021_frame, if041_frame
-from mhhs_workbench.messages.addressing import ROLES, Addressing, message_counts
 from mhhs_workbench.messages.chunk_messages import if021_items, references, row_mpans
-from mhhs_workbench.messages.codes import QUALITY_CODES
 from mhhs_workbench.messages.common import request_item
 from mhhs_workbench.messages.files import MessageFiles
 from mhhs_workbench.messages.if021 import iter_if021_payloads
 from mhhs_workbench.messages.if021_bytes import IF021ByteWriter
-from mhhs_workbench.pipeline import RunPlan, assemble, write_chunk
-from mhhs_workbench.population import build_population, first_reported_days
-from mhhs_workbench.quality import NO_SPELL, REPORTED_QUALITY_CODES, plan_meters
-from mhhs_workbench.readings import day_index, read_counts, read_instants
-from mhhs_workbench.scenario import DataQuality, Scenario
-from mhhs_workbench.supplied import SuppliedConsumption
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.model.chunk import MQIDS, DatasetFrame
+from mhhs_workbench.model.identities import indexed_meter_serials, indexed_mpans, keyed_permutation
+from mhhs_workbench.model.population import build_population, first_reported_days
+from mhhs_workbench.model.quality import NO_SPELL, REPORTED_QUALITY_CODES, plan_meters
+from mhhs_workbench.model.readings import day_index, read_counts, read_instants
+from mhhs_workbench.model.supplied import SuppliedConsumption
+from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
+from mhhs_workbench.pipeline.chunks import generate_chunk
+from mhhs_workbench.pipeline.run import RunPlan, assemble, write_chunk
+from mhhs_workbench.scenario.description import DataQuality, Scenario
+from mhhs_workbench.sending.addressing import ROLES, Addressing
+from mhhs_workbench.sending.counts import message_counts
+from mhhs_workbench.validation.checks import validate_files
 
 EVERY_ARCHETYPE = {
     "domestic_unrestricted": 0.3,
@@ -439,7 +436,7 @@ def test_a_worker_dying_mid_run_loses_and_duplicates_nothing(tmp_path):
 def test_planning_in_batches_places_every_chunk_as_one_batch_would(monkeypatch):
     scenario = busy_scenario("2025-10-24", "2025-10-26", count=230, cos="2025-10-25")
     whole = RunPlan.build(DatasetFrame(scenario), 9)
-    monkeypatch.setattr("mhhs_workbench.pipeline.PLAN_BATCH", 17)  # many batches, cutting chunks
+    monkeypatch.setattr("mhhs_workbench.pipeline.run.PLAN_BATCH", 17)  # many batches, cutting chunks
     batched = RunPlan.build(DatasetFrame(scenario), 9)
     assert batched.bounds == whole.bounds and batched.totals == whole.totals
     for interface in ("IF-021", "IF-041"):
@@ -451,8 +448,8 @@ def test_a_failure_while_dask_workers_write_leaves_nothing_behind(tmp_path, monk
     pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
     import time as clock
 
-    from mhhs_workbench.pipeline import Assembler
-    from mhhs_workbench.publication import PublicationError
+    from mhhs_workbench.pipeline.run import Assembler
+    from mhhs_workbench.publish.publication import PublicationError
 
     scenario = busy_scenario("2025-10-24", "2025-10-28", count=80)
     real_add = Assembler.add

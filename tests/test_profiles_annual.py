@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mhhs_workbench.profiles import (
+from mhhs_workbench.codes.archetypes import archetype_spec
+from mhhs_workbench.model.profiles import (
     ARCHETYPES,
     consumption,
     consumption_components,
     default_meters,
     typical_annual_kwh,
 )
-from mhhs_workbench.profiles import individuality as ind
-from mhhs_workbench.profiles.archetypes import archetype_spec
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.model.profiles import individuality as ind
+from mhhs_workbench.time.periods import day_range
 
 
 def _meters(annual: list[float], archetypes: list[str]) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mhhs_workbench.profiles import (
+from mhhs_workbench.model.profiles import (
     ARCHETYPE_SPECS,
     ARCHETYPES,
     ConsumptionResult,
@@ -16,7 +16,7 @@ from mhhs_workbench.profiles import (
     default_meters,
     typical_annual_kwh,
 )
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.time.periods import day_range
 
 DAYS = day_range("2025-05-01", "2025-05-02")
 

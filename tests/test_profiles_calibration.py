@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import missing_reference
 
-from mhhs_workbench.profiles.parameters import PARAMETERS_PATH
+from mhhs_workbench.model.profiles.parameters import PARAMETERS_PATH
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference" / "profiles"

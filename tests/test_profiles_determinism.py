@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mhhs_workbench.profiles import consumption, consumption_components, default_meters
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.model.profiles import consumption, consumption_components, default_meters
+from mhhs_workbench.time.periods import day_range
 
 FIELDS = ("import_wh", "export_wh", "reactive_import_varh", "reactive_export_varh")
 DAYS = day_range("2025-03-27", "2025-04-02")  # spans the March clock change

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mhhs_workbench.profiles import consumption, default_meters
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.model.profiles import consumption, default_meters
+from mhhs_workbench.time.periods import day_range
 
 YEAR = day_range("2025-01-01", "2025-12-31")
 

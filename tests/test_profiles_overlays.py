@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from conftest import missing_reference
 
-from mhhs_workbench.identifiers import LATITUDE_BY_GSP_GROUP, LONGITUDE_BY_GSP_GROUP
-from mhhs_workbench.profiles import consumption, consumption_components, default_meters
-from mhhs_workbench.profiles.reference import reference_heat_pump_daily, reference_temperature
-from mhhs_workbench.profiles.solar import sun_vector
-from mhhs_workbench.profiles.timegrid import TimeGrid
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.codes.identifiers import LATITUDE_BY_GSP_GROUP, LONGITUDE_BY_GSP_GROUP
+from mhhs_workbench.model.profiles import consumption, consumption_components, default_meters
+from mhhs_workbench.model.profiles.reference import reference_heat_pump_daily, reference_temperature
+from mhhs_workbench.model.profiles.solar import sun_vector
+from mhhs_workbench.model.profiles.timegrid import TimeGrid
+from mhhs_workbench.time.periods import day_range
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "profiles"
 YEAR = day_range("2025-01-01", "2025-12-31")

@@ -12,12 +12,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mhhs_workbench.profiles import consumption, default_meters  # noqa: E402
-from mhhs_workbench.profiles.plotting import (  # noqa: E402
+from mhhs_workbench.model.profiles import consumption, default_meters  # noqa: E402
+from mhhs_workbench.model.profiles.plotting import (
     plot_population_vs_reference,
     population_column_means,
 )
-from mhhs_workbench.settlement_time import day_range  # noqa: E402
+from mhhs_workbench.time.periods import day_range  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "profiles"
 

@@ -11,12 +11,11 @@ import pandas as pd
 import pytest
 from conftest import missing_reference
 
-from mhhs_workbench.chunk import DatasetFrame, generate_chunk
+from mhhs_workbench.codes.archetypes import archetype_spec
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.message_frames import if021_frame, if041_frame
-from mhhs_workbench.profiles import consumption, default_meters, reference_profile
-from mhhs_workbench.profiles.archetypes import archetype_spec
-from mhhs_workbench.profiles.economy7 import (
+from mhhs_workbench.model.chunk import DatasetFrame
+from mhhs_workbench.model.profiles import consumption, default_meters, reference_profile
+from mhhs_workbench.model.profiles.economy7 import (
     NATIONAL_SHARES,
     USUAL_WINDOW,
     WINDOWS,
@@ -24,10 +23,12 @@ from mhhs_workbench.profiles.economy7 import (
     window_indices,
     window_masks,
 )
-from mhhs_workbench.profiles.plotting import population_column_means
-from mhhs_workbench.scenario import DataQuality, MeterMix, Scenario
-from mhhs_workbench.settlement_time import day_range, profile_day_types
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.model.profiles.plotting import population_column_means
+from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
+from mhhs_workbench.pipeline.chunks import generate_chunk
+from mhhs_workbench.scenario.description import DataQuality, MeterMix, Scenario
+from mhhs_workbench.time.periods import day_range, profile_day_types
+from mhhs_workbench.validation.checks import validate_files
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "profiles"
 YEAR = day_range("2025-01-01", "2025-12-31")

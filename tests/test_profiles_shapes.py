@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import missing_reference
 
-from mhhs_workbench.profiles import (
+from mhhs_workbench.codes.archetypes import archetype_for_class, typical_annual_kwh
+from mhhs_workbench.model.profiles import (
     ARCHETYPES,
     consumption,
     default_meters,
@@ -16,11 +17,10 @@ from mhhs_workbench.profiles import (
     model_column_shapes,
     reference_profile,
 )
-from mhhs_workbench.profiles.archetypes import archetype_for_class, typical_annual_kwh
-from mhhs_workbench.profiles.economy7 import economy7_windows, window_masks
-from mhhs_workbench.profiles.parameters import class_parameters
-from mhhs_workbench.profiles.plotting import population_column_means
-from mhhs_workbench.settlement_time import day_range, utc_period_ends
+from mhhs_workbench.model.profiles.economy7 import economy7_windows, window_masks
+from mhhs_workbench.model.profiles.parameters import class_parameters
+from mhhs_workbench.model.profiles.plotting import population_column_means
+from mhhs_workbench.time.periods import day_range, utc_period_ends
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "profiles"
 YEAR = day_range("2025-01-01", "2025-12-31")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mhhs_workbench.profiles import (
+from mhhs_workbench.model.profiles import (
     consumption,
     default_meters,
     economy7_night_mask,
     model_column_shapes,
 )
-from mhhs_workbench.profiles.timegrid import TimeGrid, local_slot_multiplicity
-from mhhs_workbench.settlement_time import day_range, utc_period_ends, utc_to_local
+from mhhs_workbench.model.profiles.timegrid import TimeGrid, local_slot_multiplicity
+from mhhs_workbench.time.periods import day_range, utc_period_ends, utc_to_local
 
 SPRING, AUTUMN = np.datetime64("2025-03-30"), np.datetime64("2025-10-26")
 

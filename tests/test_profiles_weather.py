@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mhhs_workbench.profiles import (
+from mhhs_workbench.model.profiles import (
     TemperatureDataError,
     consumption_components,
     daily_temperature,
@@ -16,7 +16,7 @@ from mhhs_workbench.profiles import (
     load_temperature_csv,
     synthetic_temperature,
 )
-from mhhs_workbench.settlement_time import day_range
+from mhhs_workbench.time.periods import day_range
 
 
 def test_synthetic_series_is_deterministic_by_date_and_plausible() -> None:

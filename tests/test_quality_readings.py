@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mhhs_workbench.quality import (
+from mhhs_workbench.model.quality import (
     NO_SPELL,
     REASON_COMMS_FAULT,
     REASON_DEENERGISED,
@@ -21,8 +21,8 @@ from mhhs_workbench.quality import (
     plan_meter,
     spread,
 )
-from mhhs_workbench.readings import RegisterCapacityError, read_instants, register_values
-from mhhs_workbench.scenario import DataQuality
+from mhhs_workbench.model.readings import RegisterCapacityError, read_instants, register_values
+from mhhs_workbench.scenario.description import DataQuality
 
 N_DAYS = 10
 N = N_DAYS * 48

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import mhhs_workbench.remedies as remedies
-from mhhs_workbench.budget import BudgetError, check_budget
+import mhhs_workbench.codes.remedies as remedies
 from mhhs_workbench.cli import main
-from mhhs_workbench.csv_input import CsvInputError, read_csv_input
+from mhhs_workbench.codes.remedies import FRONTS, REMEDIES, Advice, worded
+from mhhs_workbench.csv_input.reader import CsvInputError, read_csv_input
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.export import PublicationError
-from mhhs_workbench.notebook_notes import as_parameters
-from mhhs_workbench.remedies import FRONTS, REMEDIES, Advice, worded
-from mhhs_workbench.scenario import Scenario
+from mhhs_workbench.notebook.notes import as_parameters
+from mhhs_workbench.publish.budget import BudgetError, check_budget
+from mhhs_workbench.publish.manifest import PublicationError
+from mhhs_workbench.scenario.description import Scenario
 from mhhs_workbench.ui.common import as_controls
 
 FLAG = re.compile(r"--[a-z]")

@@ -10,16 +10,16 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mhhs_workbench.identifiers import GSP_GROUPS, mpan_check_digit
-from mhhs_workbench.messages import codes
-from mhhs_workbench.schema import (
+from mhhs_workbench.codes import messages as codes
+from mhhs_workbench.codes.identifiers import GSP_GROUPS, mpan_check_digit
+from mhhs_workbench.validation.checks import validate_payload
+from mhhs_workbench.validation.schema import (
     ELEXON_URL_PREFIX,
     SchemaError,
     load_schema,
     official_schema,
     validator_for,
 )
-from mhhs_workbench.validation import validate_payload
 
 INTERFACES = ("IF-021", "IF-041")
 IF021_COMBINATIONS = [(event, mqid) for event, mqs in codes.MQIDS_BY_EVENT.items() for mqid in mqs]
@@ -352,7 +352,7 @@ def test_validation_is_fast(make_if021) -> None:
 
 @pytest.mark.parametrize("interface_id", codes.INTERFACE_IDS)
 def test_schema_date_time_and_reference_patterns_are_the_shared_ones(interface_id: str) -> None:
-    from mhhs_workbench.identifiers import SENDER_UNIQUE_REFERENCE_PATTERN
+    from mhhs_workbench.codes.identifiers import SENDER_UNIQUE_REFERENCE_PATTERN
 
     schema = load_schema(interface_id)
     assert schema["$defs"]["dateTime"]["pattern"] == codes.DIP_DATETIME_PATTERN

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from conftest import missing_reference
 
-from mhhs_workbench.chunk import DatasetFrame, generate_chunk
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.message_frames import if021_frame
-from mhhs_workbench.messages.rep002 import compress, decompress, kwh_text
-from mhhs_workbench.scenario import (
+from mhhs_workbench.model.chunk import DatasetFrame
+from mhhs_workbench.notebook.message_frames import if021_frame
+from mhhs_workbench.pipeline.chunks import generate_chunk
+from mhhs_workbench.scenario.description import (
     DataQuality,
     Event,
     MeterMix,
@@ -31,8 +31,8 @@ from mhhs_workbench.scenario import (
     Sending,
     demo_scenario,
 )
-from mhhs_workbench.schema import official_schema
-from mhhs_workbench.settlement import (
+from mhhs_workbench.settlement.reports import compress, decompress, kwh_text
+from mhhs_workbench.settlement.sums import (
     LocalSlots,
     SettlementSums,
     SettlementTotals,
@@ -40,8 +40,9 @@ from mhhs_workbench.settlement import (
     settlement_columns,
     values_as_sent,
 )
-from mhhs_workbench.settlement_calendar import RUN_WORKING_DAYS, execution_date, timetable
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.time.calendar import RUN_WORKING_DAYS, execution_date, timetable
+from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.schema import official_schema
 
 OFFICIAL_221 = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dip-api-2.2.1" / (
     "api-spec-2.2.1-resolved.json")
@@ -544,7 +545,7 @@ def test_days_sent_after_their_first_run_are_refused_with_the_reason(tmp_path: P
     from click.testing import CliRunner
 
     from mhhs_workbench.cli import main
-    from mhhs_workbench.settlement_calendar import execution_date
+    from mhhs_workbench.time.calendar import execution_date
 
     # 22 days per message: the first day of a message waits 22 days, SF comes 16 working days on
     text = ("start_date: 2025-10-20\nend_date: 2025-12-31\nmeters:\n  count: 2\n"

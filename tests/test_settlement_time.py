@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mhhs_workbench import settlement_time as stime
+from mhhs_workbench.time import periods as stime
 
 ALL_DAYS_2020_2030 = stime.day_range("2020-01-01", "2030-12-31")
 

@@ -21,11 +21,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import missing_reference
 
-from mhhs_workbench import evidence
 from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.export import MANIFEST, verify
-from mhhs_workbench.scenario import (
+from mhhs_workbench.notebook import evidence
+from mhhs_workbench.publish.manifest import MANIFEST, verify
+from mhhs_workbench.scenario.description import (
     DataQuality,
     Event,
     MeterMix,
@@ -33,8 +33,14 @@ from mhhs_workbench.scenario import (
     ScenarioError,
     demo_scenario,
 )
-from mhhs_workbench.schema import official_schema, validator_for
-from mhhs_workbench.spec_versions import (
+from mhhs_workbench.validation.checks import (
+    AUTO_SPEC,
+    format_report,
+    validate_files,
+    validate_payload,
+)
+from mhhs_workbench.validation.schema import official_schema, validator_for
+from mhhs_workbench.validation.spec_versions import (
     KNOWN_VERSIONS,
     LATEST_VERSION,
     SPEC_PATH_ENV,
@@ -42,12 +48,6 @@ from mhhs_workbench.spec_versions import (
     find_version,
     load_spec,
     resolve_spec,
-)
-from mhhs_workbench.validation import (
-    AUTO_SPEC,
-    format_report,
-    validate_files,
-    validate_payload,
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"

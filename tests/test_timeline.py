@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.scenario import Scenario, ScenarioError, demo_scenario
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.scenario.description import Scenario, ScenarioError, demo_scenario
+from mhhs_workbench.validation.checks import validate_files
 
 TIMING_KEYS = {"SDS": "smart_data_service", "ADS": "advanced_data_service", "UMSDS": "unmetered_data_service"}
 INTERFACES = ("IF-021", "IF-041")
@@ -316,12 +316,12 @@ def test_send_settings_are_checked_strictly(text, message, tmp_path):
 
 
 def test_planning_in_batches_places_every_send_batch_as_one_batch_would(monkeypatch):
-    from mhhs_workbench.chunk import DatasetFrame
-    from mhhs_workbench.pipeline import RunPlan
+    from mhhs_workbench.model.chunk import DatasetFrame
+    from mhhs_workbench.pipeline.run import RunPlan
 
     frame = DatasetFrame(faulty_scenario())
     whole = RunPlan.build(frame, 9)
-    monkeypatch.setattr("mhhs_workbench.pipeline.PLAN_BATCH", 13)  # batches cutting chunks
+    monkeypatch.setattr("mhhs_workbench.pipeline.run.PLAN_BATCH", 13)  # batches cutting chunks
     batched = RunPlan.build(frame, 9)
     for interface in INTERFACES:
         assert whole.batch_bounds[interface][-1] == whole.totals[interface] > 0

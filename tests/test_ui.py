@@ -13,16 +13,16 @@ import pandas as pd
 import pytest
 from conftest import missing_reference
 
-from mhhs_workbench.evidence import COUNT_LABELS
-from mhhs_workbench.export import verify
-from mhhs_workbench.message_frames import if021_frame
-from mhhs_workbench.plots import robust_limits
-from mhhs_workbench.population import build_population
-from mhhs_workbench.profiles import ARCHETYPES, typical_annual_kwh
-from mhhs_workbench.scenario import Scenario, ScenarioError
+from mhhs_workbench.model.population import build_population
+from mhhs_workbench.model.profiles import ARCHETYPES, typical_annual_kwh
+from mhhs_workbench.notebook.evidence import COUNT_LABELS
+from mhhs_workbench.notebook.message_frames import if021_frame
+from mhhs_workbench.notebook.plots import robust_limits
+from mhhs_workbench.notebook.workspace import WORKSPACE_ENV, workspace_dir
+from mhhs_workbench.publish.manifest import verify
+from mhhs_workbench.scenario.description import Scenario, ScenarioError
 from mhhs_workbench.ui import ExportPanel, ProfileDesign, ProfileDesigner, design_profile
-from mhhs_workbench.validation import validate_files
-from mhhs_workbench.workspace import WORKSPACE_ENV, workspace_dir
+from mhhs_workbench.validation.checks import validate_files
 
 REFERENCE_PROFILES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "profiles"
 

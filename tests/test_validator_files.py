@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from mhhs_workbench.cli import main
-from mhhs_workbench.json_stream import MAX_FILE_GB_ENV, StreamError, iter_items
-from mhhs_workbench.validation import validate_files
+from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.json_stream import MAX_FILE_GB_ENV, StreamError, iter_items
 
 
 def _write(path: Path, payloads: list) -> Path:

@@ -6,15 +6,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..chunk import MQIDS, Chunk, DatasetFrame
-from ..population import first_reported_days
-from ..readings import day_index
-from ..settlement_time import format_utc
-from .addressing import ROLES, Addressing
-from .common import ReferenceSequence, request_item
-from .files import Item
-from .if021_bytes import IF021ByteWriter
-from .if041 import iter_if041_payloads
+from mhhs_workbench.messages.common import request_item
+from mhhs_workbench.messages.files import Item
+from mhhs_workbench.messages.if021_bytes import IF021ByteWriter
+from mhhs_workbench.messages.if041 import iter_if041_payloads
+from mhhs_workbench.model.chunk import MQIDS, Chunk, DatasetFrame
+from mhhs_workbench.model.population import first_reported_days
+from mhhs_workbench.model.readings import day_index
+from mhhs_workbench.sending.addressing import ROLES, Addressing
+from mhhs_workbench.sending.senders import ReferenceSequence
+from mhhs_workbench.time.periods import format_utc
 
 
 def references(addressing: Addressing, interface: str, first: np.ndarray) -> dict[str, ReferenceSequence]:

@@ -12,7 +12,7 @@ and nearly every file is shared. :meth:`MessageFiles.finish` joins the pieces of
 in message order. Every write goes to a temporary name first and is renamed into place, so a chunk
 that is run again (a retried task) rewrites identical files.
 
-Messages that are sent together (a data service's send batch, see :mod:`~mhhs_workbench.timeline`)
+Messages that are sent together (a data service's send batch, see :mod:`~mhhs_workbench.sending.timeline`)
 can be kept together: given the global index at which each batch starts, a file never holds
 messages of two batches, and each batch fills files of ``per_file`` messages (its last file fewer).
 """

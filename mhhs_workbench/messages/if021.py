@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..settlement_time import PERIODS_PER_UTC_DAY, as_days, format_utc, utc_period_ends
-from .codes import ESTIMATION_REASONS, MAX_DAYS_PER_MESSAGE, MQIDS_BY_EVENT
-from .common import ReferenceSequence, Sender, common_block
-from .formatting import wh_to_kwh_strings
+from mhhs_workbench.codes.messages import ESTIMATION_REASONS, MAX_DAYS_PER_MESSAGE, MQIDS_BY_EVENT
+from mhhs_workbench.messages.common import common_block
+from mhhs_workbench.messages.formatting import wh_to_kwh_strings
+from mhhs_workbench.sending.senders import ReferenceSequence, Sender
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY, as_days, format_utc, utc_period_ends
 
 INTERFACE_ID = "IF-021"
 #: The event that carries each measurement quantity (ECS1002).

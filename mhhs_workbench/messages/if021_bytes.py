@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..settlement_time import PERIODS_PER_UTC_DAY, format_utc
-from ..timeline import message_blocks
-from .common import ReferenceSequence
-from .if021 import REASON_BY_NUMBER, if021_payload
+from mhhs_workbench.messages.if021 import REASON_BY_NUMBER, if021_payload
+from mhhs_workbench.sending.senders import ReferenceSequence
+from mhhs_workbench.sending.timeline import message_blocks
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY, format_utc
 
 PERIODS = PERIODS_PER_UTC_DAY
 #: Record memory per block of rows [bytes]: bounds the writer's working set whatever the days.
@@ -130,7 +130,7 @@ class IF021ByteWriter:
 
         ``first_day`` is the row's first reported day (a meter installed inside the data set
         reports from its install day); a change of supplier falls after it. The send timeline
-        plans with the same blocks (:func:`~mhhs_workbench.timeline.message_blocks`).
+        plans with the same blocks (:func:`~mhhs_workbench.sending.timeline.message_blocks`).
         """
         return message_blocks(self.n_days, self.days_per_message, cos_day, first_day)
 

@@ -15,9 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import IF041_EVENT_CODES, MAX_CONFIGURABLE_REGISTERS
-from .common import ReferenceSequence, Sender, common_block
-from .formatting import wh_to_kwh_strings
+from mhhs_workbench.codes.messages import (
+    CUMULATIVE_REGISTER,
+    IF041_EVENT_CODES,
+    MAX_CONFIGURABLE_REGISTERS,
+)
+from mhhs_workbench.messages.common import common_block
+from mhhs_workbench.messages.formatting import wh_to_kwh_strings
+from mhhs_workbench.sending.senders import ReferenceSequence, Sender
 
 INTERFACE_ID = "IF-041"
 EVENT_CODES = IF041_EVENT_CODES
@@ -37,8 +42,6 @@ READ_COLUMNS = (
     "site_visit_check_code",
 )
 
-#: ``register_id`` of the cumulative (B064) register; other IDs are configurable (B065) ones.
-CUMULATIVE_REGISTER = "C"
 
 
 def iter_if041_payloads(

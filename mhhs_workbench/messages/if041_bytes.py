@@ -17,10 +17,14 @@ from typing import Any
 
 import orjson
 
-from .codes import IF041_EVENT_CODES, MAX_CONFIGURABLE_REGISTERS
-from .common import Sender
-from .if021_bytes import plain_texts
-from .if041 import CUMULATIVE_REGISTER, READ_COLUMNS, iter_if041_payloads
+from mhhs_workbench.codes.messages import (
+    CUMULATIVE_REGISTER,
+    IF041_EVENT_CODES,
+    MAX_CONFIGURABLE_REGISTERS,
+)
+from mhhs_workbench.messages.if021_bytes import plain_texts
+from mhhs_workbench.messages.if041 import READ_COLUMNS, iter_if041_payloads
+from mhhs_workbench.sending.senders import Sender
 
 #: One register read of a message: ``(register_id, meter_id, reading_kwh, read_datetime,
 #: reading_method, site_visit_check_code)``.

@@ -1,7 +1,7 @@
 """A chunk's messages in send order, each stamped with its batch's send time and reference.
 
 The run plan fixes, for every chunk and send batch, the global index of the chunk's first message
-in that batch (see :class:`~mhhs_workbench.pipeline.RunPlan`). Here a chunk lists its messages
+in that batch (see :class:`~mhhs_workbench.pipeline.run.RunPlan`). Here a chunk lists its messages
 (value row and days, or register read), puts each in its batch, sorts them by batch send order and
 then meter order, and formats them with the batch's ``senderTimestamp`` and the sender's running
 reference number. Every field is a function of the scenario and the message's global position,
@@ -16,19 +16,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..chunk import MQIDS, Chunk, DatasetFrame
-from ..population import first_reported_days
-from ..readings import day_index
-from ..settlement_time import format_utc
-from ..timeline import SendTimeline, message_blocks, read_batch_day
-from .addressing import Addressing, role_indices
-from .chunk_messages import read_columns, row_mpans
-from .common import ReferenceSequence, Sender, request_item
-from .files import Item
-from .formatting import wh_to_kwh_strings
-from .if021_bytes import IF021ByteWriter
-from .if041 import iter_if041_payloads
-from .if041_bytes import IF041ItemWriter
+from mhhs_workbench.messages.chunk_messages import read_columns, row_mpans
+from mhhs_workbench.messages.common import request_item
+from mhhs_workbench.messages.files import Item
+from mhhs_workbench.messages.formatting import wh_to_kwh_strings
+from mhhs_workbench.messages.if021_bytes import IF021ByteWriter
+from mhhs_workbench.messages.if041 import iter_if041_payloads
+from mhhs_workbench.messages.if041_bytes import IF041ItemWriter
+from mhhs_workbench.model.chunk import MQIDS, Chunk, DatasetFrame
+from mhhs_workbench.model.population import first_reported_days
+from mhhs_workbench.model.readings import day_index
+from mhhs_workbench.sending.addressing import Addressing, role_indices
+from mhhs_workbench.sending.senders import ReferenceSequence, Sender
+from mhhs_workbench.sending.timeline import SendTimeline, message_blocks, read_batch_day
+from mhhs_workbench.time.periods import format_utc
 
 #: Value rows formatted at once (bounds the formatting's working memory).
 FORMAT_ROWS = 256

@@ -7,7 +7,7 @@ scripts call without a browser. Every widget carries a CSS class starting ``mhhs
 
 from __future__ import annotations
 
-from .designer import (
+from mhhs_workbench.ui.designer import (
     ProfileDesign,
     ProfileDesigner,
     archetype_average,
@@ -15,8 +15,8 @@ from .designer import (
     design_profile,
     view_data,
 )
-from .export_panel import INTERFACES, ExportPanel
-from .scenario_form import ScenarioForm
+from mhhs_workbench.ui.export_panel import INTERFACES, ExportPanel
+from mhhs_workbench.ui.scenario_form import ScenarioForm
 
 __all__ = [
     "INTERFACES",

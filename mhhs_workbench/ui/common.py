@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import ipywidgets as widgets
 
-from ..remedies import worded
+from mhhs_workbench.codes.remedies import worded
 
 W = TypeVar("W", bound=widgets.DOMWidget)
 
@@ -28,11 +28,11 @@ def control_layout(width: str = "100%") -> widgets.Layout:
 
 def as_controls(message: object) -> str:
     """A message (an exception or a text) with its advice naming the panel's controls instead of
-    the command line's flags (see :mod:`mhhs_workbench.remedies`).
+    the command line's flags (see :mod:`mhhs_workbench.codes.remedies`).
 
     Examples
     --------
-    >>> from mhhs_workbench.remedies import Advice
+    >>> from mhhs_workbench.codes.remedies import Advice
     >>> as_controls(Advice("{target} already exists; {another_out} or {overwrite} to replace it", target="x"))
     'x already exists; choose another Output folder or tick "Replace an existing data set" to replace it'
     """
@@ -44,10 +44,10 @@ def iso_date(control: widgets.Text) -> dt.date:
 
     Raises
     ------
-    mhhs_workbench.scenario.ScenarioError
+    mhhs_workbench.scenario.description.ScenarioError
         If it is not a date written ``YYYY-MM-DD`` (the message names the control).
     """
-    from ..scenario import ScenarioError
+    from mhhs_workbench.scenario.description import ScenarioError
 
     text = control.value.strip()
     try:

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import plots
-from ..identifiers import GSP_GROUP_NAMES, GSP_GROUPS, NATION_BY_GSP_GROUP
-from ..reference_folder import reference_state
-from ..scenario import MeterMix, Scenario, ScenarioError
-from ..settlement_time import (
+from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES, GSP_GROUPS, NATION_BY_GSP_GROUP
+from mhhs_workbench.notebook import plots
+from mhhs_workbench.notebook.reference_folder import reference_state
+from mhhs_workbench.scenario.description import MeterMix, Scenario, ScenarioError
+from mhhs_workbench.time.periods import (
     DAY_TYPES,
     LOCAL_TZ,
     SEASON_NAMES,
@@ -38,8 +38,8 @@ from ..settlement_time import (
     profile_day_types,
     seasons,
 )
-from .common import DESCRIPTION_STYLE, control_layout, show_png, status_html, tag
-from .scenario_form import ScenarioForm
+from mhhs_workbench.ui.common import DESCRIPTION_STYLE, control_layout, show_png, status_html, tag
+from mhhs_workbench.ui.scenario_form import ScenarioForm
 
 __all__ = [
     "EV_CHARGERS",
@@ -74,7 +74,7 @@ class ProfileDesign:
     Attributes
     ----------
     archetype : str
-        Consumption archetype (one of ``mhhs_workbench.profiles.ARCHETYPES``).
+        Consumption archetype (one of ``mhhs_workbench.model.profiles.ARCHETYPES``).
     annual_kwh : float or None
         Annual consumption of each site before overlays [kWh]; None draws it around the
         archetype's typical value.
@@ -130,7 +130,7 @@ GENERATION_FIELDS: tuple[str, ...] = ("archetype", "annual_kwh", "pv_kwp", "ev_k
 
 def _profiles():
     # imported late: the consumption model is the heaviest import of the package
-    from .. import profiles
+    from mhhs_workbench.model import profiles
 
     return profiles
 
@@ -218,8 +218,8 @@ def archetype_average(archetype: str, year: int, gsp_group: str = "_C") -> pd.Da
 @lru_cache(maxsize=2)
 def _homes_png(sample_folder: str, modified_ns: int) -> bytes:
     """PNG of the real-versus-generated homes figure (cached per sample file and its mtime)."""
-    from ..profiles.household_figure import comparison_figure
-    from ..profiles.household_statistics import compare_homes
+    from mhhs_workbench.model.profiles.household_figure import comparison_figure
+    from mhhs_workbench.model.profiles.household_statistics import compare_homes
 
     return plots.figure_png(comparison_figure(compare_homes(sample_folder)))
 
@@ -241,7 +241,7 @@ def homes_comparison_png(reference_dir: str | os.PathLike[str] | None) -> tuple[
     note : str
         What is shown, or why nothing is.
     """
-    from ..profiles.household_statistics import SAMPLE_FILE, find_sample
+    from mhhs_workbench.model.profiles.household_statistics import SAMPLE_FILE, find_sample
 
     if not reference_dir or not str(reference_dir).strip():
         return None, ("Real homes: give the reference data folder to compare a year of generated "
@@ -292,7 +292,7 @@ def view_data(design: ProfileDesign, profile: pd.DataFrame, average: pd.DataFram
     average : pandas.DataFrame
         The archetype's average year (:func:`archetype_average`).
     reference : pandas.DataFrame, optional
-        Elexon's profile class data (``mhhs_workbench.profiles.reference_profile``) [kW].
+        Elexon's profile class data (``mhhs_workbench.model.profiles.reference_profile``) [kW].
 
     Returns
     -------
@@ -353,7 +353,7 @@ def _note(text: str) -> widgets.HTML:
 
 def _scenario_file(archetype: str) -> Path:
     """Where the designer proposes to save a design: ``<archetype>.yaml`` in the workspace."""
-    from ..workspace import workspace_dir
+    from mhhs_workbench.notebook.workspace import workspace_dir
 
     return workspace_dir() / f"{archetype}.yaml"
 
@@ -366,7 +366,7 @@ def pv_max_kwp(archetype: str) -> float:
 
 def overlay_note(archetype: str) -> str:
     """Why overlays are switched off for an archetype, in words ("" when all are allowed)."""
-    from ..profiles.overlays import overlay_unavailable
+    from mhhs_workbench.model.profiles.overlays import overlay_unavailable
 
     reasons = overlay_unavailable(archetype)
     name = archetype.replace("_", " ")
@@ -535,7 +535,7 @@ class ProfileDesigner:
     @property
     def design(self) -> ProfileDesign:
         """The design the controls describe now (an overlay the archetype cannot carry is 0)."""
-        from ..profiles.overlays import overlay_unavailable
+        from mhhs_workbench.model.profiles.overlays import overlay_unavailable
 
         c = self.controls
         off = overlay_unavailable(c["archetype"].value)
@@ -554,7 +554,7 @@ class ProfileDesigner:
     @property
     def reference_dir(self) -> Path | None:
         """The Elexon data folder in use: the one given, else the one found where reference data
-        usually is (:mod:`mhhs_workbench.reference_folder`), or None."""
+        usually is (:mod:`mhhs_workbench.notebook.reference_folder`), or None."""
         return reference_state(self.controls["reference_dir"].value).folder
 
     def profile(self) -> pd.DataFrame:
@@ -615,7 +615,7 @@ class ProfileDesigner:
 
         Raises
         ------
-        mhhs_workbench.scenario.ScenarioError
+        mhhs_workbench.scenario.description.ScenarioError
             If the design and the form make no valid scenario.
         """
         base = base or self._base_scenario()
@@ -676,7 +676,7 @@ class ProfileDesigner:
 
         Raises
         ------
-        mhhs_workbench.scenario.ScenarioError
+        mhhs_workbench.scenario.description.ScenarioError
             If the file is not a valid scenario (the message names file, line and key).
         """
         target = Path(path if path is not None else self.controls["scenario_path"].value.strip()).expanduser()
@@ -779,7 +779,7 @@ class ProfileDesigner:
         """Display the panel, or (``interactive=False``) a static figure and a summary."""
         from IPython.display import Markdown, display
 
-        from ..evidence import figure
+        from mhhs_workbench.notebook.evidence import figure
 
         if interactive:
             display(self.widget)
@@ -841,7 +841,7 @@ class ProfileDesigner:
     def _apply_archetype(self, archetype: str) -> None:
         """Offer the overlays the archetype can carry: the others are set to none and disabled,
         with the reason under them; PV goes up to :func:`pv_max_kwp`."""
-        from ..profiles.overlays import overlay_unavailable
+        from mhhs_workbench.model.profiles.overlays import overlay_unavailable
 
         c = self.controls
         off = overlay_unavailable(archetype)

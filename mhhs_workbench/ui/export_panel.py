@@ -13,11 +13,17 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..dataset import DatasetSummary, generate_dataset
-from ..evidence import ValidationEvidence, count_label, validation
-from ..scenario import MAX_METERS, OUTPUT_ALIASES, Scenario, ScenarioError, event_in_range
-from ..workspace import fresh_folder
-from .common import DESCRIPTION_STYLE, as_controls, iso_date, status_html, tag
+from mhhs_workbench.dataset import DatasetSummary, generate_dataset
+from mhhs_workbench.notebook.evidence import ValidationEvidence, count_label, validation
+from mhhs_workbench.notebook.workspace import fresh_folder
+from mhhs_workbench.scenario.description import (
+    MAX_METERS,
+    OUTPUT_ALIASES,
+    Scenario,
+    ScenarioError,
+    event_in_range,
+)
+from mhhs_workbench.ui.common import DESCRIPTION_STYLE, as_controls, iso_date, status_html, tag
 
 __all__ = ["INTERFACES", "ExportPanel"]
 
@@ -45,7 +51,7 @@ class ExportPanel:
         outputs are replaced by the panel's. Default the package's default scenario.
     out : path, optional
         Initial output folder; a relative one is taken from the current folder. Default a fresh
-        folder of the workspace (:mod:`mhhs_workbench.workspace`), never next to the notebooks.
+        folder of the workspace (:mod:`mhhs_workbench.notebook.workspace`), never next to the notebooks.
     start_date, end_date : datetime.date, optional
         Initial UTC days (inclusive); default the scenario's.
     meters : int, optional
@@ -139,7 +145,7 @@ class ExportPanel:
 
         Raises
         ------
-        mhhs_workbench.scenario.ScenarioError
+        mhhs_workbench.scenario.description.ScenarioError
             If the choices make no valid scenario (no interface, end before start, ...).
         """
         c = self.controls
@@ -185,7 +191,7 @@ class ExportPanel:
 
         Raises
         ------
-        mhhs_workbench.scenario.ScenarioError, mhhs_workbench.export.PublicationError
+        mhhs_workbench.scenario.description.ScenarioError, mhhs_workbench.publish.manifest.PublicationError
             If the choices are invalid or the folder exists (and replacing was not asked for).
         """
         c = self.controls

@@ -21,10 +21,16 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..identifiers import GSP_GROUP_NAMES, GSP_GROUPS
-from ..messages.codes import ENVIRONMENT_TAGS
-from ..scenario import Event, MeterMix, Participants, Scenario, ScenarioError
-from .common import iso_date, status_html, tag
+from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES, GSP_GROUPS
+from mhhs_workbench.codes.messages import ENVIRONMENT_TAGS
+from mhhs_workbench.scenario.description import (
+    Event,
+    MeterMix,
+    Participants,
+    Scenario,
+    ScenarioError,
+)
+from mhhs_workbench.ui.common import iso_date, status_html, tag
 
 __all__ = ["FLEET_FIELDS", "PARTICIPANT_LABELS", "QUALITY_FIELDS", "ScenarioForm"]
 
@@ -91,7 +97,7 @@ def _kw_list(text: str) -> list[float]:
 
     Raises
     ------
-    mhhs_workbench.scenario.ScenarioError
+    mhhs_workbench.scenario.description.ScenarioError
         If a part is not a number.
     """
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
@@ -135,7 +141,7 @@ class ScenarioForm:
     """
 
     def __init__(self, scenario: Scenario | None = None) -> None:
-        from ..profiles import ARCHETYPES
+        from mhhs_workbench.model.profiles import ARCHETYPES
 
         base = scenario or Scenario()
         self._listeners: list[Callable[[], None]] = []
@@ -240,7 +246,7 @@ class ScenarioForm:
 
     def fleet(self, base: MeterMix) -> MeterMix:
         """``base`` with the form's archetype shares, GSP groups and overlays (count kept)."""
-        from ..profiles import ARCHETYPES
+        from mhhs_workbench.model.profiles import ARCHETYPES
 
         c = self.controls
         shares = {a: float(c[f"share_{a}"].value) for a in ARCHETYPES if float(c[f"share_{a}"].value) > 0}
@@ -263,7 +269,7 @@ class ScenarioForm:
 
         Raises
         ------
-        mhhs_workbench.scenario.ScenarioError
+        mhhs_workbench.scenario.description.ScenarioError
             If a text control holds no date or number list.
         """
         c = self.controls
@@ -357,7 +363,7 @@ class ScenarioForm:
     # ------------------------------------------------------------------ internals
 
     def _show_fleet(self, meters: MeterMix) -> None:
-        from ..profiles import ARCHETYPES
+        from mhhs_workbench.model.profiles import ARCHETYPES
 
         c = self.controls
         for a in ARCHETYPES:

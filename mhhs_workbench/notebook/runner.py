@@ -1,0 +1,572 @@
+"""Run the workbench notebooks headless with papermill, leaving the executed notebook as evidence.
+
+Conventions over plain papermill:
+
+- a notebook is named by a path or by the bare name of a bundled one (``generate_dataset``);
+- parameters are checked against the notebook's ``parameters`` cell, so a misspelt name is an
+  error rather than a silently unused variable; every name must be a Python identifier (not a
+  keyword), because papermill writes ``NAME = VALUE`` into the notebook as code;
+- parameter YAML may not use anchors or aliases, which could expand a short value into gigabytes;
+- the kernel is always the interpreter running this code (whatever kernel specs the user has);
+- the executed notebook lands where it documents the data: ``evidence/generate_dataset.ipynb``
+  inside the generated data set, ``evidence/validate_messages.ipynb`` beside the validated
+  folder (inside it when that folder is itself a data set), ``./evidence/`` otherwise, or in the
+  folder ``out`` names;
+- a notebook that lands inside a published data set is added to its manifest, so
+  ``mhhs-workbench verify`` still passes and also covers the evidence;
+- a notebook that publishes a data set into ``out`` and is left with its empty default gets a
+  fresh folder of the workspace (:mod:`~mhhs_workbench.notebook.workspace`) as ``out``, so runs never
+  collide and the evidence lands inside the data set;
+- a cell right after the parameters shows the run's identity (time, versions, command,
+  parameters, scenario sha256; :mod:`~mhhs_workbench.notebook.run_identity`) and turns warnings into notes.
+
+The executed notebook is written to a temporary folder first and moved into place only when the
+run succeeded, because the data set folder it goes into is itself created (or replaced) by the
+run. A failed run keeps its partly executed notebook as ``<name>.failed.ipynb`` (never inside a
+published data set) and raises :class:`NotebookFailed` naming it.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import keyword
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpec
+
+from mhhs_workbench.notebook.bundled import bundled_dirs
+from mhhs_workbench.notebook.evidence import record_in_manifest
+from mhhs_workbench.notebook.run_identity import IDENTITY_TAG, identity_cell_source
+from mhhs_workbench.notebook.workspace import fresh_folder
+from mhhs_workbench.publish.manifest import find_dataset_root
+
+__all__ = [
+    "BUNDLED_NOTEBOOKS",
+    "NotebookFailed",
+    "RunError",
+    "RunResult",
+    "SameInterpreterKernelManager",
+    "bundled_notebook_dirs",
+    "check_parameter_names",
+    "evidence_path",
+    "find_notebook",
+    "load_parameter_file",
+    "notebook_parameters",
+    "parse_parameter_value",
+    "run_notebook",
+    "with_overwrite",
+]
+
+#: Notebooks shipped with the package, by bare name.
+BUNDLED_NOTEBOOKS: tuple[str, ...] = ("profile_designer", "generate_dataset", "convert_csv", "validate_messages",
+                                      "explore_dataset")
+
+
+#: Notebooks whose evidence location follows one of their parameters: (parameter, placement).
+#: ``inside``: in the folder the parameter names; ``beside``: next to it, or inside it when it
+#: is a published data set.
+EVIDENCE_CONVENTIONS: dict[str, tuple[str, str]] = {
+    "generate_dataset": ("out", "inside"),
+    "convert_csv": ("out", "inside"),
+    "validate_messages": ("path", "beside"),
+    "explore_dataset": ("path", "beside"),
+}
+
+#: Notebooks that publish a data set: (parameter, workspace folder name used when it is empty).
+FRESH_OUTPUTS: dict[str, tuple[str, str]] = {
+    "generate_dataset": ("out", "demo-data"),
+    "convert_csv": ("out", "converted-data"),
+}
+
+KERNEL_NAME = "python3"
+
+
+class RunError(ValueError):
+    """A run that cannot start: unknown notebook, bad parameter, unreadable parameter file."""
+
+
+class NotebookFailed(RuntimeError):
+    """The notebook did not run to the end (a cell raised, timed out, or the kernel died).
+
+    Attributes
+    ----------
+    notebook : pathlib.Path
+        Where the partly executed notebook was saved (``<name>.failed.ipynb``), when papermill
+        had written one.
+    """
+
+    def __init__(self, message: str, notebook: Path) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a successful run left behind.
+
+    Attributes
+    ----------
+    notebook : pathlib.Path
+        The executed notebook (the evidence).
+    dataset : pathlib.Path or None
+        The published data set whose manifest now lists the notebook, if it landed in one.
+    parameters : dict
+        The parameters the notebook was run with.
+    """
+
+    notebook: Path
+    dataset: Path | None
+    parameters: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- kernel
+
+
+class SameInterpreterKernelManager(KernelManager):
+    """Kernel manager that starts ipykernel with this very interpreter.
+
+    A ``python3`` kernel spec found on the Jupyter path may name another Python (a user-level
+    spec takes precedence over the environment's), which would run the notebook without this
+    package or with another version of it.
+    """
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        """The ipykernel spec of ``sys.executable``, whatever ``kernel_name`` says."""
+        if self._kernel_spec is None:
+            from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+
+            spec = get_kernel_dict()  # ipykernel's own spec for sys.executable, metadata included
+            spec["argv"] = [sys.executable, *spec["argv"][1:]]
+            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **spec)
+        return self._kernel_spec
+
+
+# --------------------------------------------------------------------------- finding notebooks
+
+
+def bundled_notebook_dirs() -> list[Path]:
+    """Folders searched for bundled notebooks, in order (see :func:`~mhhs_workbench.notebook.bundled.bundled_dirs`)."""
+    return bundled_dirs("notebooks")
+
+
+def find_notebook(notebook: str | os.PathLike[str]) -> Path:
+    """The notebook file a name or path refers to.
+
+    Parameters
+    ----------
+    notebook : str or path
+        A path to an ``.ipynb`` file, or the bare name of a bundled notebook (with or without
+        ``.ipynb``), e.g. ``generate_dataset``.
+
+    Raises
+    ------
+    RunError
+        If there is no such notebook.
+    """
+    path = Path(notebook)
+    if path.is_file():
+        return path
+    name = path.name.removesuffix(".ipynb")
+    if path.parent == Path(".") and name in BUNDLED_NOTEBOOKS:
+        for folder in bundled_notebook_dirs():
+            candidate = folder / f"{name}.ipynb"
+            if candidate.is_file():
+                return candidate
+        searched = ", ".join(str(d) for d in bundled_notebook_dirs())
+        raise RunError(f"bundled notebook {name!r} is not installed (searched {searched})")
+    hint = ""
+    close = difflib.get_close_matches(name, BUNDLED_NOTEBOOKS, n=1)
+    if close:
+        hint = f" (did you mean {close[0]!r}?)"
+    raise RunError(f"{notebook}: no such notebook file, and not one of the bundled notebooks "
+                   f"{', '.join(BUNDLED_NOTEBOOKS)}{hint}")
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+class _AliasRefused(yaml.YAMLError):
+    """A YAML anchor or alias in parameters, found before it is expanded."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that keeps dates as text: notebooks and scenarios take ISO strings.
+
+    Anchors and aliases are refused while composing: nested aliases ("billion laughs") are cheap
+    to load as shared objects but papermill writes them out in full into the notebook.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose the next node, refusing an alias or an anchored node."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark, "YAML anchors and aliases are not allowed in parameters")
+        return super().compose_node(parent, index)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def parse_parameter_value(text: str) -> Any:
+    """A ``-p NAME VALUE`` value as YAML: ``8`` is an int, ``true`` a bool, ``null`` None.
+
+    Dates stay text (``2025-03-01``); flow collections work too (``{meters: {count: 8}}``).
+    Text that is not valid YAML is taken as it is.
+
+    Raises
+    ------
+    RunError
+        If the value uses YAML anchors or aliases (``&a``, ``*a``).
+    """
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except _AliasRefused as exc:
+        raise RunError(f"parameter value {_clip(text)}: {exc}") from None
+    except yaml.YAMLError:
+        return text
+
+
+def load_parameter_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parameters from a YAML file holding a mapping of names to values.
+
+    Raises
+    ------
+    RunError
+        If the file cannot be read, is not UTF-8 YAML, uses anchors or aliases, is not a
+        mapping, or a name is not a Python identifier.
+    """
+    path = Path(path)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+    except OSError as exc:
+        raise RunError(f"{path}: cannot read parameter file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise RunError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at byte offset "
+                       f"{exc.start})") from None
+    except _AliasRefused as exc:
+        raise RunError(f"{path}:{exc.mark.line + 1}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RunError(f"{where}: not valid YAML ({_clip(str(getattr(exc, 'problem', exc)))})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: a parameter file must be a mapping of names to values")
+    params = {str(k): v for k, v in data.items()}
+    check_parameter_names(params, source=str(path))
+    return params
+
+
+def check_parameter_names(parameters: Mapping[str, Any], *, source: str | None = None) -> None:
+    """Refuse parameter names that are not plain Python identifiers.
+
+    papermill injects each parameter as the line ``NAME = VALUE`` into the notebook's code, and
+    into a notebook without a ``parameters`` cell it does so with no other check, so a name such
+    as ``x = __import__("os").system("..."); y`` would run as code.
+
+    Parameters
+    ----------
+    parameters : mapping
+        The parameters, by name.
+    source : str, optional
+        What the names came from (a parameter file), to start the message with.
+
+    Raises
+    ------
+    RunError
+        If a name is not a string, not an identifier, or a Python keyword.
+    """
+    for name in parameters:
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            where = f"{source}: " if source else ""
+            raise RunError(f"{where}parameter name {_clip(repr(name))} is not a Python identifier "
+                           "(letters, digits and _, not starting with a digit, not a keyword)")
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """``text`` on one line and at most ``limit`` characters, so errors stay short."""
+    text = text if text.isprintable() else repr(text)[1:-1]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
+    """The parameters a notebook declares in its ``parameters`` cell, with their defaults.
+
+    Defaults that are not Python literals are returned as their source text.
+    """
+    import nbformat
+    from papermill.translators import papermill_translators
+
+    nb = nbformat.read(find_notebook(notebook), as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        return {}
+    kernel = nb.metadata.get("kernelspec", {}).get("name", KERNEL_NAME)
+    language = nb.metadata.get("kernelspec", {}).get("language", "python")
+    # papermill's own reading of the cell, as it will inject after it
+    declared = {p.name: p._asdict() for p in
+                papermill_translators.find_translator(kernel, language).inspect(cells[0])}
+    out = {}
+    for name, info in declared.items():
+        try:
+            out[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            out[name] = info["default"]
+    return out
+
+
+def _check_names(notebook: Path, given: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
+    if not declared:
+        return  # a notebook without a parameters cell takes papermill's injected cell as is
+    for name in given:
+        if name not in declared:
+            close = difflib.get_close_matches(name, list(declared), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RunError(f"{notebook.name}: unknown parameter {name!r}{hint}; "
+                           f"it takes {', '.join(declared)}")
+
+
+def with_overwrite(notebook: str | os.PathLike[str], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` with the notebook's ``overwrite`` parameter set to true (``run --overwrite``).
+
+    Raises
+    ------
+    RunError
+        If the notebook has no ``overwrite`` parameter.
+    """
+    path = find_notebook(notebook)
+    declared = notebook_parameters(path)
+    if "overwrite" not in declared:
+        takes = f"it takes {', '.join(declared)}" if declared else "it takes no parameters"
+        raise RunError(f"{path.name} has no overwrite parameter, so --overwrite does not apply; {takes}")
+    return {**parameters, "overwrite": True}
+
+
+# --------------------------------------------------------------------------- evidence location
+
+
+def evidence_path(notebook: str | os.PathLike[str], parameters: Mapping[str, Any],
+                  out: str | os.PathLike[str] | None = None, *,
+                  defaults: Mapping[str, Any] | None = None,
+                  cwd: str | os.PathLike[str] | None = None) -> Path:
+    """Where the executed notebook goes (see the module notes for the conventions).
+
+    Parameters
+    ----------
+    notebook : str or path
+        The notebook (its file name gives the evidence's name).
+    parameters : mapping
+        The parameters it runs with.
+    out : path, optional
+        Folder for the executed notebook, overriding the conventions.
+    defaults : mapping, optional
+        The notebook's declared defaults, for parameters not given.
+    cwd : path, optional
+        Folder relative paths are taken from; default the current one.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<folder>/<notebook name>.ipynb``, an absolute path.
+    """
+    base = Path(cwd).absolute() if cwd is not None else Path.cwd()
+    name = Path(notebook).name.removesuffix(".ipynb")
+    file = f"{name}.ipynb"
+    if out is not None:
+        return base / out / file
+    convention = EVIDENCE_CONVENTIONS.get(name)
+    if convention is not None:
+        key, placement = convention
+        value = parameters.get(key, (defaults or {}).get(key))
+        if value:
+            target = base / str(value)
+            if placement == "inside" or (target / "manifest.json").is_file():
+                return target / "evidence" / file
+            return target.parent / "evidence" / file
+    return base / "evidence" / file
+
+
+def _failed_path(evidence: Path, name: str, publishing: Path | None) -> Path:
+    """Where a failed run's notebook goes: beside any data set, never inside one.
+
+    ``publishing`` is the data set the run was to publish, which may not exist yet.
+    """
+    root = publishing or find_dataset_root(evidence.parent)
+    if root is not None:
+        return root.parent / f"{root.name}.{name}.failed.ipynb"
+    return evidence.parent / f"{name}.failed.ipynb"
+
+
+def _place(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` so that ``target`` appears complete or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_notebook(
+    notebook: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    log_output: bool = False,
+    overwrite: bool = False,
+    command: str | None = None,
+) -> RunResult:
+    """Execute a notebook headless with papermill and keep it as evidence.
+
+    Parameters
+    ----------
+    notebook : str or path
+        Path of a notebook, or bare name of a bundled one (``generate_dataset``).
+    parameters : mapping, optional
+        Values for the names in the notebook's ``parameters`` cell.
+    out : path, optional
+        Folder for the executed notebook instead of the conventional place.
+    cwd : path, optional
+        Working folder of the kernel (relative paths in parameters are taken from it); default
+        the current one.
+    timeout : float, optional
+        Longest a single cell may run [s]; default no limit.
+    log_output : bool
+        Echo the notebook's output to the log while it runs.
+    overwrite : bool
+        Set the notebook's ``overwrite`` parameter to true (:func:`with_overwrite`).
+    command : str, optional
+        The command line that started the run, shown in the run identity cell.
+
+    Returns
+    -------
+    RunResult
+        Where the executed notebook went and which data set's manifest records it.
+
+    Raises
+    ------
+    RunError
+        If the notebook or a parameter name is unknown or not a Python identifier (nothing is
+        run).
+    NotebookFailed
+        If a cell raised; the partly executed notebook is kept and named.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    params = dict(parameters or {})
+    check_parameter_names(params)  # before anything else: names become code in the notebook
+    path = find_notebook(notebook)
+    if overwrite:
+        params = with_overwrite(path, params)
+    declared = notebook_parameters(path)
+    _check_names(path, params, declared)
+    # the kernel runs in ``workdir`` too, so relative paths mean the same here and there
+    workdir = Path(cwd).absolute() if cwd is not None else Path.cwd()
+    name = path.name.removesuffix(".ipynb")
+    fresh_key, fresh_name = FRESH_OUTPUTS.get(name, ("", ""))
+    if fresh_key in declared and not params.get(fresh_key, declared[fresh_key]):
+        params[fresh_key] = str(fresh_folder(fresh_name, cwd=workdir))  # a new folder for each run
+    target = evidence_path(path, params, out, defaults=declared, cwd=workdir)
+    key, placement = EVIDENCE_CONVENTIONS.get(name, ("", ""))
+    published = params.get(key, declared.get(key)) if placement == "inside" else None
+    failed = _failed_path(target, name, workdir / str(published) if published else None)
+
+    with tempfile.TemporaryDirectory(prefix="mhhs-run-") as scratch:
+        executed = Path(scratch) / f"{name}.ipynb"
+        source = Path(scratch) / "input" / path.name
+        _with_identity_cell(path, source, {"notebook": name, "command": command, "parameters": params,
+                                           "values": {**declared, **params}})
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=params,
+                kernel_name=KERNEL_NAME,
+                language="python",
+                kernel_manager_class=SameInterpreterKernelManager,
+                progress_bar=False,
+                log_output=log_output,
+                cwd=str(workdir),
+                execution_timeout=timeout,
+            )
+        except Exception as exc:  # a cell raised, timed out, or the kernel died
+            if isinstance(exc, PapermillExecutionError):
+                why = f"failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+            else:
+                why = f"did not finish: {type(exc).__name__}: {exc}"
+            kept = ""
+            if executed.is_file():
+                _point_at_source(executed, path)
+                _place(executed, failed)
+                kept = f"\nthe partly executed notebook is {failed}"
+            raise NotebookFailed(f"{path.name} {why}{kept}", failed) from None
+        _point_at_source(executed, path)
+        _place(executed, target)
+
+    root = find_dataset_root(target.parent)
+    if root is not None:
+        record_in_manifest(root, [target])  # seals the manifest again if it was intact
+    return RunResult(notebook=target, dataset=root, parameters=params)
+
+
+
+
+def _with_identity_cell(notebook: Path, copy: Path, run: Mapping[str, Any]) -> None:
+    """Write ``notebook`` to ``copy`` with the run identity cell after its parameters cell.
+
+    papermill puts its injected parameters right after the ``parameters`` cell (or first), so
+    the identity cell, placed after the parameters cell here, follows them and sees their values.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    cell = nbformat.v4.new_code_cell(identity_cell_source(run), metadata={"tags": [IDENTITY_TAG]})
+    nb.cells.insert(tagged[0] + 1 if tagged else 0, cell)
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, copy)
+
+
+def _point_at_source(executed: Path, source: Path) -> None:
+    """Name the real notebook, not the temporary copy, as papermill's ``input_path``."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    if "papermill" in nb.metadata:
+        nb.metadata["papermill"]["input_path"] = str(source)
+        nbformat.write(nb, executed)
