@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mhhs_workbench.codes.identifiers import GSP_GROUPS
+from mhhs_workbench.codes.identifiers import GSP_GROUPS  # noqa: E402
 from mhhs_workbench.model.identities import indexed_mpans  # noqa: E402
 
 TARGET_ROWS_PER_SECOND = 1e6
