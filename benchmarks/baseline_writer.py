@@ -34,7 +34,7 @@ import pandas as pd
 
 from mhhs_workbench.model.population import build_population
 from mhhs_workbench.model.profiles import ARCHETYPE_SPECS, consumption
-from mhhs_workbench.scenario.description import MeterMix, Scenario
+from mhhs_workbench.scenario import MeterMix, Scenario
 from mhhs_workbench.time.periods import day_range
 
 #: Meters whose consumption is generated at once (bounds memory, as any sensible script would).

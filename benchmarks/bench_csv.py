@@ -81,7 +81,7 @@ def _child(mode: str, csv_path: str, out: str) -> None:
     figures = {"rows": read.rows, "read_seconds": t_read}
     if mode in ("full", "messages"):
         from mhhs_workbench.dataset import convert_csv
-        from mhhs_workbench.scenario.description import Scenario, demo_scenario
+        from mhhs_workbench.scenario import Scenario, demo_scenario
 
         # "messages": what the converter is for, IF-021 and IF-041 only; "full": every output
         outputs = ["if021", "if041"] if mode == "messages" else list(demo_scenario().outputs)

@@ -23,8 +23,8 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 from mhhs_workbench.dataset import generate_dataset  # noqa: E402
-from mhhs_workbench.scenario.description import MeterMix, Scenario  # noqa: E402
-from mhhs_workbench.validation.checks import validate_files  # noqa: E402
+from mhhs_workbench.scenario import MeterMix, Scenario  # noqa: E402
+from mhhs_workbench.validation.files import validate_files  # noqa: E402
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from baseline_writer import write_if021  # noqa: E402
 
 from mhhs_workbench.dataset import DatasetSummary, generate_dataset  # noqa: E402
-from mhhs_workbench.scenario.description import MeterMix, Scenario, demo_scenario  # noqa: E402
+from mhhs_workbench.scenario import MeterMix, Scenario, demo_scenario  # noqa: E402
 
 # ------------------------------------------------------------------------------------ targets
 

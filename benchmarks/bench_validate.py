@@ -29,8 +29,8 @@ from pathlib import Path
 import orjson
 
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.scenario.description import Messages, MeterMix, Scenario
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.scenario import Messages, MeterMix, Scenario
+from mhhs_workbench.validation.files import validate_files
 
 TARGET_VALUES_PER_S = 2e6
 TARGET_RATIO = 4.0
@@ -101,7 +101,7 @@ def _peak_mb(path: Path, spec_dir: str | None) -> tuple[float, float, bool]:
     The peak is the child's own ``VmHWM``: ``ru_maxrss`` of a child counts the copy of this
     (large) process it was forked from.
     """
-    code = ("import sys; from mhhs_workbench.validation.checks import validate_files; "
+    code = ("import sys; from mhhs_workbench.validation.files import validate_files; "
             "r = validate_files([sys.argv[1]], spec_dir=sys.argv[2] or None); "
             "hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]; "
             "print(int(hwm) / 1024, r.ok)")

@@ -38,10 +38,13 @@ from mhhs_workbench import __version__
 from mhhs_workbench.model.chunk import DatasetFrame
 from mhhs_workbench.model.profiles import load_temperature_csv
 from mhhs_workbench.model.supplied import REPORT_COLUMNS, SuppliedConsumption
+from mhhs_workbench.negative.cases import NEGATIVE_FOLDER, build_cases, write_cases
+from mhhs_workbench.pipeline.cluster import run_dask
 from mhhs_workbench.pipeline.run import RunPlan, assemble, run_local
 from mhhs_workbench.publish.budget import check_budget
 from mhhs_workbench.publish.publication import Publication
-from mhhs_workbench.scenario.description import Scenario, demo_scenario
+from mhhs_workbench.scenario.demo import demo_scenario
+from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.sending.addressing import Addressing, sender_timestamp
 
 __all__ = ["DatasetSummary", "convert_csv", "generate_dataset", "sender_timestamp"]
@@ -198,6 +201,7 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
     scenario = frame.scenario
     Addressing.from_scenario(scenario)
+    # the guard first: it counts messages by the plan's rule on a sample, so it answers at once
     check_budget(scenario, out, allow_large, chunk_size=chunk_size)
     plan = RunPlan.build(frame, chunk_size)
     with Publication(out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files) as pub:
@@ -206,7 +210,6 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
         if {"if021", "if041"} & set(scenario.outputs):
             (root / "messages").mkdir()
         if workers or scheduler:
-            from mhhs_workbench.pipeline.cluster import run_dask
 
             results = run_dask(plan, root, workers=workers, scheduler=scheduler)
         else:
@@ -215,7 +218,6 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
         with contextlib.closing(results):
             counts, seconds, checksums = assemble(plan, root, results, progress=progress, on_chunk=on_chunk)
         if scenario.negative is not None and (root / "messages").is_dir():
-            from mhhs_workbench.negative.cases import NEGATIVE_FOLDER, build_cases, write_cases
 
             # derived from the finished valid messages, so it is as deterministic as they are
             negative = scenario.negative

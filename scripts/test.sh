@@ -14,4 +14,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/ruff check mhhs_workbench tests scripts benchmarks
+# the folders are the layers: contracts in pyproject.toml, and no import cycle anywhere
+.venv/bin/lint-imports --no-cache
+.venv/bin/python scripts/import_cycles.py
 exec .venv/bin/python -m pytest "$@"

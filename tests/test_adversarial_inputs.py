@@ -23,13 +23,8 @@ import pytest
 
 from mhhs_workbench.notebook.runner import RunError, run_notebook
 from mhhs_workbench.publish.manifest import MANIFEST_CHECKSUM, manifest_checksum, verify
-from mhhs_workbench.scenario.description import (
-    MAX_METERS,
-    MAX_SCENARIO_BYTES,
-    MeterMix,
-    Scenario,
-    ScenarioError,
-)
+from mhhs_workbench.scenario import MeterMix, Scenario, ScenarioError
+from mhhs_workbench.scenario.limits import MAX_METERS, MAX_SCENARIO_BYTES
 
 CLI = [sys.executable, "-m", "mhhs_workbench.cli"]
 

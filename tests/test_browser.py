@@ -41,8 +41,8 @@ from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES
 from mhhs_workbench.notebook.evidence import VALID_TEXT
 from mhhs_workbench.notebook.workspace import WORKSPACE_ENV
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.scenario.description import Scenario
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.scenario import Scenario
+from mhhs_workbench.validation.files import validate_files
 
 pytestmark = pytest.mark.browser
 

@@ -23,7 +23,8 @@ from mhhs_workbench.publish.budget import (
     expected_counts,
 )
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.scenario.description import OUTPUTS, MeterMix, Scenario, demo_scenario
+from mhhs_workbench.scenario import MeterMix, Scenario, demo_scenario
+from mhhs_workbench.scenario.limits import OUTPUTS
 
 
 def scenario(meters: int, days: int, **changes) -> Scenario:
@@ -108,7 +109,7 @@ def test_peak_memory_estimate_covers_a_measured_run(tmp_path):
     s = scenario(300, 60)
     code = (
         "import resource, sys\n"
-        "from mhhs_workbench.scenario.description import Scenario\n"
+        "from mhhs_workbench.scenario import Scenario\n"
         "from mhhs_workbench.dataset import generate_dataset\n"
         "generate_dataset(Scenario.from_yaml(sys.argv[1]), sys.argv[2], progress=False, chunk_size=300)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"  # KiB on Linux

@@ -21,7 +21,8 @@ from mhhs_workbench.messages.if041 import iter_if041_payloads
 from mhhs_workbench.model.identities import indexed_meter_serials, indexed_mpans
 from mhhs_workbench.sending.senders import ReferenceSequence, Sender
 from mhhs_workbench.time.periods import as_days, format_utc
-from mhhs_workbench.validation.checks import validate_files, validate_payload
+from mhhs_workbench.validation.files import validate_files
+from mhhs_workbench.validation.payload_rules import validate_payload
 
 DAYS = as_days(["2024-02-29", "2025-03-30", "2025-10-26"])
 PER_GROUP = 72  # 14 x 72 = 1,008 MPANs

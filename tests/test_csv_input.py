@@ -38,7 +38,7 @@ from mhhs_workbench.dataset import convert_csv
 from mhhs_workbench.model.supplied import NO_REGISTER_START
 from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "csv_corpus"

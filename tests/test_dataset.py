@@ -21,9 +21,9 @@ from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.model.profiles.economy7 import window_indices, window_masks
 from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
 from mhhs_workbench.publish.manifest import PublicationError, verify
-from mhhs_workbench.scenario.description import DataQuality, Event, MeterMix, Scenario
+from mhhs_workbench.scenario import DataQuality, Event, MeterMix, Scenario
 from mhhs_workbench.time.periods import local_period_counts
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 
 CLI = [sys.executable, "-m", "mhhs_workbench.cli"]
 
@@ -329,7 +329,7 @@ def test_leap_day_data_set_is_valid(tmp_path, official_spec_dir):
 
 
 def test_example_scenario_file_is_the_demo_and_dicts_round_trip():
-    from mhhs_workbench.scenario.description import demo_scenario
+    from mhhs_workbench.scenario import demo_scenario
 
     example = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
     assert Scenario.from_yaml(example) == demo_scenario()

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from mhhs_workbench.scenario.description import Scenario
+from mhhs_workbench.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo.yaml"

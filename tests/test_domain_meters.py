@@ -25,16 +25,9 @@ from mhhs_workbench.model.quality import REPORTED_QUALITY_CODES
 from mhhs_workbench.model.readings import day_index
 from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
 from mhhs_workbench.pipeline.chunks import generate_chunk
-from mhhs_workbench.scenario.description import (
-    DataQuality,
-    Event,
-    Messages,
-    MeterMix,
-    Scenario,
-    demo_scenario,
-)
+from mhhs_workbench.scenario import DataQuality, Event, Messages, MeterMix, Scenario, demo_scenario
 from mhhs_workbench.sending.addressing import ROLES, Addressing
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 
 EXPORT_MQIDS = {"AE", "RE"}
 

@@ -27,8 +27,8 @@ from mhhs_workbench.model.population import build_population
 from mhhs_workbench.model.profiles.model import consumption_components
 from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
 from mhhs_workbench.pipeline.chunks import generate_chunk
-from mhhs_workbench.scenario.description import DataQuality, MeterMix, Scenario, demo_scenario
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.scenario import DataQuality, MeterMix, Scenario, demo_scenario
+from mhhs_workbench.validation.files import validate_files
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 SPEC_2_2_1 = REFERENCE / "dip-api-2.2.1" / "api-spec-2.2.1-resolved.json"

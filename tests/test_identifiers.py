@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mhhs_workbench.codes import identifiers as ids
+from mhhs_workbench.model import identities
 
 
 def test_known_mpans():
@@ -30,7 +31,7 @@ def test_fourteen_gsp_groups_map_both_ways():
 @given(st.sampled_from(ids.GSP_GROUPS), st.integers(0, 2**62), st.integers(0, ids.MPANS_PER_GSP_GROUP - 1),
        st.floats(0.0, 0.999), st.integers(0, 11), st.integers(1, 9))
 def test_generated_mpans_pass_and_any_single_digit_change_fails(gsp, key, index, pick, position, delta):
-    mpan = str(ids.indexed_mpans(gsp, np.array([index]), key, np.array([pick]))[0])
+    mpan = str(identities.indexed_mpans(gsp, np.array([index]), key, np.array([pick]))[0])
     assert ids.is_valid_mpan(mpan)
     assert ids.gsp_group_of_mpan(mpan) == gsp
     for pos in (position, 12):  # a body digit and the check digit itself
@@ -58,7 +59,7 @@ def test_check_digit_zero_is_ambiguous_for_arbitrary_cores():
 
 def test_indexed_mpans_are_distinct_and_valid_in_bulk():
     for i, gsp in enumerate(ids.GSP_GROUPS):
-        m = ids.indexed_mpans(gsp, np.arange(500), 7 + i, np.linspace(0, 0.999, 500))
+        m = identities.indexed_mpans(gsp, np.arange(500), 7 + i, np.linspace(0, 0.999, 500))
         assert len(set(m.tolist())) == 500
         assert all(ids.is_valid_mpan(x) and ids.gsp_group_of_mpan(x) == gsp for x in m)
 
@@ -67,25 +68,25 @@ def test_export_mpans_are_valid_in_the_same_area_and_never_an_import_mpan():
     index = np.arange(20_000)
     pick = np.linspace(0.001, 0.999, index.size)
     for gsp in ("_A", "_P"):
-        imports = ids.indexed_mpans(gsp, index, 4242, pick)
-        exports = ids.indexed_export_mpans(gsp, index, 4242, pick[::-1])
+        imports = identities.indexed_mpans(gsp, index, 4242, pick)
+        exports = identities.indexed_export_mpans(gsp, index, 4242, pick[::-1])
         assert len(set(exports.tolist())) == index.size
         assert not set(exports.tolist()) & set(imports.tolist())
         assert all(ids.is_valid_mpan(x) and ids.gsp_group_of_mpan(x) == gsp for x in exports[::97])
     # keyed by the site number alone: a slice gives the same cores as the whole
-    whole = ids.indexed_export_mpans("_C", index[:50], 9, pick[:50])
-    assert (ids.indexed_export_mpans("_C", index[20:30], 9, pick[20:30]) == whole[20:30]).all()
+    whole = identities.indexed_export_mpans("_C", index[:50], 9, pick[:50])
+    assert (identities.indexed_export_mpans("_C", index[20:30], 9, pick[20:30]) == whole[20:30]).all()
     with pytest.raises(ids.IdentifierError, match="export MPANs per GSP group"):
-        ids.indexed_export_mpans("_A", np.array([ids.MPANS_PER_GSP_GROUP // 2]), 0, np.array([0.5]))
+        identities.indexed_export_mpans("_A", np.array([ids.MPANS_PER_GSP_GROUP // 2]), 0, np.array([0.5]))
 
 
 def test_unknown_gsp_group_and_out_of_range_numbers_are_refused():
     with pytest.raises(ids.IdentifierError, match="_I"):
-        ids.indexed_mpans("_I", np.array([0]), 0, np.array([0.5]))
+        identities.indexed_mpans("_I", np.array([0]), 0, np.array([0.5]))
     with pytest.raises(ids.IdentifierError, match="per GSP group"):
-        ids.indexed_mpans("_A", np.array([ids.MPANS_PER_GSP_GROUP]), 0, np.array([0.5]))
+        identities.indexed_mpans("_A", np.array([ids.MPANS_PER_GSP_GROUP]), 0, np.array([0.5]))
     with pytest.raises(ids.IdentifierError, match="distinct meter serials"):
-        ids.indexed_meter_serials(np.array([-1]), 0)
+        identities.indexed_meter_serials(np.array([-1]), 0)
 
 
 def test_dip_ids_are_ten_characters_and_distinct_per_role():
@@ -95,7 +96,7 @@ def test_dip_ids_are_ten_characters_and_distinct_per_role():
 
 
 def test_meter_serials_fit_the_ten_character_limit():
-    serials = ids.indexed_meter_serials(np.arange(1000), 3)
+    serials = identities.indexed_meter_serials(np.arange(1000), 3)
     assert len(set(serials.tolist())) == 1000
     assert all(1 <= len(s) <= 10 for s in serials)
 

@@ -20,7 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mhhs_workbench.validation.checks import RULES, format_report, validate_files, validate_payload
+from mhhs_workbench.codes.rules import RULES
+from mhhs_workbench.validation.files import validate_files
+from mhhs_workbench.validation.payload_rules import validate_payload
+from mhhs_workbench.validation.problems import format_report
 from mhhs_workbench.validation.schema import PayloadValidator, validator_for
 
 Payload = dict[str, Any]

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from conftest import missing_reference
 
 from mhhs_workbench.cli import main
+from mhhs_workbench.codes.rules import RULES
 from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.negative.cases import (
     CODES,
@@ -32,8 +33,8 @@ from mhhs_workbench.negative.cases import (
 )
 from mhhs_workbench.negative.schema_breaks import SCHEMA_CLASSES, schema_breaks
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.scenario.description import Scenario, ScenarioError
-from mhhs_workbench.validation.checks import RULES, validate_files
+from mhhs_workbench.scenario import Scenario, ScenarioError
+from mhhs_workbench.validation.files import validate_files
 from mhhs_workbench.validation.schema import validator_for
 from mhhs_workbench.validation.spec_versions import resolve_spec
 

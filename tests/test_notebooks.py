@@ -25,8 +25,8 @@ from mhhs_workbench.notebook.runner import (
     run_notebook,
 )
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.scenario.description import Scenario
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.scenario import Scenario
+from mhhs_workbench.validation.files import validate_files
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dip-api"

@@ -34,10 +34,10 @@ from mhhs_workbench.model.supplied import SuppliedConsumption
 from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
 from mhhs_workbench.pipeline.chunks import generate_chunk
 from mhhs_workbench.pipeline.run import RunPlan, assemble, write_chunk
-from mhhs_workbench.scenario.description import DataQuality, Scenario
+from mhhs_workbench.scenario import DataQuality, Scenario
 from mhhs_workbench.sending.addressing import ROLES, Addressing
 from mhhs_workbench.sending.counts import message_counts
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 
 EVERY_ARCHETYPE = {
     "domestic_unrestricted": 0.3,

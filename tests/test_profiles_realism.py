@@ -26,9 +26,9 @@ from mhhs_workbench.model.profiles.economy7 import (
 from mhhs_workbench.model.profiles.plotting import population_column_means
 from mhhs_workbench.notebook.message_frames import if021_frame, if041_frame
 from mhhs_workbench.pipeline.chunks import generate_chunk
-from mhhs_workbench.scenario.description import DataQuality, MeterMix, Scenario
+from mhhs_workbench.scenario import DataQuality, MeterMix, Scenario
 from mhhs_workbench.time.periods import day_range, profile_day_types
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "profiles"
 YEAR = day_range("2025-01-01", "2025-12-31")

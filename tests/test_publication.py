@@ -31,7 +31,7 @@ from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.publish.manifest import PublicationError, verify
 from mhhs_workbench.publish.publication import Publication
-from mhhs_workbench.scenario.description import MeterMix, Scenario
+from mhhs_workbench.scenario import MeterMix, Scenario
 
 CLI = [sys.executable, "-m", "mhhs_workbench.cli"]
 IS_ROOT = os.geteuid() == 0

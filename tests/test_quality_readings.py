@@ -22,7 +22,7 @@ from mhhs_workbench.model.quality import (
     spread,
 )
 from mhhs_workbench.model.readings import RegisterCapacityError, read_instants, register_values
-from mhhs_workbench.scenario.description import DataQuality
+from mhhs_workbench.scenario import DataQuality
 
 N_DAYS = 10
 N = N_DAYS * 48

@@ -19,7 +19,7 @@ from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.notebook.notes import as_parameters
 from mhhs_workbench.publish.budget import BudgetError, check_budget
 from mhhs_workbench.publish.manifest import PublicationError
-from mhhs_workbench.scenario.description import Scenario
+from mhhs_workbench.scenario import Scenario
 from mhhs_workbench.ui.common import as_controls
 
 FLAG = re.compile(r"--[a-z]")

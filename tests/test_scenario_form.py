@@ -18,7 +18,7 @@ from conftest import missing_reference
 from mhhs_workbench.model.profiles import ARCHETYPES
 from mhhs_workbench.notebook.reference_folder import CLASS_FILES, REFERENCE_ENV, reference_state
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.scenario.description import Scenario, ScenarioNote
+from mhhs_workbench.scenario import Scenario, ScenarioNote
 from mhhs_workbench.ui import ExportPanel, ProfileDesigner
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import pytest
 
 from mhhs_workbench.codes import messages as codes
 from mhhs_workbench.codes.identifiers import GSP_GROUPS, mpan_check_digit
-from mhhs_workbench.validation.checks import validate_payload
+from mhhs_workbench.validation.payload_rules import validate_payload
 from mhhs_workbench.validation.schema import (
     ELEXON_URL_PREFIX,
     SchemaError,

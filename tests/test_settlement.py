@@ -22,7 +22,7 @@ from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.model.chunk import DatasetFrame
 from mhhs_workbench.notebook.message_frames import if021_frame
 from mhhs_workbench.pipeline.chunks import generate_chunk
-from mhhs_workbench.scenario.description import (
+from mhhs_workbench.scenario import (
     DataQuality,
     Event,
     MeterMix,
@@ -41,7 +41,7 @@ from mhhs_workbench.settlement.sums import (
     values_as_sent,
 )
 from mhhs_workbench.time.calendar import RUN_WORKING_DAYS, execution_date, timetable
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 from mhhs_workbench.validation.schema import official_schema
 
 OFFICIAL_221 = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dip-api-2.2.1" / (

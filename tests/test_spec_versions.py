@@ -25,7 +25,7 @@ from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.notebook import evidence
 from mhhs_workbench.publish.manifest import MANIFEST, verify
-from mhhs_workbench.scenario.description import (
+from mhhs_workbench.scenario import (
     DataQuality,
     Event,
     MeterMix,
@@ -33,13 +33,11 @@ from mhhs_workbench.scenario.description import (
     ScenarioError,
     demo_scenario,
 )
-from mhhs_workbench.validation.checks import (
-    AUTO_SPEC,
-    format_report,
-    validate_files,
-    validate_payload,
-)
+from mhhs_workbench.validation.files import validate_files
+from mhhs_workbench.validation.payload_rules import validate_payload
+from mhhs_workbench.validation.problems import format_report
 from mhhs_workbench.validation.schema import official_schema, validator_for
+from mhhs_workbench.validation.spec_choice import AUTO_SPEC
 from mhhs_workbench.validation.spec_versions import (
     KNOWN_VERSIONS,
     LATEST_VERSION,

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.scenario.description import Scenario, ScenarioError, demo_scenario
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.scenario import Scenario, ScenarioError, demo_scenario
+from mhhs_workbench.validation.files import validate_files
 
 TIMING_KEYS = {"SDS": "smart_data_service", "ADS": "advanced_data_service", "UMSDS": "unmetered_data_service"}
 INTERFACES = ("IF-021", "IF-041")

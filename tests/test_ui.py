@@ -20,9 +20,9 @@ from mhhs_workbench.notebook.message_frames import if021_frame
 from mhhs_workbench.notebook.plots import robust_limits
 from mhhs_workbench.notebook.workspace import WORKSPACE_ENV, workspace_dir
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.scenario.description import Scenario, ScenarioError
+from mhhs_workbench.scenario import Scenario, ScenarioError
 from mhhs_workbench.ui import ExportPanel, ProfileDesign, ProfileDesigner, design_profile
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 
 REFERENCE_PROFILES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "profiles"
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from mhhs_workbench.cli import main
 from mhhs_workbench.dataset import generate_dataset
-from mhhs_workbench.scenario.description import demo_scenario
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.scenario import demo_scenario
+from mhhs_workbench.validation.files import validate_files
 
 DAY = "2025-03-30"
 MIDNIGHTS = ("2025-03-30T00:00:00+00:00", "2025-03-31T00:00:00+00:00")

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from mhhs_workbench.cli import main
-from mhhs_workbench.validation.checks import validate_files
+from mhhs_workbench.validation.files import validate_files
 from mhhs_workbench.validation.json_stream import MAX_FILE_GB_ENV, StreamError, iter_items
 
 

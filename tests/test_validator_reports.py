@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from mhhs_workbench.cli import main
-from mhhs_workbench.validation.checks import RULES, validate_files
+from mhhs_workbench.codes.rules import RULES
+from mhhs_workbench.validation.files import validate_files
 from mhhs_workbench.validation.outputs import findings_rows, rule_chart_svg
 
 
@@ -101,7 +102,7 @@ def test_chart_has_one_bar_per_rule() -> None:
 
 def test_grouped_summary_names_failing_files_and_counts_valid_ones(files: list[Path], tmp_path: Path,
                                                                    make_if021) -> None:
-    from mhhs_workbench.validation.checks import format_report
+    from mhhs_workbench.validation.problems import format_report
 
     more = [_write(tmp_path / f"more{i}.json", [make_if021(reference=10 + i, first_day=f"2025-05-1{i}")])
             for i in range(3)]

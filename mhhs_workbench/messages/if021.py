@@ -82,10 +82,7 @@ def iter_if021_payloads(
     dict
         One IF-021 payload (``{"CommonBlock": ..., "CustomBlock": ...}``).
     """
-    if mqid not in EVENT_BY_MQID:
-        raise ValueError(f"unknown IF-021 measurement quantity {mqid!r}")
-    if not 1 <= days_per_message <= MAX_DAYS_PER_MESSAGE:
-        raise ValueError(f"days per message must be 1-{MAX_DAYS_PER_MESSAGE}, got {days_per_message}")
+    _check_if021_arguments(mqid, days_per_message)
     days = as_days(days)
     n_days = days.size
     values_wh = np.asarray(values_wh)
@@ -95,44 +92,116 @@ def iter_if021_payloads(
         )
     sp = format_utc(utc_period_ends(days)).tolist()  # [day][period]
     day_dates = format_utc(days.astype("datetime64[m]")).tolist()
-    v = wh_to_kwh_strings(values_wh).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
+    v = _per_meter_day_lists(wh_to_kwh_strings(values_wh), len(meters), n_days)
+    q = None if quality is None else _per_meter_day_lists(quality, len(meters), n_days)
+    e = None if reasons is None else _per_meter_day_lists(reasons, len(meters), n_days)
     q_table = list(quality_codes)
-    if quality is None:
-        q = None
-    else:
-        q = np.asarray(quality).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
-    reason_table = REASON_BY_NUMBER
-    e = (
-        None
-        if reasons is None
-        else np.asarray(reasons).reshape(len(meters), n_days, PERIODS_PER_UTC_DAY).tolist()
-    )
 
     rows = meters[list(METER_COLUMNS)].itertuples(index=False) if isinstance(meters, pd.DataFrame) else meters
     for m, row in enumerate(rows):
         for first in range(0, n_days, days_per_message):
-            day_blocks = []
-            for d in range(first, min(first + days_per_message, n_days)):
-                vs, sps = v[m][d], sp[d]
-                if q is None:
-                    periods = [
-                        {"sp": s, "v": x, "q": "A", "e": None, "arc": None}
-                        for s, x in zip(sps, vs, strict=True)
-                    ]
-                else:
-                    qs = q[m][d]
-                    es = e[m][d] if e is not None else [0] * PERIODS_PER_UTC_DAY
-                    periods = [
-                        {"sp": s, "v": x, "q": q_table[qq], "e": reason_table[ee], "arc": None}
-                        for s, x, qq, ee in zip(sps, vs, qs, es, strict=True)
-                    ]
-                day_blocks.append(
-                    {
-                        "settlementDay": {"settlementDayDate": day_dates[d], "periodDuration": 30},
-                        "consumptionPeriods": periods,
-                    }
+            day_blocks = [
+                _day_block(
+                    day_dates[d],
+                    sp[d],
+                    v[m][d],
+                    None if q is None else q[m][d],
+                    None if e is None else e[m][d],
+                    q_table,
                 )
+                for d in range(first, min(first + days_per_message, n_days))
+            ]
             yield if021_payload(row, mqid, sender, references.take(INTERFACE_ID), recipients, day_blocks)
+
+
+def _check_if021_arguments(mqid: str, days_per_message: int) -> None:
+    """Reject an unknown measurement quantity or a days-per-message count out of range.
+
+    Parameters
+    ----------
+    mqid : str
+        Measurement quantity; must be one of :data:`EVENT_BY_MQID`.
+    days_per_message : int
+        Settlement days per message; must be 1 to :data:`MAX_DAYS_PER_MESSAGE`.
+
+    Raises
+    ------
+    ValueError
+        When either is out of range.
+    """
+    if mqid not in EVENT_BY_MQID:
+        raise ValueError(f"unknown IF-021 measurement quantity {mqid!r}")
+    if not 1 <= days_per_message <= MAX_DAYS_PER_MESSAGE:
+        raise ValueError(f"days per message must be 1-{MAX_DAYS_PER_MESSAGE}, got {days_per_message}")
+
+
+def _per_meter_day_lists(values: Any, n_meters: int, n_days: int) -> list[list[list[Any]]]:
+    """Nested lists ``[meter][day][period]`` of a ``(n_meters, n_days * 48)`` array.
+
+    Parameters
+    ----------
+    values : array-like, shape ``(n_meters, n_days * 48)``
+        One value per meter and UTC half hour.
+    n_meters : int
+        Number of meters (rows).
+    n_days : int
+        Number of UTC settlement days.
+
+    Returns
+    -------
+    list of list of list
+        The values as Python objects, indexed by meter, day and period.
+    """
+    return np.asarray(values).reshape(n_meters, n_days, PERIODS_PER_UTC_DAY).tolist()
+
+
+def _day_block(
+    day_date: str,
+    period_ends: Sequence[str],
+    values_kwh: Sequence[str],
+    quality: Sequence[int] | None,
+    reasons: Sequence[int] | None,
+    quality_codes: Sequence[str],
+) -> dict[str, Any]:
+    """One settlement day of an IF-021 message: its date and 48 consumption periods.
+
+    Parameters
+    ----------
+    day_date : str
+        The UTC settlement day's start as formatted date-time.
+    period_ends : sequence of str
+        Formatted UTC end of each of the day's 48 periods.
+    values_kwh : sequence of str
+        Formatted energy per period [kWh] (or [kvarh]).
+    quality : sequence of int or None
+        Index into ``quality_codes`` per period; every period ``'A'`` (actual, no reason) when
+        None.
+    reasons : sequence of int or None
+        Estimation reason number per period (0 for none); all 0 when None. Ignored when
+        ``quality`` is None.
+    quality_codes : sequence of str
+        Quality flags ``q`` that ``quality`` indexes.
+
+    Returns
+    -------
+    dict
+        ``{"settlementDay": ..., "consumptionPeriods": [...]}``.
+    """
+    if quality is None:
+        periods = [
+            {"sp": s, "v": x, "q": "A", "e": None, "arc": None}
+            for s, x in zip(period_ends, values_kwh, strict=True)
+        ]
+    else:
+        es = reasons if reasons is not None else [0] * PERIODS_PER_UTC_DAY
+        periods = [
+            {"sp": s, "v": x, "q": quality_codes[qq], "e": REASON_BY_NUMBER[ee], "arc": None}
+            for s, x, qq, ee in zip(period_ends, values_kwh, quality, es, strict=True)
+        ]
+    return {
+        "settlementDay": {"settlementDayDate": day_date, "periodDuration": 30},
+        "consumptionPeriods": periods,
+    }
 
 
 def if021_payload(

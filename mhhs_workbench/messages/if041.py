@@ -43,7 +43,6 @@ READ_COLUMNS = (
 )
 
 
-
 def iter_if041_payloads(
     reads: pd.DataFrame | Mapping[str, Sequence[Any]],
     sender: Sender,
@@ -76,13 +75,7 @@ def iter_if041_payloads(
     dict
         One IF-041 payload.
     """
-    columns = set(reads.columns if isinstance(reads, pd.DataFrame) else reads)
-    missing = [c for c in READ_COLUMNS if c not in columns]
-    if missing:
-        raise ValueError(f"reads table lacks column(s) {', '.join(missing)}")
-    bad_events = set(reads["event_code"]) - set(EVENT_CODES)
-    if bad_events:
-        raise ValueError(f"unknown IF-041 event code(s): {', '.join(sorted(bad_events))}")
+    columns = _check_reads_table(reads)
     if "reading_kwh" in columns:  # formatted once for many messages by the caller
         text = list(reads["reading_kwh"])
     else:
@@ -97,38 +90,7 @@ def iter_if041_payloads(
         end = start + 1
         while end < n and keys[end] == keys[start]:
             end += 1
-        b064: list[dict[str, Any]] = []
-        b065: list[dict[str, Any]] = []
-        for i in range(start, end):
-            if cols["register_id"][i] == CUMULATIVE_REGISTER:
-                b064.append(
-                    {
-                        "meterID": cols["meter_id"][i],
-                        "cumulativeRegisterReading": text[i],
-                        "cumulativeRegisterReadingDateTime": cols["read_datetime"][i],
-                        "readingMethod": cols["reading_method"][i],
-                        "siteVisitCheckCode": cols["site_visit_check_code"][i],
-                    }
-                )
-            else:
-                b065.append(
-                    {
-                        "meterID": cols["meter_id"][i],
-                        "configurableRegisterReadingDate": cols["read_datetime"][i],
-                        "configurableRegisterID": cols["register_id"][i],
-                        "configurableRegisterReading": text[i],
-                    }
-                )
-        if len(b065) > MAX_CONFIGURABLE_REGISTERS:
-            raise ValueError(
-                f"message {keys[start]!r} has {len(b065)} configurable register reads; "
-                f"IF-041 allows {MAX_CONFIGURABLE_REGISTERS}"
-            )
-        custom: dict[str, Any] = {}
-        if b064:
-            custom["B064List"] = b064
-        if b065:
-            custom["B065List"] = b065
+        custom = _register_lists(cols, text, start, end)
         yield {
             "CommonBlock": common_block(
                 INTERFACE_ID,
@@ -143,3 +105,91 @@ def iter_if041_payloads(
             "CustomBlock": custom,
         }
         start = end
+
+
+def _check_reads_table(reads: pd.DataFrame | Mapping[str, Sequence[Any]]) -> set[str]:
+    """The reads table's column names, once it has every column and only known event codes.
+
+    Parameters
+    ----------
+    reads : pandas.DataFrame or mapping of column name to sequence
+        The table :func:`iter_if041_payloads` takes.
+
+    Returns
+    -------
+    set of str
+        Its column names.
+
+    Raises
+    ------
+    ValueError
+        When a column in :data:`READ_COLUMNS` is missing or an event code is not an IF-041 one.
+    """
+    columns = set(reads.columns if isinstance(reads, pd.DataFrame) else reads)
+    missing = [c for c in READ_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(f"reads table lacks column(s) {', '.join(missing)}")
+    bad_events = set(reads["event_code"]) - set(EVENT_CODES)
+    if bad_events:
+        raise ValueError(f"unknown IF-041 event code(s): {', '.join(sorted(bad_events))}")
+    return columns
+
+
+def _register_lists(
+    cols: Mapping[str, Sequence[Any]], text: Sequence[str], start: int, end: int
+) -> dict[str, Any]:
+    """The ``CustomBlock`` of one message: its cumulative and configurable register reads.
+
+    Parameters
+    ----------
+    cols : mapping of column name to sequence
+        The columns in :data:`READ_COLUMNS`, one entry per register read.
+    text : sequence of str
+        Each read's register value formatted [kWh].
+    start, end : int
+        The message's rows, ``start`` to ``end - 1``.
+
+    Returns
+    -------
+    dict
+        ``B064List`` (cumulative register reads) and ``B065List`` (configurable register reads),
+        each only when it has reads.
+
+    Raises
+    ------
+    ValueError
+        When the message has more than :data:`MAX_CONFIGURABLE_REGISTERS` configurable reads.
+    """
+    b064: list[dict[str, Any]] = []
+    b065: list[dict[str, Any]] = []
+    for i in range(start, end):
+        if cols["register_id"][i] == CUMULATIVE_REGISTER:
+            b064.append(
+                {
+                    "meterID": cols["meter_id"][i],
+                    "cumulativeRegisterReading": text[i],
+                    "cumulativeRegisterReadingDateTime": cols["read_datetime"][i],
+                    "readingMethod": cols["reading_method"][i],
+                    "siteVisitCheckCode": cols["site_visit_check_code"][i],
+                }
+            )
+        else:
+            b065.append(
+                {
+                    "meterID": cols["meter_id"][i],
+                    "configurableRegisterReadingDate": cols["read_datetime"][i],
+                    "configurableRegisterID": cols["register_id"][i],
+                    "configurableRegisterReading": text[i],
+                }
+            )
+    if len(b065) > MAX_CONFIGURABLE_REGISTERS:
+        raise ValueError(
+            f"message {cols['message_key'][start]!r} has {len(b065)} configurable register reads; "
+            f"IF-041 allows {MAX_CONFIGURABLE_REGISTERS}"
+        )
+    custom: dict[str, Any] = {}
+    if b064:
+        custom["B064List"] = b064
+    if b065:
+        custom["B065List"] = b065
+    return custom

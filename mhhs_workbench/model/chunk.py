@@ -28,7 +28,7 @@ from mhhs_workbench.model.quality import (
     QualityPlan,
 )
 from mhhs_workbench.model.supplied import SuppliedConsumption
-from mhhs_workbench.scenario.description import Scenario
+from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.time.periods import (
     day_range,
     format_utc,

@@ -36,7 +36,9 @@ from mhhs_workbench.model.randomness import (
     stratified_uniform,
 )
 from mhhs_workbench.model.supplied import SuppliedConsumption
-from mhhs_workbench.scenario.description import MAX_METERS, Scenario
+from mhhs_workbench.scenario.document import Scenario
+from mhhs_workbench.scenario.limits import MAX_METERS
+from mhhs_workbench.scenario.sections import MeterMix
 from mhhs_workbench.time.periods import format_utc
 
 # Kinds of archetype, from the model's own facts about each (one source of truth)
@@ -298,69 +300,22 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
     n = idx.size
     archetype = kinds.archetype
 
-    groups = list(mix.gsp_groups) or list(GSP_GROUPS)
-    gsp = np.array(groups, dtype=object)[idx % len(groups)]
-    mpan = np.empty(n, dtype="U13")
-    export_mpan = np.empty(n, dtype="U13")
-    for g in groups:
-        sel = gsp == g
-        if sel.any():
-            # meters are dealt round-robin, so idx // len(groups) numbers them within the group
-            key = int(meter_keys(seed, np.array([GSP_GROUPS.index(g)]), Stream.POP_MPAN)[0])
-            pick = meter_uniform(seed, idx[sel], Stream.POP_MPAN)
-            mpan[sel] = indexed_mpans(g, idx[sel] // len(groups), key, pick)
-            # the same bijection from the other end: never one of the group's import cores
-            pick = meter_uniform(seed, idx[sel], Stream.POP_MPAN, 1)
-            export_mpan[sel] = indexed_export_mpans(g, idx[sel] // len(groups), key, pick)
-    export_mpan[kinds.pv_kwp <= 0] = ""
+    gsp, mpan, export_mpan = _site_mpans(mix, seed, idx, kinds.pv_kwp <= 0)
 
     domestic = np.isin(archetype, DOMESTIC)
-    advanced = np.isin(archetype, ADVANCED)
     unmetered = ~kinds.metered
-
-    # PV and EV charging on every metered site; heat pumps on homes only (profiles.overlays)
-    business = ~domestic & ~unmetered
-    u_ev = meter_uniform(seed, idx, Stream.POP_OVERLAY, 2)
-    ev = (domestic & (u_ev < mix.ev_share)) | (business & (u_ev < mix.non_domestic_ev_share))
-    power = np.array(mix.ev_kw)[(meter_uniform(seed, idx, Stream.POP_OVERLAY, 3) * len(mix.ev_kw)).astype(int)]
-    ev_kw = np.where(ev, power, 0.0)
-    ev_smart = ev & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 4) < mix.ev_smart_share)
-    hp = domestic & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 5) < mix.heat_pump_share)
-    hp_size = np.round(mix.heat_pump_kwh * np.exp(HEAT_PUMP_LOG_SD * meter_normal(seed, idx, Stream.POP_OVERLAY, 6)))
-    hp_kwh = np.where(hp, hp_size, 0.0)
-
-    # the archetype's usual connection type, or its second one for some sites that have two
-    second = meter_uniform(seed, idx, Stream.POP_CONNECTION, 0) < SECOND_CONNECTION_SHARE
-    connection = np.array(
-        [ARCHETYPE_SPECS[a].connection_types[int(s) % len(ARCHETYPE_SPECS[a].connection_types)]
-         for a, s in zip(archetype, second, strict=True)],
-        dtype=object,
-    )
+    ev_kw, ev_smart, hp_kwh = _draw_overlays(mix, seed, idx, domestic, ~domestic & ~unmetered)
+    connection = _connection_types(seed, idx, archetype)
 
     p = scenario.participants
-    data_service = np.where(
-        advanced, p.advanced_data_service, np.where(unmetered, p.unmetered_data_service, p.smart_data_service)
-    )
-    serial = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
+    data_service = np.where(np.isin(archetype, ADVANCED), p.advanced_data_service,
+                            np.where(unmetered, p.unmetered_data_service, p.smart_data_service))
+    serial = _drawn_meter_serials(seed, idx)
     serial[unmetered] = ""
-
-    # a meter installed inside the range starts its connection and its register (at 0) that day
-    installed = kinds.install_day >= 0
-    start_day = np.datetime64(scenario.start_date, "D")
-    install_date = start_day + kinds.install_day.astype("timedelta64[D]")
-    since = connection_dates(scenario, idx)
-    since[installed] = format_utc(install_date[installed]).astype(object)
-    install_date = np.where(installed, install_date, np.array(since, dtype="U10").astype("datetime64[D]"))
-    install_date[unmetered] = np.datetime64("NaT")
-    initial = np.where(unmetered | installed, 0, initial_registers(scenario, idx))
-    initial_export = np.where(unmetered | installed | (export_mpan == ""), 0,
-                              initial_registers(scenario, idx, first_draw=EXPORT_REGISTER_DRAWS))
-
-    # each meter's annual consumption, drawn as the model would draw it, so the register says it
-    annual = np.empty(n)
-    for name in np.unique(archetype):
-        sel = archetype == name
-        annual[sel] = draw_annual_kwh(ARCHETYPE_SPECS[name], seed, idx[sel], np.full(sel.sum(), np.nan))
+    since, install_date, initial, initial_export = _install_and_registers(
+        scenario, idx, kinds.install_day, unmetered, export_mpan == ""
+    )
+    annual = _annual_kwh(seed, idx, archetype)
 
     return pd.DataFrame(
         {
@@ -395,6 +350,193 @@ def build_population(scenario: Scenario, start: int = 0, stop: int | None = None
         },
         columns=list(METER_COLUMNS),
     )
+
+
+def _site_mpans(
+    mix: MeterMix, seed: int, idx: np.ndarray, no_export: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GSP groups, import MPANs and export MPANs of meters dealt round-robin over GSP groups.
+
+    Parameters
+    ----------
+    mix : MeterMix
+        The scenario's meter mix: its GSP groups (all of them when it names none).
+    seed : int
+        The scenario's seed.
+    idx : numpy.ndarray of int
+        Global meter indices.
+    no_export : numpy.ndarray of bool
+        Sites without an export MPAN (those without PV).
+
+    Returns
+    -------
+    gsp : numpy.ndarray of str (object)
+        Each meter's GSP group.
+    mpan, export_mpan : numpy.ndarray of str
+        Each meter's import MPAN, and its export MPAN (``""`` where ``no_export``), each
+        with a valid check digit in the group's distributor area.
+    """
+    groups = list(mix.gsp_groups) or list(GSP_GROUPS)
+    gsp = np.array(groups, dtype=object)[idx % len(groups)]
+    mpan = np.empty(idx.size, dtype="U13")
+    export_mpan = np.empty(idx.size, dtype="U13")
+    for g in groups:
+        sel = gsp == g
+        if sel.any():
+            # meters are dealt round-robin, so idx // len(groups) numbers them within the group
+            key = int(meter_keys(seed, np.array([GSP_GROUPS.index(g)]), Stream.POP_MPAN)[0])
+            pick = meter_uniform(seed, idx[sel], Stream.POP_MPAN)
+            mpan[sel] = indexed_mpans(g, idx[sel] // len(groups), key, pick)
+            # the same bijection from the other end: never one of the group's import cores
+            pick = meter_uniform(seed, idx[sel], Stream.POP_MPAN, 1)
+            export_mpan[sel] = indexed_export_mpans(g, idx[sel] // len(groups), key, pick)
+    export_mpan[no_export] = ""
+    return gsp, mpan, export_mpan
+
+
+def _drawn_meter_serials(seed: int, idx: np.ndarray) -> np.ndarray:
+    """Meter serials (meter IDs) drawn for meters: a keyed bijection of the meter index.
+
+    Parameters
+    ----------
+    seed : int
+        The scenario's seed.
+    idx : numpy.ndarray of int
+        Global meter indices.
+
+    Returns
+    -------
+    numpy.ndarray of str (object)
+        One distinct serial per meter.
+    """
+    return indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
+
+
+def _draw_overlays(
+    mix: MeterMix, seed: int, idx: np.ndarray, domestic: np.ndarray, business: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """EV chargers and heat pumps: EV charging on every metered site, heat pumps on homes only.
+
+    Parameters
+    ----------
+    mix : MeterMix
+        The scenario's meter mix: overlay shares, charger powers and mean heat-pump energy.
+    seed : int
+        The scenario's seed.
+    idx : numpy.ndarray of int
+        Global meter indices.
+    domestic, business : numpy.ndarray of bool
+        Metered homes, and metered non-domestic sites.
+
+    Returns
+    -------
+    ev_kw : numpy.ndarray of float
+        Charger power [kW]; 0 without a charger.
+    ev_smart : numpy.ndarray of bool
+        Whether the charger is smart (charges off peak).
+    heat_pump_kwh : numpy.ndarray of float
+        Heat pump's annual electricity [kWh]; 0 without one.
+    """
+    u_ev = meter_uniform(seed, idx, Stream.POP_OVERLAY, 2)
+    ev = (domestic & (u_ev < mix.ev_share)) | (business & (u_ev < mix.non_domestic_ev_share))
+    power = np.array(mix.ev_kw)[(meter_uniform(seed, idx, Stream.POP_OVERLAY, 3) * len(mix.ev_kw)).astype(int)]
+    ev_kw = np.where(ev, power, 0.0)
+    ev_smart = ev & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 4) < mix.ev_smart_share)
+    hp = domestic & (meter_uniform(seed, idx, Stream.POP_OVERLAY, 5) < mix.heat_pump_share)
+    hp_size = np.round(mix.heat_pump_kwh * np.exp(HEAT_PUMP_LOG_SD * meter_normal(seed, idx, Stream.POP_OVERLAY, 6)))
+    return ev_kw, ev_smart, np.where(hp, hp_size, 0.0)
+
+
+def _connection_types(seed: int, idx: np.ndarray, archetype: np.ndarray) -> np.ndarray:
+    """Each site's connection type (DI-047): its archetype's usual one, or for some sites
+    (:data:`SECOND_CONNECTION_SHARE`) whose archetype has two, the second.
+
+    Parameters
+    ----------
+    seed : int
+        The scenario's seed.
+    idx : numpy.ndarray of int
+        Global meter indices.
+    archetype : numpy.ndarray of str
+        Each meter's archetype.
+
+    Returns
+    -------
+    numpy.ndarray of str (object)
+        One connection type per meter.
+    """
+    second = meter_uniform(seed, idx, Stream.POP_CONNECTION, 0) < SECOND_CONNECTION_SHARE
+    return np.array(
+        [ARCHETYPE_SPECS[a].connection_types[int(s) % len(ARCHETYPE_SPECS[a].connection_types)]
+         for a, s in zip(archetype, second, strict=True)],
+        dtype=object,
+    )
+
+
+def _install_and_registers(
+    scenario: Scenario, idx: np.ndarray, install_day: np.ndarray, unmetered: np.ndarray, no_export: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Connection dates, install dates and opening registers of generated meters.
+
+    A meter installed inside the range starts its connection and its registers (at 0) that day.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Start date, register size and seed.
+    idx : numpy.ndarray of int
+        Global meter indices.
+    install_day : numpy.ndarray of int
+        Day of the range each meter is installed on, or :data:`INSTALLED_BEFORE`.
+    unmetered : numpy.ndarray of bool
+        Sites without a meter.
+    no_export : numpy.ndarray of bool
+        Sites without an export MPAN.
+
+    Returns
+    -------
+    since : numpy.ndarray of str (object)
+        Date the connection type took effect (``connection_effective_from``).
+    install_date : numpy.ndarray of datetime64[D]
+        Day the meter was installed; NaT for unmetered sites.
+    initial, initial_export : numpy.ndarray of int
+        Opening import and export registers [Wh].
+    """
+    installed = install_day >= 0
+    start_day = np.datetime64(scenario.start_date, "D")
+    install_date = start_day + install_day.astype("timedelta64[D]")
+    since = connection_dates(scenario, idx)
+    since[installed] = format_utc(install_date[installed]).astype(object)
+    install_date = np.where(installed, install_date, np.array(since, dtype="U10").astype("datetime64[D]"))
+    install_date[unmetered] = np.datetime64("NaT")
+    initial = np.where(unmetered | installed, 0, initial_registers(scenario, idx))
+    initial_export = np.where(unmetered | installed | no_export, 0,
+                              initial_registers(scenario, idx, first_draw=EXPORT_REGISTER_DRAWS))
+    return since, install_date, initial, initial_export
+
+
+def _annual_kwh(seed: int, idx: np.ndarray, archetype: np.ndarray) -> np.ndarray:
+    """Each meter's annual consumption, drawn as the model would draw it, so the register says it.
+
+    Parameters
+    ----------
+    seed : int
+        The scenario's seed.
+    idx : numpy.ndarray of int
+        Global meter indices.
+    archetype : numpy.ndarray of str
+        Each meter's archetype.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Annual consumption [kWh].
+    """
+    annual = np.empty(idx.size)
+    for name in np.unique(archetype):
+        sel = archetype == name
+        annual[sel] = draw_annual_kwh(ARCHETYPE_SPECS[name], seed, idx[sel], np.full(sel.sum(), np.nan))
+    return annual
 
 
 def supplied_roles(connection_type: np.ndarray) -> np.ndarray:
@@ -432,25 +574,12 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
     service = np.select([role == "ADS", role == "UMSDS"],
                         [p.advanced_data_service, p.unmetered_data_service], p.smart_data_service).astype(object)
     serial = m["meter_id"].to_numpy().astype(object)
-    drawn = indexed_meter_serials(idx, int(meter_keys(seed, np.array([0]), Stream.POP_SERIAL)[0])).astype(object)
-    serial = np.where((serial == "") & ~unmetered, drawn, serial)
+    serial = np.where((serial == "") & ~unmetered, _drawn_meter_serials(seed, idx), serial)
     serial[unmetered] = ""
-    since = connection_dates(scenario, idx)
-    install_date = np.array(since, dtype="U10").astype("datetime64[D]")
-    # a meter whose values start on a later day was installed then (see csv_input): its
-    # connection starts that day and, without a given opening, its register at zero
-    installed = (supplied.install_days[start:stop] >= 0) & ~unmetered
-    on = supplied.days[0] + np.maximum(supplied.install_days[start:stop], 0).astype("timedelta64[D]")
-    since[installed] = format_utc(on[installed]).astype(object)
-    install_date = np.where(installed, on, install_date)
-    install_date[unmetered] = np.datetime64("NaT")
+    since, install_date, installed = _supplied_install_dates(scenario, supplied, start, stop, unmetered)
     given = m["register_start_wh"].to_numpy(dtype=np.int64)
     initial = np.where(given >= 0, given, np.where(installed, 0, initial_registers(scenario, idx)))
     initial = np.where(unmetered, 0, initial)
-    rows = supplied.rows_of(start, stop)
-    ai = supplied.row_mqid[rows] == 0
-    ai_total = np.zeros(n)
-    ai_total[supplied.row_meter[rows][ai] - start] = supplied.values[rows][ai].sum(axis=1) / 1000
     gsp = m["gsp_group"].to_numpy().astype(object)
     return pd.DataFrame(
         {
@@ -472,7 +601,7 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
             "time_of_use": np.zeros(n, dtype=bool),
             "economy7_window": np.full(n, "", dtype=object),
             # annualised from the data the user gave
-            "annual_kwh": np.round(ai_total * 365 / supplied.days.size, 3),
+            "annual_kwh": np.round(_supplied_annual_kwh(supplied, start, stop), 3),
             "pv_kwp": np.zeros(n),
             "ev_kw": np.zeros(n),
             "ev_smart": np.zeros(n, dtype=bool),
@@ -488,6 +617,67 @@ def supplied_population(scenario: Scenario, supplied: SuppliedConsumption, start
         },
         columns=list(METER_COLUMNS),
     )
+
+
+def _supplied_install_dates(
+    scenario: Scenario, supplied: SuppliedConsumption, start: int, stop: int, unmetered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connection and install dates of supplied meters.
+
+    A meter whose values start on a later day was installed then (see csv_input): its
+    connection starts that day and, without a given opening, its register at zero. Other
+    meters get a connection date drawn as for a generated fleet.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Start date and seed.
+    supplied : SuppliedConsumption
+        The user's meters and values (their first day and each meter's install day).
+    start, stop : int
+        Slice of meter positions.
+    unmetered : numpy.ndarray of bool
+        Unmetered supplies (connection type ``U``).
+
+    Returns
+    -------
+    since : numpy.ndarray of str (object)
+        Date the connection type took effect (``connection_effective_from``).
+    install_date : numpy.ndarray of datetime64[D]
+        Day the meter was installed; NaT for unmetered supplies.
+    installed : numpy.ndarray of bool
+        Meters installed inside the data set's days.
+    """
+    since = connection_dates(scenario, np.arange(start, stop, dtype=np.int64))
+    install_date = np.array(since, dtype="U10").astype("datetime64[D]")
+    installed = (supplied.install_days[start:stop] >= 0) & ~unmetered
+    on = supplied.days[0] + np.maximum(supplied.install_days[start:stop], 0).astype("timedelta64[D]")
+    since[installed] = format_utc(on[installed]).astype(object)
+    install_date = np.where(installed, on, install_date)
+    install_date[unmetered] = np.datetime64("NaT")
+    return since, install_date, installed
+
+
+def _supplied_annual_kwh(supplied: SuppliedConsumption, start: int, stop: int) -> np.ndarray:
+    """Annual import of supplied meters, annualised from the active import (AI) values given.
+
+    Parameters
+    ----------
+    supplied : SuppliedConsumption
+        The user's meters and values [Wh].
+    start, stop : int
+        Slice of meter positions.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Each meter's AI total scaled to 365 days [kWh]; 0 for a meter without AI values.
+    """
+    rows = supplied.rows_of(start, stop)
+    ai = supplied.row_mqid[rows] == 0
+    ai_total = np.zeros(stop - start)
+    ai_total[supplied.row_meter[rows][ai] - start] = supplied.values[rows][ai].sum(axis=1) / 1000
+    return ai_total * 365 / supplied.days.size
 
 
 def settlement_columns(scenario: Scenario, archetype: np.ndarray, domestic: np.ndarray,

@@ -47,7 +47,7 @@ from mhhs_workbench.model.estimation import (
     shaped_spread,
 )
 from mhhs_workbench.model.randomness import Stream, hash_counter, meter_keys, meter_uniform, uniform
-from mhhs_workbench.scenario.description import DataQuality
+from mhhs_workbench.scenario.sections import DataQuality
 from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 
 

@@ -42,6 +42,8 @@ from mhhs_workbench.codes.rules import NOT_ALONE
 from mhhs_workbench.negative.cross import CROSS_BREAKERS, FILE_BREAKERS, FileSet, Sources, body
 from mhhs_workbench.negative.rules import ALSO_REPORTED, ELEXON_REJECTS, RULE_BREAKERS
 from mhhs_workbench.negative.schema_breaks import SCHEMA_CLASSES, json_path, schema_breaks
+from mhhs_workbench.publish.manifest import MANIFEST
+from mhhs_workbench.publish.publication import Publication
 from mhhs_workbench.validation.json_stream import StreamError, iter_items
 from mhhs_workbench.validation.schema import validator_for
 
@@ -463,8 +465,6 @@ def generate_negative(dataset: str | os.PathLike[str], out: str | os.PathLike[st
     PublicationError
         ``out`` exists and may not be replaced.
     """
-    from mhhs_workbench.publish.manifest import MANIFEST
-    from mhhs_workbench.publish.publication import Publication
 
     codes = check_rules(rules)
     cases = build_cases(dataset, codes, per_rule)

@@ -28,10 +28,15 @@ import pandas as pd
 from IPython.display import Image, Markdown
 from matplotlib.figure import Figure
 
+from mhhs_workbench.csv_input.reader import CsvInputError
+from mhhs_workbench.csv_input.reader import read_csv_input as read
+from mhhs_workbench.dataset import convert_csv, generate_dataset
 from mhhs_workbench.notebook.notes import NotebookStop, as_parameters, notes
 from mhhs_workbench.notebook.plots import figure_png
 from mhhs_workbench.notebook.run_identity import run_identity, sha256_text
 from mhhs_workbench.notebook.scenario_parameters import build_scenario
+from mhhs_workbench.notebook.workspace import fresh_folder
+from mhhs_workbench.publish.budget import BudgetError
 from mhhs_workbench.publish.manifest import (
     MANIFEST,
     MANIFEST_CHECKSUM,
@@ -42,13 +47,11 @@ from mhhs_workbench.publish.manifest import (
     verify,
     write_manifest,
 )
-from mhhs_workbench.scenario.description import Scenario, ScenarioError
-from mhhs_workbench.validation.checks import (
-    AUTO_SPEC,
-    ValidationReport,
-    format_report,
-    validate_files,
-)
+from mhhs_workbench.scenario.document import Scenario
+from mhhs_workbench.scenario.errors import ScenarioError
+from mhhs_workbench.validation.files import validate_files
+from mhhs_workbench.validation.problems import ValidationReport, format_report
+from mhhs_workbench.validation.spec_choice import AUTO_SPEC
 from mhhs_workbench.validation.spec_versions import Spec
 
 __all__ = [
@@ -149,7 +152,6 @@ def describe(summary: Any) -> str:
 def _publishing(make: Any, out: str | os.PathLike[str]) -> Any:
     """Run ``make()`` (which publishes at ``out``), with notes for warnings and a one-line stop
     naming the parameter to set when publishing is refused."""
-    from mhhs_workbench.publish.budget import BudgetError
 
     try:
         with notes():
@@ -161,8 +163,6 @@ def _publishing(make: Any, out: str | os.PathLike[str]) -> Any:
 def read_csv_input(*args: Any, **kwargs: Any) -> Any:
     """:func:`mhhs_workbench.csv_input.reader.read_csv_input` for a notebook: a problem in the input is a
     one-line stop listing the ``file:line`` problems, warnings are notes."""
-    from mhhs_workbench.csv_input.reader import CsvInputError
-    from mhhs_workbench.csv_input.reader import read_csv_input as read
 
     try:
         with notes():
@@ -175,7 +175,6 @@ def _resolve_out(out: str | os.PathLike[str], default_name: str) -> Path:
     """``out`` as an absolute path; a fresh workspace folder when empty (printed)."""
     if str(out or ""):
         return Path(out).absolute()
-    from mhhs_workbench.notebook.workspace import fresh_folder
 
     target = fresh_folder(default_name)
     print(f"`out` is empty: publishing into a fresh workspace folder, {target}")
@@ -209,7 +208,6 @@ def generate(scenario: Scenario, out: str | os.PathLike[str] = "", *, overwrite:
         If ``out`` exists and ``overwrite`` is false, or publishing there is refused: one line
         naming the parameter to set, shown without a traceback.
     """
-    from mhhs_workbench.dataset import generate_dataset
 
     target = _resolve_out(out, "demo-data")
     return _publishing(lambda: generate_dataset(scenario, target, overwrite=overwrite, **options), target)
@@ -220,7 +218,6 @@ def convert(supplied: Any, out: str | os.PathLike[str] = "", *, scenario: Scenar
     """Publish a data set from supplied consumption for a notebook, as :func:`generate` does
     (see :func:`mhhs_workbench.dataset.convert_csv`); empty ``out``: a fresh workspace folder
     ``converted-data``, ``converted-data-2`` ..."""
-    from mhhs_workbench.dataset import convert_csv
 
     target = _resolve_out(out, "converted-data")
     return _publishing(lambda: convert_csv(supplied, target, scenario=scenario, overwrite=overwrite,

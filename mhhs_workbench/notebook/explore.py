@@ -27,7 +27,10 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from mhhs_workbench.codes.archetypes import ARCHETYPES, archetype_spec
+from mhhs_workbench.model.profiles.reference import CLASS_FILES, PROFILE_COLUMNS, reference_profile
 from mhhs_workbench.publish.manifest import MANIFEST
+from mhhs_workbench.time.periods import profile_day_types, seasons
 
 __all__ = [
     "DayMessage",
@@ -331,9 +334,6 @@ class DatasetExplorer:
             Columns ``archetype``, ``profile_class``, ``settlement_period``, ``generated_kw``,
             ``elexon_kw``.
         """
-        from mhhs_workbench.codes.archetypes import ARCHETYPES, archetype_spec
-        from mhhs_workbench.model.profiles.reference import PROFILE_COLUMNS, reference_profile
-        from mhhs_workbench.time.periods import profile_day_types, seasons
 
         if "meters" not in self.tables:
             raise ExploreError(f"{self.path}: no meters table to tell the archetypes")
@@ -368,7 +368,6 @@ class DatasetExplorer:
 def class_comparison_note(reference_dir: str | os.PathLike[str]) -> str | None:
     """Why Elexon's class averages cannot be compared, or None when ``reference_dir`` has them."""
     folder = Path(reference_dir)
-    from mhhs_workbench.model.profiles.reference import CLASS_FILES
 
     missing = [name for name in CLASS_FILES if not (folder / name).is_file()]
     if not missing:

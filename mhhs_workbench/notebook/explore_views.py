@@ -18,12 +18,15 @@ from IPython.display import Image, Markdown
 from matplotlib.figure import Figure
 
 from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES
+from mhhs_workbench.notebook.evidence import figure
 from mhhs_workbench.notebook.explore import (
     DatasetExplorer,
     ExploreError,
     _as_date,
     class_comparison_note,
 )
+from mhhs_workbench.notebook.reference_folder import candidate_folders, reference_state
+from mhhs_workbench.notebook.run_identity import sha256_text
 
 __all__ = [
     "QUALITY_COLOURS",
@@ -54,7 +57,6 @@ def default_reference_dir(reference_dir: str | os.PathLike[str] = "") -> Path:
     """Folder of Elexon's class averages: ``reference_dir`` if given, else the first folder of
     :func:`mhhs_workbench.notebook.reference_folder.candidate_folders` holding them (else the last one
     looked in, so that the note names it)."""
-    from mhhs_workbench.notebook.reference_folder import candidate_folders, reference_state
 
     state = reference_state(reference_dir)
     if state.folder is not None:
@@ -66,7 +68,6 @@ def default_reference_dir(reference_dir: str | os.PathLike[str] = "") -> Path:
 
 def dataset_markdown(explorer: DatasetExplorer) -> Markdown:
     """Which data set is explored: absolute path, tables found and its scenario's sha256."""
-    from mhhs_workbench.notebook.run_identity import sha256_text
 
     scenario = explorer.path / "scenario.yaml"
     digest = sha256_text(scenario.read_text(encoding="utf-8")) if scenario.is_file() else None
@@ -189,7 +190,6 @@ def period_figure(explorer: DatasetExplorer, direction: str = "I") -> Figure:
 
 
 def _note_or_image(made: Figure | str) -> Image | Markdown:
-    from mhhs_workbench.notebook.evidence import figure
 
     return Markdown(made) if isinstance(made, str) else figure(made)
 
@@ -248,7 +248,6 @@ def mpan_picker(explorer: DatasetExplorer, mpan: str = "", day: str = "") -> Any
     import ipywidgets as widgets
     from IPython.display import display
 
-    from mhhs_workbench.notebook.evidence import figure
 
     mpans = explorer.mpans()
     first = pick_mpan(explorer, mpan)

@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES
+from mhhs_workbench.notebook.message_frames import if021_frame
 
 __all__ = [
     "SLOT_LABELS",
@@ -400,7 +401,6 @@ def dataset_overview(folder: str | os.PathLike[str]) -> Figure:
         frame["time"] = pd.to_datetime(frame["date"]) + pd.to_timedelta((periods - 1) * 30, unit="min")
         time_label = "local settlement day and period"
     else:
-        from mhhs_workbench.notebook.message_frames import if021_frame
 
         msgs = if021_frame([root / "messages"] if (root / "messages").is_dir() else [root])
         frame = msgs

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mhhs_workbench.model.profiles.reference import CLASS_FILES
+from mhhs_workbench.notebook.workspace import workspace_dir
 
 __all__ = ["CLASS_FILES", "REFERENCE_ENV", "ReferenceState", "candidate_folders", "reference_state"]
 
@@ -62,7 +63,6 @@ def _classes(folder: Path) -> tuple[int, ...]:
 
 def candidate_folders(cwd: str | os.PathLike[str] | None = None) -> list[Path]:
     """The folders looked in when none is given, in order, as absolute paths."""
-    from mhhs_workbench.notebook.workspace import workspace_dir
 
     here = Path(cwd).absolute() if cwd is not None else Path.cwd()
     found: list[Path] = []

@@ -144,6 +144,7 @@ class SameInterpreterKernelManager(KernelManager):
     def kernel_spec(self) -> KernelSpec:
         """The ipykernel spec of ``sys.executable``, whatever ``kernel_name`` says."""
         if self._kernel_spec is None:
+            # optional (the ``notebook`` extra): imported only when a kernel starts
             from ipykernel.kernelspec import RESOURCES, get_kernel_dict
 
             spec = get_kernel_dict()  # ipykernel's own spec for sys.executable, metadata included
@@ -313,6 +314,7 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
 
     Defaults that are not Python literals are returned as their source text.
     """
+    # optional (the ``notebook`` extra): imported only when a notebook is read
     import nbformat
     from papermill.translators import papermill_translators
 
@@ -485,26 +487,16 @@ def run_notebook(
     NotebookFailed
         If a cell raised; the partly executed notebook is kept and named.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     params = dict(parameters or {})
     check_parameter_names(params)  # before anything else: names become code in the notebook
     path = find_notebook(notebook)
-    if overwrite:
-        params = with_overwrite(path, params)
-    declared = notebook_parameters(path)
-    _check_names(path, params, declared)
+    params, declared = _declared_and_given(path, params, overwrite=overwrite)
     # the kernel runs in ``workdir`` too, so relative paths mean the same here and there
     workdir = Path(cwd).absolute() if cwd is not None else Path.cwd()
     name = path.name.removesuffix(".ipynb")
-    fresh_key, fresh_name = FRESH_OUTPUTS.get(name, ("", ""))
-    if fresh_key in declared and not params.get(fresh_key, declared[fresh_key]):
-        params[fresh_key] = str(fresh_folder(fresh_name, cwd=workdir))  # a new folder for each run
+    _give_fresh_output(name, params, declared, workdir)
     target = evidence_path(path, params, out, defaults=declared, cwd=workdir)
-    key, placement = EVIDENCE_CONVENTIONS.get(name, ("", ""))
-    published = params.get(key, declared.get(key)) if placement == "inside" else None
-    failed = _failed_path(target, name, workdir / str(published) if published else None)
+    failed = _failed_path(target, name, _published_folder(name, params, declared, workdir))
 
     with tempfile.TemporaryDirectory(prefix="mhhs-run-") as scratch:
         executed = Path(scratch) / f"{name}.ipynb"
@@ -512,29 +504,9 @@ def run_notebook(
         _with_identity_cell(path, source, {"notebook": name, "command": command, "parameters": params,
                                            "values": {**declared, **params}})
         try:
-            papermill.execute_notebook(
-                str(source),
-                str(executed),
-                parameters=params,
-                kernel_name=KERNEL_NAME,
-                language="python",
-                kernel_manager_class=SameInterpreterKernelManager,
-                progress_bar=False,
-                log_output=log_output,
-                cwd=str(workdir),
-                execution_timeout=timeout,
-            )
+            _execute(source, executed, params, workdir, timeout=timeout, log_output=log_output)
         except Exception as exc:  # a cell raised, timed out, or the kernel died
-            if isinstance(exc, PapermillExecutionError):
-                why = f"failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-            else:
-                why = f"did not finish: {type(exc).__name__}: {exc}"
-            kept = ""
-            if executed.is_file():
-                _point_at_source(executed, path)
-                _place(executed, failed)
-                kept = f"\nthe partly executed notebook is {failed}"
-            raise NotebookFailed(f"{path.name} {why}{kept}", failed) from None
+            raise _failure(exc, path, executed, failed) from None
         _point_at_source(executed, path)
         _place(executed, target)
 
@@ -544,6 +516,149 @@ def run_notebook(
     return RunResult(notebook=target, dataset=root, parameters=params)
 
 
+def _declared_and_given(
+    path: Path, params: dict[str, Any], *, overwrite: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parameters a run gives, checked against those the notebook declares.
+
+    Parameters
+    ----------
+    path : Path
+        The notebook.
+    params : dict
+        Values given for the run; their names are already known to be identifiers.
+    overwrite : bool
+        Set the notebook's ``overwrite`` parameter to true (:func:`with_overwrite`).
+
+    Returns
+    -------
+    params : dict
+        The values given, with ``overwrite`` set when asked.
+    declared : dict
+        The notebook's declared parameters and their defaults (:func:`notebook_parameters`).
+
+    Raises
+    ------
+    RunError
+        If a given name is not declared by the notebook.
+    """
+    if overwrite:
+        params = with_overwrite(path, params)
+    declared = notebook_parameters(path)
+    _check_names(path, params, declared)
+    return params, declared
+
+
+def _give_fresh_output(name: str, params: dict[str, Any], declared: Mapping[str, Any], workdir: Path) -> None:
+    """Give a publishing notebook left with its empty default output a new workspace folder.
+
+    Parameters
+    ----------
+    name : str
+        The notebook's name (a key of :data:`FRESH_OUTPUTS`, or not).
+    params : dict
+        The run's parameters; the output parameter is set in place.
+    declared : mapping
+        The notebook's declared parameters and their defaults.
+    workdir : Path
+        The run's working folder, which holds the workspace.
+    """
+    fresh_key, fresh_name = FRESH_OUTPUTS.get(name, ("", ""))
+    if fresh_key in declared and not params.get(fresh_key, declared[fresh_key]):
+        params[fresh_key] = str(fresh_folder(fresh_name, cwd=workdir))  # a new folder for each run
+
+
+def _published_folder(
+    name: str, params: Mapping[str, Any], declared: Mapping[str, Any], workdir: Path
+) -> Path | None:
+    """The data set a notebook whose evidence goes inside it publishes (it may not exist yet).
+
+    Parameters
+    ----------
+    name : str
+        The notebook's name (a key of :data:`EVIDENCE_CONVENTIONS`, or not).
+    params, declared : mapping
+        The run's parameters, and the notebook's defaults.
+    workdir : Path
+        The run's working folder, which relative paths are taken from.
+
+    Returns
+    -------
+    Path or None
+        The data set folder; None for a notebook that publishes none or names no folder.
+    """
+    key, placement = EVIDENCE_CONVENTIONS.get(name, ("", ""))
+    published = params.get(key, declared.get(key)) if placement == "inside" else None
+    return workdir / str(published) if published else None
+
+
+def _execute(
+    source: Path, executed: Path, params: Mapping[str, Any], workdir: Path, *, timeout: float | None,
+    log_output: bool,
+) -> None:
+    """Run the notebook ``source`` with papermill on this interpreter, writing ``executed``.
+
+    Parameters
+    ----------
+    source, executed : Path
+        The notebook to run, and where the executed copy goes.
+    params : mapping
+        Values papermill injects after the parameters cell.
+    workdir : Path
+        Working folder of the kernel.
+    timeout : float or None
+        Longest a single cell may run [s]; None for no limit.
+    log_output : bool
+        Echo the notebook's output to the log while it runs.
+    """
+    import papermill  # optional (the ``notebook`` extra): imported only when a notebook runs
+
+    papermill.execute_notebook(
+        str(source),
+        str(executed),
+        parameters=params,
+        kernel_name=KERNEL_NAME,
+        language="python",
+        kernel_manager_class=SameInterpreterKernelManager,
+        progress_bar=False,
+        log_output=log_output,
+        cwd=str(workdir),
+        execution_timeout=timeout,
+    )
+
+
+def _failure(exc: Exception, path: Path, executed: Path, failed: Path) -> NotebookFailed:
+    """The error for a run that failed, keeping its partly executed notebook at ``failed``.
+
+    Parameters
+    ----------
+    exc : Exception
+        What papermill raised: a cell's error, a timeout, or a dead kernel.
+    path : Path
+        The notebook run.
+    executed : Path
+        Where papermill wrote the executed notebook (if it got that far).
+    failed : Path
+        Where a partly executed notebook is kept.
+
+    Returns
+    -------
+    NotebookFailed
+        Says why and names the kept notebook.
+    """
+    # optional (the ``notebook`` extra): imported only when a notebook runs
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        why = f"failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    else:
+        why = f"did not finish: {type(exc).__name__}: {exc}"
+    kept = ""
+    if executed.is_file():
+        _point_at_source(executed, path)
+        _place(executed, failed)
+        kept = f"\nthe partly executed notebook is {failed}"
+    return NotebookFailed(f"{path.name} {why}{kept}", failed)
 
 
 def _with_identity_cell(notebook: Path, copy: Path, run: Mapping[str, Any]) -> None:
@@ -552,7 +667,7 @@ def _with_identity_cell(notebook: Path, copy: Path, run: Mapping[str, Any]) -> N
     papermill puts its injected parameters right after the ``parameters`` cell (or first), so
     the identity cell, placed after the parameters cell here, follows them and sees their values.
     """
-    import nbformat
+    import nbformat  # optional (the ``notebook`` extra)
 
     nb = nbformat.read(notebook, as_version=4)
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
@@ -564,7 +679,7 @@ def _with_identity_cell(notebook: Path, copy: Path, run: Mapping[str, Any]) -> N
 
 def _point_at_source(executed: Path, source: Path) -> None:
     """Name the real notebook, not the temporary copy, as papermill's ``input_path``."""
-    import nbformat
+    import nbformat  # optional (the ``notebook`` extra)
 
     nb = nbformat.read(executed, as_version=4)
     if "papermill" in nb.metadata:

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mhhs_workbench.notebook.notes import notes
-from mhhs_workbench.scenario.description import Scenario, demo_scenario
+from mhhs_workbench.scenario.demo import demo_scenario
+from mhhs_workbench.scenario.document import Scenario
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def build_scenario(
 
     Raises
     ------
-    mhhs_workbench.scenario.description.ScenarioError
+    mhhs_workbench.scenario.errors.ScenarioError
         If the result is not a valid scenario; the message names the key.
     """
     with notes():  # in a notebook a warning is a note, not a traceback

@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.publish.manifest import MANIFEST
+from mhhs_workbench.scenario.demo import demo_scenario
 
 __all__ = ["WORKSPACE_ENV", "dataset_or_demo", "fresh_folder", "latest_dataset", "workspace_dir"]
 
@@ -96,8 +98,6 @@ def dataset_or_demo(path: str | os.PathLike[str] = "", purpose: str = "exploring
     if found is not None:
         print(f"no path given: {purpose} the newest data set in the workspace, {found}")
         return found
-    from mhhs_workbench.dataset import generate_dataset
-    from mhhs_workbench.scenario.description import demo_scenario
 
     target = fresh_folder("demo-data")
     print(f"no path given: {purpose} the built-in demo data set, generated into {target} "

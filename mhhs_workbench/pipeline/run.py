@@ -59,8 +59,9 @@ from mhhs_workbench.pipeline.tables import (
 )
 from mhhs_workbench.publish.writers import TableWriter
 from mhhs_workbench.sending.addressing import INTERFACES, ROLES, Addressing
-from mhhs_workbench.sending.batches import add_batch_counts, meter_sending
-from mhhs_workbench.sending.counts import chunk_message_counts
+from mhhs_workbench.sending.batches import add_batch_counts
+from mhhs_workbench.sending.counts import counts_of
+from mhhs_workbench.sending.facts import meter_sending
 from mhhs_workbench.sending.timeline import SendTimeline
 from mhhs_workbench.settlement.sums import LocalSlots, SettlementSums, SettlementTotals
 
@@ -130,11 +131,12 @@ class RunPlan:
         per_batch = {i: np.zeros((len(bounds), timeline.n_ids), dtype=np.int64) for i in INTERFACES}
         for lo in range(0, n_meters, PLAN_BATCH):
             hi = min(lo + PLAN_BATCH, n_meters)
-            role, counts = chunk_message_counts(frame, lo, hi)
+            # the meters' keyed facts, drawn once: they give both the counts and the batches
+            sending = meter_sending(frame, lo, hi)
             chunk_of = np.searchsorted(starts, np.arange(lo, hi), side="right") - 1
-            for interface, per_meter in counts.items():
-                np.add.at(per_chunk[interface], (chunk_of, role), per_meter)
-            add_batch_counts(per_batch, chunk_of, meter_sending(frame, lo, hi), frame, timeline)
+            for interface, per_meter in counts_of(sending, frame).items():
+                np.add.at(per_chunk[interface], (chunk_of, sending.role), per_meter)
+            add_batch_counts(per_batch, chunk_of, sending, frame, timeline)
         for interface in INTERFACES:
             by_role = per_batch[interface].reshape(len(bounds), len(ROLES), timeline.n_batches).sum(axis=2)
             if not np.array_equal(by_role, per_chunk[interface]):

@@ -16,16 +16,22 @@ table formats asked for) and the REP-002 / REP-002B reports.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from mhhs_workbench.codes.remedies import Advice
-from mhhs_workbench.model.chunk import effective_chunk_size
-from mhhs_workbench.scenario.description import Scenario
+from mhhs_workbench.model.chunk import DatasetFrame, effective_chunk_size
+from mhhs_workbench.model.profiles import (
+    ARCHETYPE_SPECS,  # the model defines what each archetype records
+)
+from mhhs_workbench.scenario.document import Scenario
+from mhhs_workbench.sending.counts import chunk_message_counts
 
 #: Default output limit [bytes]; ``MHHS_WORKBENCH_MAX_OUTPUT_GB`` overrides it.
 DEFAULT_MAX_OUTPUT_BYTES = 50 * 10**9
@@ -151,11 +157,12 @@ class Counts:
     settlement_rows: float
 
 
-def expected_counts(scenario: Scenario) -> Counts:
-    """What a scenario's data set holds, from its meter mix and settings, without generating it."""
-    from mhhs_workbench.model.profiles import (
-        ARCHETYPE_SPECS,  # the model defines what each archetype records
-    )
+def expected_counts(scenario: Scenario, messages: Mapping[str, int] | None = None) -> Counts:
+    """What a scenario's data set holds, from its meter mix and settings, without generating it.
+
+    Messages are counted by the plan's own rule (:func:`planned_messages`), or taken as given
+    (``messages``: the plan's totals per interface, when the plan is already made).
+    """
 
     mix = scenario.meters
     meters, days = mix.count, scenario.n_days
@@ -169,8 +176,6 @@ def expected_counts(scenario: Scenario) -> Counts:
     exports = of("domestic") * mix.pv_share  # PV (an export MPAN) on domestic sites only
     channels = 1 + exports + 2 * of("reactive")
     values = meters * days * HALF_HOURS_PER_UTC_DAY * channels
-    per_message = max(scenario.messages.days_per_message, 1)
-    if021_messages = meters * channels * math.ceil(days / per_message)
     # recovered comms faults: each day of the fault re-sent once per quantity, one message a day
     dq = scenario.data_quality
     fault_days = min(days, sum(dq.comms_fault_days) / 2)
@@ -179,17 +184,46 @@ def expected_counts(scenario: Scenario) -> Counts:
         read_days = 1 + days * READS_PER_REGISTER_DAY
     else:  # the opening read, and the change-of-supplier reads
         read_days = 1 + len(scenario.events)
-    if041_messages = meters * read_days * (metered + exports)
+    messages = planned_messages(scenario) if messages is None else messages
     return Counts(
         values=values,
-        if021_messages=if021_messages + resent_days,
-        if041_messages=if041_messages,
+        if021_messages=messages["IF-021"],  # re-sent days included
+        if041_messages=messages["IF-041"],
         resent_values=resent_days * HALF_HOURS_PER_UTC_DAY,
         reads=meters * read_days * (metered + exports + ECONOMY7_EXTRA_REGISTERS * of("economy7")),
         meter_rows=meters * (1 + exports),
         history_rows=2 * resent_days * HALF_HOURS_PER_UTC_DAY,  # as first sent, and as re-sent
         settlement_rows=settlement_rows(scenario, share, exports),
     )
+
+
+#: Meters whose messages :func:`planned_messages` counts, in evenly spaced runs of consecutive meters.
+SAMPLE_METERS = 20_000
+SAMPLE_RUNS = 20
+
+
+def planned_messages(scenario: Scenario) -> dict[str, float]:
+    """Messages per interface a generated scenario will hold, counted meter by meter by the rule the
+    plan and the chunks use (:func:`~mhhs_workbench.sending.counts.chunk_message_counts`).
+
+    Exact up to :data:`SAMPLE_METERS` meters; above, the count of :data:`SAMPLE_RUNS` evenly spaced
+    runs of consecutive meters scaled to the fleet (every meter's draws are keyed by its index, so
+    any run of meters is a fair sample), so a guard over millions of meters answers at once.
+    """
+    frame = DatasetFrame(scenario)
+    n = frame.n_meters
+    if n <= SAMPLE_METERS:
+        slices = [(0, n)]
+    else:
+        width = SAMPLE_METERS // SAMPLE_RUNS
+        slices = [(start, start + width) for start in np.linspace(0, n - width, SAMPLE_RUNS).astype(np.int64).tolist()]
+    counted = sum(stop - start for start, stop in slices)
+    totals = {"IF-021": 0.0, "IF-041": 0.0}
+    for start, stop in slices:
+        _, counts = chunk_message_counts(frame, start, stop)
+        for interface, per_meter in counts.items():
+            totals[interface] += float(per_meter.sum())
+    return {interface: total * n / counted for interface, total in totals.items()}
 
 
 def settlement_rows(scenario: Scenario, share: dict[str, float], exports: float) -> float:
@@ -205,7 +239,6 @@ def settlement_rows(scenario: Scenario, share: dict[str, float], exports: float)
     exports : float
         Share of sites with an export MPAN (one export tariff).
     """
-    from mhhs_workbench.model.profiles import ARCHETYPE_SPECS
 
     mix = scenario.meters
     meters = mix.count
@@ -232,7 +265,7 @@ def settlement_rows(scenario: Scenario, share: dict[str, float], exports: float)
     return groups * supplier_days * HALF_HOURS_PER_UTC_DAY * len(scenario.runs)
 
 
-def estimate(scenario: Scenario, chunk_size: int = 500) -> Estimate:
+def estimate(scenario: Scenario, chunk_size: int = 500, messages: Mapping[str, int] | None = None) -> Estimate:
     """Predict a scenario's output and peak memory without generating anything.
 
     Parameters
@@ -241,6 +274,8 @@ def estimate(scenario: Scenario, chunk_size: int = 500) -> Estimate:
         What would be generated.
     chunk_size : int
         Meters generated at once (drives memory, not output).
+    messages : mapping of str to int, optional
+        Messages per interface, when the plan has counted them (see :func:`expected_counts`).
 
     Returns
     -------
@@ -248,7 +283,7 @@ def estimate(scenario: Scenario, chunk_size: int = 500) -> Estimate:
         Output per output [bytes] and peak memory [bytes]; measured within 20 % of real data sets
         in total (more for tiny ones, where fixed costs dominate).
     """
-    c = expected_counts(scenario)
+    c = expected_counts(scenario, messages)
     meters, days = scenario.meters.count, scenario.n_days
     outputs = set(scenario.outputs)
     by_output: dict[str, float] = {}
@@ -298,6 +333,7 @@ def check_budget(
     *,
     chunk_size: int = 500,
     max_output_bytes: int | None = None,
+    messages: Mapping[str, int] | None = None,
 ) -> Estimate:
     """Refuse a scenario too large to generate at ``out``, before anything is written.
 
@@ -313,6 +349,8 @@ def check_budget(
         Meters generated at once.
     max_output_bytes : int, optional
         Output limit [bytes]; default ``MHHS_WORKBENCH_MAX_OUTPUT_GB`` x 10**9, else 50 GB.
+    messages : mapping of str to int, optional
+        Messages per interface as the run's plan counted them.
 
     Returns
     -------
@@ -325,7 +363,7 @@ def check_budget(
         One line: the estimate and which limit it exceeds (output limit, free space of the file
         system at ``out``, or the machine's memory), and how to proceed.
     """
-    est = estimate(scenario, chunk_size)
+    est = estimate(scenario, chunk_size, messages)
     if allow_large:
         return est
     limit = max_output_bytes if max_output_bytes is not None else _max_output_from_environment()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mhhs_workbench.scenario.description import Scenario
+from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.sending.senders import ReferenceSequence, Sender
 
 INTERFACES = ("IF-021", "IF-041")

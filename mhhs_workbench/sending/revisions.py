@@ -13,7 +13,7 @@ import pandas as pd
 from mhhs_workbench.model.chunk import Revisions
 from mhhs_workbench.model.quality import ACTUAL, REASON_NONE
 from mhhs_workbench.model.readings import day_index
-from mhhs_workbench.scenario.description import Scenario
+from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.sending.timeline import message_blocks, recovered_faults, revision_day
 from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from mhhs_workbench.model.quality import NO_SPELL
 from mhhs_workbench.model.randomness import Stream, hash_counter, meter_keys, meter_uniform, uniform
-from mhhs_workbench.scenario.description import Scenario, ServiceTiming
+from mhhs_workbench.scenario.document import Scenario
+from mhhs_workbench.scenario.sections import ServiceTiming
 
 #: Data service roles, in the order count arrays use (as in the messages' addressing).
 ROLES = ("SDS", "ADS", "UMSDS")

@@ -22,9 +22,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-import holidays
+from mhhs_workbench.time.bank_holidays import is_bank_holiday
 
 #: Working days from the settlement date to each run's execution, by settlement code (DI-160).
 RUN_WORKING_DAYS: dict[str, int] = {"SF": 16, "R1": 39, "R2": 84, "R3": 154, "RF": 292}
@@ -36,15 +35,9 @@ DEFAULT_RUNS: tuple[str, ...] = ("SF", "R1")
 RUN_TIME_UTC = dt.time(6, 0)
 
 
-@lru_cache(maxsize=64)
-def _bank_holidays(year: int) -> frozenset[dt.date]:
-    """England & Wales bank holidays of one year."""
-    return frozenset(holidays.UK(subdiv="ENG", years=[year]))
-
-
 def is_working_day(day: dt.date) -> bool:
     """Whether ``day`` is a working day: Monday-Friday, not an England & Wales bank holiday."""
-    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+    return day.weekday() < 5 and not is_bank_holiday(day)  # England & Wales
 
 
 def add_working_days(day: dt.date, n: int) -> dt.date:

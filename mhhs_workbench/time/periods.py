@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 
-import holidays
 import numpy as np
 import pandas as pd
+
+from mhhs_workbench.time.bank_holidays import bank_holidays
 
 LOCAL_TZ = "Europe/London"
 PERIOD = np.timedelta64(30, "m")
@@ -37,7 +38,6 @@ WEEKDAY, SATURDAY, SUNDAY, BANK_HOLIDAY = 0, 1, 2, 3
 DAY_TYPES: tuple[str, ...] = ("Wd", "Sat", "Sun", "BH")
 
 #: Nations with their own bank holidays (``holidays`` subdivision codes of GB).
-NATIONS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR")
 
 
 def as_days(days: Iterable | np.ndarray | pd.DatetimeIndex | str | date) -> np.ndarray:
@@ -223,20 +223,6 @@ def _last_sunday(year: int, month: int) -> np.datetime64:
 
 
 # --------------------------------------------------------------------------- day types
-
-
-@lru_cache(maxsize=64)
-def _bank_holidays(nation: str, year_lo: int, year_hi: int) -> np.ndarray:
-    if nation not in NATIONS:
-        raise ValueError(f"unknown nation {nation!r}; expected one of {', '.join(NATIONS)}")
-    cal = holidays.country_holidays("GB", subdiv=nation, years=range(year_lo, year_hi + 1))
-    return np.array(sorted(cal.keys()), dtype="datetime64[D]")
-
-
-def bank_holidays(years: Iterable[int], nation: str = "ENG") -> np.ndarray:
-    """Bank holidays of a GB nation as ``datetime64[D]`` (``ENG``, ``WLS``, ``SCT``, ``NIR``)."""
-    ys = list(years)
-    return _bank_holidays(nation, min(ys), max(ys))
 
 
 def weekdays(days: np.ndarray) -> np.ndarray:

@@ -7,14 +7,14 @@ scripts call without a browser. Every widget carries a CSS class starting ``mhhs
 
 from __future__ import annotations
 
-from mhhs_workbench.ui.designer import (
+from mhhs_workbench.ui.design_data import (
     ProfileDesign,
-    ProfileDesigner,
     archetype_average,
     design_meters,
     design_profile,
     view_data,
 )
+from mhhs_workbench.ui.designer import ProfileDesigner
 from mhhs_workbench.ui.export_panel import INTERFACES, ExportPanel
 from mhhs_workbench.ui.scenario_form import ScenarioForm
 

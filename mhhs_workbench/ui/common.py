@@ -10,6 +10,7 @@ from typing import TypeVar
 import ipywidgets as widgets
 
 from mhhs_workbench.codes.remedies import worded
+from mhhs_workbench.scenario.errors import ScenarioError
 
 W = TypeVar("W", bound=widgets.DOMWidget)
 
@@ -44,11 +45,9 @@ def iso_date(control: widgets.Text) -> dt.date:
 
     Raises
     ------
-    mhhs_workbench.scenario.description.ScenarioError
+    mhhs_workbench.scenario.errors.ScenarioError
         If it is not a date written ``YYYY-MM-DD`` (the message names the control).
     """
-    from mhhs_workbench.scenario.description import ScenarioError
-
     text = control.value.strip()
     try:
         return dt.date.fromisoformat(text)

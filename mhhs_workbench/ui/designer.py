@@ -1,348 +1,63 @@
 """The profile designer: one kind of site, a year of its half hours, seen four ways.
 
-:class:`ProfileDesign` holds the choices; :func:`design_profile` turns them into a year of
-half-hourly consumption with the package's consumption model; :func:`view_data` cuts that into
-what the plots show. :class:`ProfileDesigner` is the ipywidgets panel over those functions: every
-control change regenerates the profile (when it affects it) and re-renders a static matplotlib
-figure into an ``Output`` widget.
+:class:`ProfileDesigner` is the ipywidgets panel over the functions of
+:mod:`~mhhs_workbench.ui.design_data` (:class:`~mhhs_workbench.ui.design_data.ProfileDesign`,
+:func:`~mhhs_workbench.ui.design_data.design_profile`, :func:`~mhhs_workbench.ui.design_data.view_data`):
+every control change regenerates the profile (when it affects it) and re-renders a static
+matplotlib figure into an ``Output`` widget. Its *Data set* form
+(:class:`~mhhs_workbench.ui.scenario_form.ScenarioForm`) holds the rest of the scenario it saves.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import html
 import os
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 
-from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES, GSP_GROUPS, NATION_BY_GSP_GROUP
-from mhhs_workbench.notebook import plots
-from mhhs_workbench.notebook.reference_folder import reference_state
-from mhhs_workbench.scenario.description import MeterMix, Scenario, ScenarioError
-from mhhs_workbench.time.periods import (
-    DAY_TYPES,
-    LOCAL_TZ,
-    SEASON_NAMES,
-    SEASONS,
-    day_range,
-    profile_day_types,
-    seasons,
+from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES, GSP_GROUPS
+from mhhs_workbench.model.profiles import (
+    ARCHETYPES,
+    archetype_spec,
+    reference_profile,
+    typical_annual_kwh,
 )
+from mhhs_workbench.model.profiles.overlays import overlay_unavailable
+from mhhs_workbench.notebook import plots
+from mhhs_workbench.notebook.evidence import figure as figure_output
+from mhhs_workbench.notebook.reference_folder import reference_state
+from mhhs_workbench.notebook.workspace import workspace_dir
+from mhhs_workbench.scenario.document import Scenario
+from mhhs_workbench.scenario.errors import ScenarioError
+from mhhs_workbench.scenario.sections import MeterMix
+from mhhs_workbench.time.periods import SEASON_NAMES, SEASONS
 from mhhs_workbench.ui.common import DESCRIPTION_STYLE, control_layout, show_png, status_html, tag
+from mhhs_workbench.ui.design_data import (
+    EV_CHARGERS,
+    ProfileDesign,
+    archetype_average,
+    design_profile,
+    homes_comparison_png,
+    overlay_note,
+    pv_max_kwp,
+    view_data,
+)
 from mhhs_workbench.ui.scenario_form import ScenarioForm
 
-__all__ = [
-    "EV_CHARGERS",
-    "GENERATION_FIELDS",
-    "PROFILE_DAY_TYPES",
-    "ProfileDesign",
-    "ProfileDesigner",
-    "archetype_average",
-    "design_meters",
-    "design_profile",
-    "homes_comparison_png",
-    "view_data",
-]
+__all__ = ["ProfileDesigner"]
 
-#: Day types of load profiles (bank holidays count as Sundays), code to label.
-PROFILE_DAY_TYPES: dict[str, str] = {"Wd": "Weekday", "Sat": "Saturday", "Sun": "Sunday"}
-
-#: Charger powers offered [kW]; 0 means no electric vehicle (22 kW is a common business charger).
-EV_CHARGERS: tuple[float, ...] = (0.0, 3.5, 7.0, 11.0, 22.0)
-
-#: Largest PV offered [kWp]: at least this, more for sites that use more.
-PV_MAX_KWP = 12.0
-
-#: Sites averaged into the archetype's average shape.
-AVERAGE_SITES = 24
-
-
-@dataclass(frozen=True)
-class ProfileDesign:
-    """What the designer is designing: one kind of site and how it is viewed.
-
-    Attributes
-    ----------
-    archetype : str
-        Consumption archetype (one of ``mhhs_workbench.model.profiles.ARCHETYPES``).
-    annual_kwh : float or None
-        Annual consumption of each site before overlays [kWh]; None draws it around the
-        archetype's typical value.
-    pv_kwp : float
-        Rooftop PV peak power [kWp]; 0 for none.
-    ev_kw : float
-        Electric vehicle charger power [kW]; 0 for none.
-    ev_smart : bool
-        Whether the EV charges on a smart tariff (overnight).
-    heat_pump_kwh : float
-        Annual heat-pump electricity [kWh]; 0 for none.
-    sites : int
-        Sites generated and averaged. The model has no separate noise knob: each site's own
-        variation comes from the seed, and averaging more sites smooths it away.
-    seed : int
-        Seed of every random draw.
-    year : int
-        Calendar year generated (UTC days 1 January to 31 December).
-    gsp_group : str
-        GSP group of the sites (weather and bank holidays depend on it).
-    season : str
-        Elexon season code viewed in the day and week plots (``Wtr``, ``Spr``, ...).
-    day_type : str
-        Day type viewed in the day plot: ``Wd``, ``Sat`` or ``Sun``.
-    """
-
-    archetype: str = "domestic_unrestricted"
-    annual_kwh: float | None = None
-    pv_kwp: float = 0.0
-    ev_kw: float = 0.0
-    ev_smart: bool = False
-    heat_pump_kwh: float = 0.0
-    sites: int = 1
-    seed: int = 1
-    year: int = 2025
-    gsp_group: str = "_C"
-    season: str = "Wtr"
-    day_type: str = "Wd"
-
-    @property
-    def generation_key(self) -> tuple[Any, ...]:
-        """Values of the fields that change the generated data, in :data:`GENERATION_FIELDS` order."""
-        return tuple(getattr(self, name) for name in GENERATION_FIELDS)
-
-
-#: Fields of :class:`ProfileDesign` that change the generated data (the others only the view).
-GENERATION_FIELDS: tuple[str, ...] = ("archetype", "annual_kwh", "pv_kwp", "ev_kw", "ev_smart",
-                                      "heat_pump_kwh", "sites", "seed", "year", "gsp_group")
-
-
-# --------------------------------------------------------------------------- computation
-
-
-def _profiles():
-    # imported late: the consumption model is the heaviest import of the package
-    from mhhs_workbench.model import profiles
-
-    return profiles
-
-
-def design_meters(design: ProfileDesign) -> pd.DataFrame:
-    """The meters a design generates: ``design.sites`` sites, all with the chosen overlays."""
-    meters = _profiles().default_meters(design.sites, archetype=design.archetype, seed=design.seed)
-    meters = meters.copy()
-    meters["gsp_group"] = design.gsp_group
-    meters["annual_kwh"] = np.nan if design.annual_kwh is None else float(design.annual_kwh)
-    meters["pv_kwp"] = float(design.pv_kwp)
-    meters["ev_kw"] = float(design.ev_kw)
-    meters["ev_smart"] = bool(design.ev_smart and design.ev_kw > 0)
-    meters["heat_pump_kwh"] = float(design.heat_pump_kwh)
-    return meters
-
-
-def _local_view(period_ends: np.ndarray, gsp_group: str) -> pd.DataFrame:
-    """Local clock view of UTC period ends: start time, date, clock slot, season, day type."""
-    starts = pd.DatetimeIndex(np.asarray(period_ends, dtype="datetime64[ns]")) - pd.Timedelta(minutes=30)
-    local = starts.tz_localize("UTC").tz_convert(LOCAL_TZ).tz_localize(None)
-    dates = local.values.astype("datetime64[D]")
-    uniq, inverse = np.unique(dates, return_inverse=True)
-    season_codes = np.asarray(SEASONS)[seasons(uniq)][inverse]
-    nation = NATION_BY_GSP_GROUP[gsp_group]
-    day_codes = np.asarray(DAY_TYPES)[profile_day_types(uniq, nation)][inverse]
-    minutes = (local.values - dates.astype("datetime64[ns]")) // np.timedelta64(1, "m")
-    return pd.DataFrame({
-        "local_start": local,
-        "local_date": dates,
-        "local_slot": (minutes // 30).astype(np.int64),
-        "season": season_codes,
-        "day_type": day_codes,
-    })
-
-
-def _profile_frame(period_ends: np.ndarray, import_wh: np.ndarray, export_wh: np.ndarray,
-                   gsp_group: str) -> pd.DataFrame:
-    frame = _local_view(period_ends, gsp_group)
-    frame.insert(0, "import_wh", import_wh)
-    frame.insert(1, "export_wh", export_wh)
-    frame.index = pd.DatetimeIndex(np.asarray(period_ends, dtype="datetime64[ns]"), name="period_end").tz_localize("UTC")
-    return frame
-
-
-@lru_cache(maxsize=16)
-def _design_profile_cached(key: tuple[Any, ...]) -> pd.DataFrame:
-    design = ProfileDesign(**dict(zip(GENERATION_FIELDS, key, strict=True)))
-    days = day_range(dt.date(design.year, 1, 1), dt.date(design.year, 12, 31))
-    result = _profiles().consumption(design_meters(design), days, design.seed)
-    return _profile_frame(result.period_ends, result.import_wh.mean(axis=0),
-                          result.export_wh.mean(axis=0), design.gsp_group)
-
-
-def design_profile(design: ProfileDesign) -> pd.DataFrame:
-    """A year of the design's half hours, averaged over its sites.
-
-    Parameters
-    ----------
-    design : ProfileDesign
-        What to generate.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per UTC half hour of ``design.year``, indexed by the period end (UTC), with
-        ``import_wh`` and ``export_wh`` (mean per site [Wh]), and the local view: ``local_start``
-        (naive local clock time the period starts), ``local_date``, ``local_slot`` (0-47 on the
-        local clock), ``season`` (Elexon code) and ``day_type`` (``Wd``, ``Sat``, ``Sun``; bank
-        holidays as ``Sun``). Results are cached; treat the frame as read-only.
-    """
-    return _design_profile_cached(design.generation_key)
-
-
-@lru_cache(maxsize=8)
-def archetype_average(archetype: str, year: int, gsp_group: str = "_C") -> pd.DataFrame:
-    """The archetype's average: :data:`AVERAGE_SITES` typical sites without overlays, averaged.
-
-    Returns the same layout as :func:`design_profile`.
-    """
-    design = ProfileDesign(archetype=archetype, sites=AVERAGE_SITES, seed=0, year=year, gsp_group=gsp_group)
-    return design_profile(design)
-
-
-@lru_cache(maxsize=2)
-def _homes_png(sample_folder: str, modified_ns: int) -> bytes:
-    """PNG of the real-versus-generated homes figure (cached per sample file and its mtime)."""
-    from mhhs_workbench.model.profiles.household_figure import comparison_figure
-    from mhhs_workbench.model.profiles.household_statistics import compare_homes
-
-    return plots.figure_png(comparison_figure(compare_homes(sample_folder)))
-
-
-def homes_comparison_png(reference_dir: str | os.PathLike[str] | None) -> tuple[bytes | None, str]:
-    """A year of generated homes beside the real household sample, for the reference view.
-
-    Parameters
-    ----------
-    reference_dir : path or None
-        The reference folder, or its ``profiles`` sub-folder (the Elexon data folder), holding
-        ``households/lcl_2013_50_homes.parquet``.
-
-    Returns
-    -------
-    png : bytes or None
-        The figure (a week of three real and three generated homes, and the per-home
-        statistics), or None when the sample is not there.
-    note : str
-        What is shown, or why nothing is.
-    """
-    from mhhs_workbench.model.profiles.household_statistics import SAMPLE_FILE, find_sample
-
-    if not reference_dir or not str(reference_dir).strip():
-        return None, ("Real homes: give the reference data folder to compare a year of generated "
-                      "homes with 50 real London homes.")
-    folder = find_sample(Path(str(reference_dir).strip()))
-    if folder is None:
-        return None, (f"Real homes: no {SAMPLE_FILE.as_posix()} in or beside {reference_dir}; "
-                      "the comparison with real homes is not shown.")
-    sample = folder / SAMPLE_FILE
-    png = _homes_png(str(folder), sample.stat().st_mtime_ns)
-    return png, (f"Real homes: a year of 80 generated PC1 homes against the 50 London homes of "
-                 f"{sample.name} (see docs/homes.md).")
-
-
-def _day_curve(frame: pd.DataFrame, column: str, season: str, day_type: str) -> np.ndarray:
-    """Mean power [kW] per local clock slot over the days of a season and day type."""
-    sel = frame[(frame["season"] == season) & (frame["day_type"] == day_type)]
-    curve = sel.groupby("local_slot")[column].mean().reindex(range(48))
-    return curve.to_numpy(dtype=float) / 500.0
-
-
-def _first_week(frame: pd.DataFrame, season: str) -> pd.DataFrame:
-    """The first Monday-to-Sunday week of local days wholly in a season (else its first 7 days)."""
-    days = np.unique(frame.loc[frame["season"] == season, "local_date"].to_numpy())
-    if days.size == 0:
-        return frame.iloc[:0]
-    in_season = set(days.tolist())
-    start = days[0]
-    for day in days:
-        week = [day + np.timedelta64(k, "D") for k in range(7)]
-        if pd.Timestamp(day).weekday() == 0 and all(w in in_season for w in week):
-            start = day
-            break
-    end = start + np.timedelta64(7, "D")
-    return frame[(frame["local_date"] >= start) & (frame["local_date"] < end)]
-
-
-def view_data(design: ProfileDesign, profile: pd.DataFrame, average: pd.DataFrame,
-              reference: pd.DataFrame | None = None) -> dict[str, Any]:
-    """What the designer's plots show, as plain data.
-
-    Parameters
-    ----------
-    design : ProfileDesign
-        The design (its ``season`` and ``day_type`` choose the day and week viewed).
-    profile : pandas.DataFrame
-        The design's year (:func:`design_profile`).
-    average : pandas.DataFrame
-        The archetype's average year (:func:`archetype_average`).
-    reference : pandas.DataFrame, optional
-        Elexon's profile class data (``mhhs_workbench.model.profiles.reference_profile``) [kW].
-
-    Returns
-    -------
-    dict
-        ``day``: label to 48 values [kW] on the local clock (the designed import and export, the
-        archetype average, Elexon's class average); ``shapes``: the same import curves each
-        divided by its mean; ``week``: label to series [kW] indexed by local start time;
-        ``year``: (days x 48) import matrix [kW] by UTC day and half hour; ``first_day``;
-        ``titles``; ``annual_import_kwh`` and ``annual_export_kwh`` per site.
-    """
-    season, day_type = design.season, design.day_type
-    label = f"{SEASON_NAMES[season]} {PROFILE_DAY_TYPES[day_type].lower()}"
-    designed = _day_curve(profile, "import_wh", season, day_type)
-    day = {"designed import": designed}
-    if design.pv_kwp > 0:
-        day["designed export"] = _day_curve(profile, "export_wh", season, day_type)
-    day["archetype average"] = _day_curve(average, "import_wh", season, day_type)
-    shapes = {"designed import": designed, "archetype average": day["archetype average"]}
-    if reference is not None:
-        elexon = reference[f"{season} {day_type}"].to_numpy(dtype=float)
-        day["Elexon class average (1997)"] = elexon
-        shapes["Elexon class average (1997)"] = elexon
-    shapes = {k: v / np.nanmean(v) if np.nanmean(v) > 0 else v for k, v in shapes.items()}
-
-    week_rows = _first_week(profile, season)
-    week = {"import": pd.Series(week_rows["import_wh"].to_numpy() / 500.0, index=week_rows["local_start"])}
-    if design.pv_kwp > 0:
-        week["export"] = pd.Series(week_rows["export_wh"].to_numpy() / 500.0, index=week_rows["local_start"])
-
-    year = profile["import_wh"].to_numpy(dtype=float).reshape(-1, 48) / 500.0
-    first_day = profile.index[0].tz_convert(None).floor("D").to_datetime64().astype("datetime64[D]")
-    sites = "1 site" if design.sites == 1 else f"mean of {design.sites} sites"
-    return {
-        "day": day,
-        "shapes": shapes,
-        "week": week,
-        "year": year,
-        "first_day": first_day,
-        "titles": {
-            "day": f"{label}: mean day ({sites})",
-            "shapes": f"{label}: shape (each curve / its mean)",
-            "week": f"First full {SEASON_NAMES[season]} week, local time",
-            "year": f"{design.year} import, UTC days x half hours",
-        },
-        "annual_import_kwh": float(profile["import_wh"].sum() / 1000.0),
-        "annual_export_kwh": float(profile["export_wh"].sum() / 1000.0),
-    }
-
-
-# --------------------------------------------------------------------------- the panel
+#: The designer's controls, in :class:`ProfileDesign` field order and then the two folders.
+CONTROL_NAMES: tuple[str, ...] = (*(f.name for f in dataclasses.fields(ProfileDesign)),
+                                  "reference_dir", "scenario_path")
 
 
 def _note(text: str) -> widgets.HTML:
@@ -353,27 +68,7 @@ def _note(text: str) -> widgets.HTML:
 
 def _scenario_file(archetype: str) -> Path:
     """Where the designer proposes to save a design: ``<archetype>.yaml`` in the workspace."""
-    from mhhs_workbench.notebook.workspace import workspace_dir
-
     return workspace_dir() / f"{archetype}.yaml"
-
-
-def pv_max_kwp(archetype: str) -> float:
-    """Largest PV the designer offers an archetype [kWp]: 1 kWp per MWh of its typical annual
-    consumption, at least :data:`PV_MAX_KWP`."""
-    return float(max(PV_MAX_KWP, round(_profiles().typical_annual_kwh(archetype) / 1000.0)))
-
-
-def overlay_note(archetype: str) -> str:
-    """Why overlays are switched off for an archetype, in words ("" when all are allowed)."""
-    from mhhs_workbench.model.profiles.overlays import overlay_unavailable
-
-    reasons = overlay_unavailable(archetype)
-    name = archetype.replace("_", " ")
-    if all(reasons.values()):
-        return f"Overlays are off for {name}: {reasons['pv_kwp']}."
-    words = {"pv_kwp": "PV", "ev_kw": "EV charging", "heat_pump_kwh": "Heat pump"}
-    return " ".join(f"{words[k]} is off for {name}: {r}." for k, r in reasons.items() if r)
 
 
 class ProfileDesigner:
@@ -416,72 +111,130 @@ class ProfileDesigner:
     def __init__(self, design: ProfileDesign | None = None, *, reference_dir: str | os.PathLike[str] = "",
                  scenario_file: str | os.PathLike[str] = "", render: bool = True, **changes: Any) -> None:
         design = dataclasses.replace(design or ProfileDesign(), **changes)
-        profiles = _profiles()
         self._updating = False
         self._loaded: Scenario | None = None
         self._load_listeners: list[Callable[[Scenario], None]] = []
         self.image_png: bytes = b""
         self._last_error: str = ""
 
-        annual = design.annual_kwh if design.annual_kwh is not None else profiles.typical_annual_kwh(design.archetype)
-        c: dict[str, widgets.Widget] = {}
+        c: dict[str, widgets.Widget] = {
+            **self._site_controls(design), **self._overlay_controls(design),
+            **self._individuality_controls(design), **self._view_controls(design, reference_dir),
+            **self._scenario_file_controls(design)}
+        self.controls = {name: c[name] for name in CONTROL_NAMES}
+        self._make_outputs()
+        self.widget = tag(widgets.VBox([
+            widgets.HTML("<h3 style='margin:0'>Profile designer</h3>"),
+            self._control_columns(), self.status, self.plot, self.homes_note, self.homes,
+        ], layout=widgets.Layout(width="100%")), "designer")
+        self._apply_archetype(design.archetype)
+        self.form = ScenarioForm(self._base_scenario())
+        self.form.on_change(self._sync_form)  # re-ticking "designed kind only" shows the design again
+
+        for name, control in self.controls.items():
+            if name != "scenario_path":
+                control.observe(self._changed(name), names="value")
+        if str(scenario_file or "").strip():
+            self.load_scenario(scenario_file, render=False)
+        if render:
+            self.refresh()
+        else:
+            self._sync_form()  # the form shows the designed fleet from the start
+
+    # ------------------------------------------------------------------ building the panel
+
+    @staticmethod
+    def _site_controls(design: ProfileDesign) -> dict[str, widgets.Widget]:
+        """The *Site* controls: archetype, annual kWh (the archetype's typical one when the
+        design has none) and GSP group."""
+        annual = design.annual_kwh if design.annual_kwh is not None else typical_annual_kwh(design.archetype)
         wide = control_layout
-        c["archetype"] = tag(widgets.Dropdown(
-            options=[(a.replace("_", " "), a) for a in profiles.ARCHETYPES], value=design.archetype,
-            description="Archetype", style=DESCRIPTION_STYLE, layout=wide()), "archetype")
-        c["annual_kwh"] = tag(widgets.BoundedFloatText(
-            value=float(annual), min=1.0, max=100_000_000.0, step=100.0, description="Annual kWh",
-            tooltip="Annual consumption of each site before PV, EV and heat pump",
-            style=DESCRIPTION_STYLE, layout=wide()), "annual-kwh")
-        c["pv_kwp"] = tag(widgets.FloatSlider(
-            value=design.pv_kwp, min=0.0, max=max(pv_max_kwp(design.archetype), design.pv_kwp), step=0.5,
-            description="PV kWp", continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "pv-kwp")
-        c["ev_kw"] = tag(widgets.Dropdown(
-            options=[("none", 0.0)] + [(f"{k:g} kW", k) for k in EV_CHARGERS if k > 0],
-            value=design.ev_kw, description="EV charger", style=DESCRIPTION_STYLE, layout=wide()), "ev-kw")
-        c["ev_smart"] = tag(widgets.Checkbox(
-            value=design.ev_smart, description="Smart charging", indent=True,
-            style=DESCRIPTION_STYLE, layout=wide()), "ev-smart")
-        c["heat_pump_kwh"] = tag(widgets.FloatSlider(
-            value=design.heat_pump_kwh, min=0.0, max=12_000.0, step=250.0, description="Heat pump kWh/yr",
-            continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "heat-pump-kwh")
-        c["sites"] = tag(widgets.IntSlider(
-            value=design.sites, min=1, max=50, description="Sites averaged",
-            tooltip="1 shows one site with all its own noise; more sites average it away",
-            continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "sites")
-        c["seed"] = tag(widgets.IntText(value=design.seed, description="Seed", style=DESCRIPTION_STYLE,
-                                        layout=wide()), "seed")
-        c["year"] = tag(widgets.BoundedIntText(
-            value=design.year, min=2000, max=2100, description="Year", style=DESCRIPTION_STYLE,
-            layout=wide()), "year")
-        c["gsp_group"] = tag(widgets.Dropdown(
-            options=[(f"{g} {GSP_GROUP_NAMES[g]}", g) for g in GSP_GROUPS], value=design.gsp_group,
-            description="GSP group", style=DESCRIPTION_STYLE, layout=wide()), "gsp-group")
-        c["season"] = tag(widgets.Dropdown(
-            options=[(SEASON_NAMES[s], s) for s in SEASONS], value=design.season,
-            description="Season viewed", style=DESCRIPTION_STYLE, layout=wide()), "season")
-        c["day_type"] = tag(widgets.Dropdown(
-            options=[("Weekday", "Wd"), ("Saturday", "Sat"), ("Sunday, bank holiday", "Sun")],
-            value=design.day_type, description="Day viewed", style=DESCRIPTION_STYLE, layout=wide()),
-            "day-type")
+        return {
+            "archetype": tag(widgets.Dropdown(
+                options=[(a.replace("_", " "), a) for a in ARCHETYPES], value=design.archetype,
+                description="Archetype", style=DESCRIPTION_STYLE, layout=wide()), "archetype"),
+            "annual_kwh": tag(widgets.BoundedFloatText(
+                value=float(annual), min=1.0, max=100_000_000.0, step=100.0, description="Annual kWh",
+                tooltip="Annual consumption of each site before PV, EV and heat pump",
+                style=DESCRIPTION_STYLE, layout=wide()), "annual-kwh"),
+            "gsp_group": tag(widgets.Dropdown(
+                options=[(f"{g} {GSP_GROUP_NAMES[g]}", g) for g in GSP_GROUPS], value=design.gsp_group,
+                description="GSP group", style=DESCRIPTION_STYLE, layout=wide()), "gsp-group"),
+        }
+
+    @staticmethod
+    def _overlay_controls(design: ProfileDesign) -> dict[str, widgets.Widget]:
+        """The *Overlays* controls: PV, EV charger, smart charging and heat pump."""
+        wide = control_layout
+        return {
+            "pv_kwp": tag(widgets.FloatSlider(
+                value=design.pv_kwp, min=0.0, max=max(pv_max_kwp(design.archetype), design.pv_kwp), step=0.5,
+                description="PV kWp", continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "pv-kwp"),
+            "ev_kw": tag(widgets.Dropdown(
+                options=[("none", 0.0)] + [(f"{k:g} kW", k) for k in EV_CHARGERS if k > 0],
+                value=design.ev_kw, description="EV charger", style=DESCRIPTION_STYLE, layout=wide()), "ev-kw"),
+            "ev_smart": tag(widgets.Checkbox(
+                value=design.ev_smart, description="Smart charging", indent=True,
+                style=DESCRIPTION_STYLE, layout=wide()), "ev-smart"),
+            "heat_pump_kwh": tag(widgets.FloatSlider(
+                value=design.heat_pump_kwh, min=0.0, max=12_000.0, step=250.0, description="Heat pump kWh/yr",
+                continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "heat-pump-kwh"),
+        }
+
+    @staticmethod
+    def _individuality_controls(design: ProfileDesign) -> dict[str, widgets.Widget]:
+        """The *Individuality* controls: sites averaged and seed."""
+        wide = control_layout
+        return {
+            "sites": tag(widgets.IntSlider(
+                value=design.sites, min=1, max=50, description="Sites averaged",
+                tooltip="1 shows one site with all its own noise; more sites average it away",
+                continuous_update=False, style=DESCRIPTION_STYLE, layout=wide()), "sites"),
+            "seed": tag(widgets.IntText(value=design.seed, description="Seed", style=DESCRIPTION_STYLE,
+                                        layout=wide()), "seed"),
+        }
+
+    @staticmethod
+    def _view_controls(design: ProfileDesign, reference_dir: str | os.PathLike[str]) -> dict[str, widgets.Widget]:
+        """The *View* controls: year, season and day viewed, and the Elexon data folder."""
+        wide = control_layout
         # the folder given, else one found where reference data usually is (empty when none is)
         found = reference_state(reference_dir)
-        c["reference_dir"] = tag(widgets.Text(
-            value=str(found.folder if found.folder is not None and not found.given else reference_dir or ""),
-            description="Elexon data folder",
-            placeholder="folder with elexon_profile_class_N.csv", continuous_update=False,
-            style=DESCRIPTION_STYLE, layout=wide()), "reference-dir")
-        c["scenario_path"] = tag(widgets.Text(
-            value=str(_scenario_file(design.archetype)), description="Scenario file", style=DESCRIPTION_STYLE,
-            layout=wide()), "scenario-path")
-        self.controls = c
+        return {
+            "year": tag(widgets.BoundedIntText(
+                value=design.year, min=2000, max=2100, description="Year", style=DESCRIPTION_STYLE,
+                layout=wide()), "year"),
+            "season": tag(widgets.Dropdown(
+                options=[(SEASON_NAMES[s], s) for s in SEASONS], value=design.season,
+                description="Season viewed", style=DESCRIPTION_STYLE, layout=wide()), "season"),
+            "day_type": tag(widgets.Dropdown(
+                options=[("Weekday", "Wd"), ("Saturday", "Sat"), ("Sunday, bank holiday", "Sun")],
+                value=design.day_type, description="Day viewed", style=DESCRIPTION_STYLE, layout=wide()),
+                "day-type"),
+            "reference_dir": tag(widgets.Text(
+                value=str(found.folder if found.folder is not None and not found.given else reference_dir or ""),
+                description="Elexon data folder",
+                placeholder="folder with elexon_profile_class_N.csv", continuous_update=False,
+                style=DESCRIPTION_STYLE, layout=wide()), "reference-dir"),
+        }
 
+    def _scenario_file_controls(self, design: ProfileDesign) -> dict[str, widgets.Widget]:
+        """The *Scenario file* controls: its path (returned), and the save and load buttons with
+        their status line (set on the panel)."""
         self.save_button = tag(widgets.Button(description="Save as scenario", icon="save"), "save-scenario")
         self.save_button.on_click(lambda _: self._save_clicked())
         self.load_button = tag(widgets.Button(description="Load scenario", icon="folder-open"), "load-scenario")
         self.load_button.on_click(lambda _: self._load_clicked())
-        self.reference_state = tag(widgets.HTML(layout=widgets.Layout(width="100%")), "reference-state")
         self.save_status = tag(widgets.HTML(), "save-status")
+        return {
+            "scenario_path": tag(widgets.Text(
+                value=str(_scenario_file(design.archetype)), description="Scenario file", style=DESCRIPTION_STYLE,
+                layout=control_layout()), "scenario-path"),
+        }
+
+    def _make_outputs(self) -> None:
+        """The panel's status lines, notes and image outputs."""
+        self.reference_state = tag(widgets.HTML(layout=widgets.Layout(width="100%")), "reference-state")
         self.status = tag(widgets.HTML(), "designer-status")
         self.plot = tag(widgets.Output(layout=widgets.Layout(min_height="760px", width="100%")), "plot")
         self.overlay_note = tag(widgets.HTML(layout=widgets.Layout(width="100%")), "overlay-note")
@@ -490,6 +243,10 @@ class ProfileDesigner:
         self.homes_png: bytes | None = None
         self._homes_folder: str | None = None
 
+    def _control_columns(self) -> widgets.HBox:
+        """The controls in three columns over the plots: two columns and the plots' full width at
+        1280 px, all three side by side from about 1600 px."""
+        c = self.controls
         noise_note = _note(
             "The model has no separate noise knob: each site's own variation comes from the seed. "
             "<i>Sites averaged</i> = 1 shows one site; more sites smooth it toward the archetype.")
@@ -498,10 +255,8 @@ class ProfileDesigner:
             "quality, supplier change, participants); annual kWh is then drawn around the "
             "archetype's typical value. <i>Load scenario</i> reads a scenario file back: the "
             "designer shows its largest archetype and the form holds all of it.")
-        # three columns of controls over the plots: two columns and the plots' full width at
-        # 1280 px, all three side by side from about 1600 px
         column = widgets.Layout(width="30em", margin="0 2em 0 0")
-        controls = widgets.HBox([
+        return widgets.HBox([
             widgets.VBox([widgets.HTML("<b>Site</b>"), c["archetype"], c["annual_kwh"], c["gsp_group"],
                           widgets.HTML("<b>Overlays</b>"), c["pv_kwp"], c["ev_kw"], c["ev_smart"],
                           c["heat_pump_kwh"], self.overlay_note], layout=column),
@@ -512,31 +267,12 @@ class ProfileDesigner:
                           widgets.HBox([self.save_button, self.load_button]), self.save_status,
                           note_scenario], layout=column),
         ], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
-        self.widget = tag(widgets.VBox([
-            widgets.HTML("<h3 style='margin:0'>Profile designer</h3>"),
-            controls, self.status, self.plot, self.homes_note, self.homes,
-        ], layout=widgets.Layout(width="100%")), "designer")
-        self._apply_archetype(design.archetype)
-        self.form = ScenarioForm(self._base_scenario())
-        self.form.on_change(self._sync_form)  # re-ticking "designed kind only" shows the design again
-
-        for name, control in c.items():
-            if name != "scenario_path":
-                control.observe(self._changed(name), names="value")
-        if str(scenario_file or "").strip():
-            self.load_scenario(scenario_file, render=False)
-        if render:
-            self.refresh()
-        else:
-            self._sync_form()  # the form shows the designed fleet from the start
 
     # ------------------------------------------------------------------ pure API
 
     @property
     def design(self) -> ProfileDesign:
         """The design the controls describe now (an overlay the archetype cannot carry is 0)."""
-        from mhhs_workbench.model.profiles.overlays import overlay_unavailable
-
         c = self.controls
         off = overlay_unavailable(c["archetype"].value)
 
@@ -573,10 +309,9 @@ class ProfileDesigner:
         if folder is None:
             return None
         design = self.design
-        profiles = _profiles()
         if design.archetype == "unmetered_street_lighting":
             return None  # street lighting has no Elexon profile class
-        return profiles.reference_profile(design.archetype, folder)
+        return reference_profile(design.archetype, folder)
 
     def plot_data(self) -> dict[str, Any]:
         """What the plots show (see :func:`view_data`)."""
@@ -615,7 +350,7 @@ class ProfileDesigner:
 
         Raises
         ------
-        mhhs_workbench.scenario.description.ScenarioError
+        mhhs_workbench.scenario.errors.ScenarioError
             If the design and the form make no valid scenario.
         """
         base = base or self._base_scenario()
@@ -634,11 +369,10 @@ class ProfileDesigner:
     def _designed_meters(self, m: MeterMix) -> MeterMix:
         """``m`` with the design as its whole fleet (see :meth:`to_scenario`)."""
         d = self.design
-        profiles = _profiles()
-        home = profiles.archetype_spec(d.archetype).domestic
+        home = archetype_spec(d.archetype).domestic
         pv = 1.0 if d.pv_kwp > 0 else 0.0
         ev = 1.0 if d.ev_kw > 0 else 0.0
-        per_mwh = d.pv_kwp / (profiles.typical_annual_kwh(d.archetype) / 1000.0)
+        per_mwh = d.pv_kwp / (typical_annual_kwh(d.archetype) / 1000.0)
         return dataclasses.replace(
             m,
             archetypes={d.archetype: 1.0},
@@ -676,25 +410,24 @@ class ProfileDesigner:
 
         Raises
         ------
-        mhhs_workbench.scenario.description.ScenarioError
+        mhhs_workbench.scenario.errors.ScenarioError
             If the file is not a valid scenario (the message names file, line and key).
         """
         target = Path(path if path is not None else self.controls["scenario_path"].value.strip()).expanduser()
         scenario = Scenario.from_yaml(target.absolute())
         m = scenario.meters
         archetype = max(m.archetypes.items(), key=lambda kv: kv[1])[0]
-        profiles = _profiles()
-        home = profiles.archetype_spec(archetype).domestic
+        home = archetype_spec(archetype).domestic
         pv_share = m.pv_share if home else m.non_domestic_pv_share
         ev_share = m.ev_share if home else m.non_domestic_ev_share
         pv_kwp = (sum(m.pv_kwp) / 2 if home else
-                  sum(m.non_domestic_pv_kwp_per_mwh) / 2 * profiles.typical_annual_kwh(archetype) / 1000.0)
+                  sum(m.non_domestic_pv_kwp_per_mwh) / 2 * typical_annual_kwh(archetype) / 1000.0)
         c = self.controls
         self._updating = True
         try:
             c["archetype"].value = archetype
             self._apply_archetype(archetype)
-            c["annual_kwh"].value = profiles.typical_annual_kwh(archetype)
+            c["annual_kwh"].value = typical_annual_kwh(archetype)
             if m.gsp_groups:
                 c["gsp_group"].value = m.gsp_groups[0]
             c["seed"].value = scenario.seed
@@ -777,16 +510,12 @@ class ProfileDesigner:
 
     def show(self, interactive: bool = True) -> None:
         """Display the panel, or (``interactive=False``) a static figure and a summary."""
-        from IPython.display import Markdown, display
-
-        from mhhs_workbench.notebook.evidence import figure
-
         if interactive:
             display(self.widget)
             return
         d = self.design
         display(Markdown(f"**Designed profile**: `{d}`"))
-        display(figure(self.figure()))
+        display(figure_output(self.figure()))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -829,7 +558,7 @@ class ProfileDesigner:
             if name == "archetype":
                 self._updating = True  # one redraw for the archetype and its typical annual kWh
                 try:
-                    self.controls["annual_kwh"].value = _profiles().typical_annual_kwh(change["new"])
+                    self.controls["annual_kwh"].value = typical_annual_kwh(change["new"])
                     self.controls["scenario_path"].value = str(_scenario_file(change["new"]))
                     self._apply_archetype(change["new"])
                 finally:
@@ -841,8 +570,6 @@ class ProfileDesigner:
     def _apply_archetype(self, archetype: str) -> None:
         """Offer the overlays the archetype can carry: the others are set to none and disabled,
         with the reason under them; PV goes up to :func:`pv_max_kwp`."""
-        from mhhs_workbench.model.profiles.overlays import overlay_unavailable
-
         c = self.controls
         off = overlay_unavailable(archetype)
         top = pv_max_kwp(archetype)
@@ -882,8 +609,6 @@ class ProfileDesigner:
         return scenario
 
     def _load_clicked(self) -> None:
-        import warnings
-
         try:
             with warnings.catch_warnings(record=True) as caught:  # shown here, not on stderr
                 warnings.simplefilter("always")

@@ -16,13 +16,10 @@ import ipywidgets as widgets
 from mhhs_workbench.dataset import DatasetSummary, generate_dataset
 from mhhs_workbench.notebook.evidence import ValidationEvidence, count_label, validation
 from mhhs_workbench.notebook.workspace import fresh_folder
-from mhhs_workbench.scenario.description import (
-    MAX_METERS,
-    OUTPUT_ALIASES,
-    Scenario,
-    ScenarioError,
-    event_in_range,
-)
+from mhhs_workbench.scenario.checks import event_in_range
+from mhhs_workbench.scenario.document import Scenario
+from mhhs_workbench.scenario.errors import ScenarioError
+from mhhs_workbench.scenario.limits import MAX_METERS, OUTPUT_ALIASES
 from mhhs_workbench.ui.common import DESCRIPTION_STYLE, as_controls, iso_date, status_html, tag
 
 __all__ = ["INTERFACES", "ExportPanel"]
@@ -145,7 +142,7 @@ class ExportPanel:
 
         Raises
         ------
-        mhhs_workbench.scenario.description.ScenarioError
+        mhhs_workbench.scenario.errors.ScenarioError
             If the choices make no valid scenario (no interface, end before start, ...).
         """
         c = self.controls
@@ -191,7 +188,7 @@ class ExportPanel:
 
         Raises
         ------
-        mhhs_workbench.scenario.description.ScenarioError, mhhs_workbench.publish.manifest.PublicationError
+        mhhs_workbench.scenario.errors.ScenarioError, mhhs_workbench.publish.manifest.PublicationError
             If the choices are invalid or the folder exists (and replacing was not asked for).
         """
         c = self.controls

@@ -16,20 +16,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import re
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
+from IPython.display import Markdown, display
 
 from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES, GSP_GROUPS
 from mhhs_workbench.codes.messages import ENVIRONMENT_TAGS
-from mhhs_workbench.scenario.description import (
-    Event,
-    MeterMix,
-    Participants,
-    Scenario,
-    ScenarioError,
-)
+from mhhs_workbench.model.profiles import ARCHETYPES
+from mhhs_workbench.scenario.document import Scenario
+from mhhs_workbench.scenario.errors import ScenarioError
+from mhhs_workbench.scenario.sections import Event, MeterMix, Participants
 from mhhs_workbench.ui.common import iso_date, status_html, tag
 
 __all__ = ["FLEET_FIELDS", "PARTICIPANT_LABELS", "QUALITY_FIELDS", "ScenarioForm"]
@@ -97,7 +96,7 @@ def _kw_list(text: str) -> list[float]:
 
     Raises
     ------
-    mhhs_workbench.scenario.description.ScenarioError
+    mhhs_workbench.scenario.errors.ScenarioError
         If a part is not a number.
     """
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
@@ -116,6 +115,11 @@ def _set_range(slider: widgets.FloatRangeSlider | widgets.IntRangeSlider, value:
 
 def _css(name: str) -> str:
     return name.replace("_", "-")
+
+
+def _note(text: str) -> widgets.HTML:
+    """A small grey note under a column of the form."""
+    return widgets.HTML(f'<div style="font-size:0.9em;color:#555">{html.escape(text)}</div>')
 
 
 class ScenarioForm:
@@ -141,12 +145,31 @@ class ScenarioForm:
     """
 
     def __init__(self, scenario: Scenario | None = None) -> None:
-        from mhhs_workbench.model.profiles import ARCHETYPES
-
         base = scenario or Scenario()
         self._listeners: list[Callable[[], None]] = []
         self._updating = False
         self._later_events: list[Event] = []
+        c: dict[str, widgets.Widget] = {**self._fleet_controls(), **self._quality_controls(),
+                                        **self._supplier_controls(), **self._participant_controls(base)}
+        self.controls = c
+        self.status = tag(widgets.HTML(), "form-status")
+        column = widgets.Layout(width="32em", margin="0 1.5em 0 0")
+        row = widgets.Layout(flex_flow="row wrap", width="100%")
+        self.tabs = tag(widgets.Tab(children=[self._fleet_page(column, row), self._quality_page(column, row),
+                                              self._supplier_page(column), self._participants_page(column, row)],
+                                    titles=("Fleet", "Data quality", "Supplier change", "Participants")),
+                         "form-tabs")
+        self.widget = tag(widgets.VBox([widgets.HTML("<h3 style='margin:0'>Data set</h3>"), self.tabs,
+                                        self.status], layout=widgets.Layout(width="100%")), "scenario-form")
+        self.set_scenario(base, follow_design=True)
+        for name, control in c.items():
+            control.observe(self._changed(name), names="value")
+
+    # ------------------------------------------------------------------ building the form
+
+    @staticmethod
+    def _fleet_controls() -> dict[str, widgets.Widget]:
+        """The *Fleet* controls: follow the design, archetype shares, GSP groups and overlays."""
         c: dict[str, widgets.Widget] = {}
         c["follow_design"] = tag(widgets.Checkbox(
             value=True, description="Only the designed kind of site (share 1, overlays as designed)",
@@ -167,75 +190,95 @@ class ScenarioForm:
             "fleet-non-domestic-pv-kwp-per-mwh")
         c["ev_kw"] = tag(widgets.Text(value="3.5, 7", description="EV chargers kW", continuous_update=False,
                                       style=FORM_STYLE, layout=_layout()), "fleet-ev-kw")
+        return c
+
+    @staticmethod
+    def _quality_controls() -> dict[str, widgets.Widget]:
+        """The *Data quality* controls: the shares of :data:`QUALITY_FIELDS` and spell lengths."""
+        c: dict[str, widgets.Widget] = {}
         for name, label in QUALITY_FIELDS.items():
             c[name] = _share(0.0, label, f"quality-{_css(name)}")
         for name, label in (("comms_fault_days", "Fault length, days"), ("deenergised_days", "De-energised days")):
             c[name] = tag(widgets.IntRangeSlider(
                 value=(1, 3), min=1, max=60, description=label, continuous_update=False,
                 style=FORM_STYLE, layout=_layout()), f"quality-{_css(name)}")
-        c["change_of_supplier"] = tag(widgets.Checkbox(
-            value=False, description="Some sites change supplier", indent=False), "change-of-supplier")
-        c["change_date"] = tag(widgets.Text(
-            value="", placeholder="YYYY-MM-DD", description="Change on UTC day", continuous_update=False,
-            style=FORM_STYLE, layout=_layout()), "change-date")
-        c["change_share"] = _share(0.05, "Share of sites", "change-share")
+        return c
+
+    @staticmethod
+    def _supplier_controls() -> dict[str, widgets.Widget]:
+        """The *Supplier change* controls: whether, on which day, and for which share of sites."""
+        return {
+            "change_of_supplier": tag(widgets.Checkbox(
+                value=False, description="Some sites change supplier", indent=False), "change-of-supplier"),
+            "change_date": tag(widgets.Text(
+                value="", placeholder="YYYY-MM-DD", description="Change on UTC day", continuous_update=False,
+                style=FORM_STYLE, layout=_layout()), "change-date"),
+            "change_share": _share(0.05, "Share of sites", "change-share"),
+        }
+
+    @staticmethod
+    def _participant_controls(base: Scenario) -> dict[str, widgets.Widget]:
+        """The *Participants* controls: the environment tag and the IDs of :data:`PARTICIPANT_LABELS`."""
+        c: dict[str, widgets.Widget] = {}
         c["environment_tag"] = tag(widgets.Dropdown(
             options=list(ENVIRONMENT_TAGS), value=base.environment_tag, description="Environment tag",
             style=FORM_STYLE, layout=_layout()), "environment-tag")
         for name, label in PARTICIPANT_LABELS.items():
             c[name] = tag(widgets.Text(value="", description=label, continuous_update=False,
                                        style=FORM_STYLE, layout=_layout()), f"participant-{_css(name)}")
-        self.controls = c
-        self.status = tag(widgets.HTML(), "form-status")
+        return c
 
-        def note(text: str) -> widgets.HTML:
-            return widgets.HTML(f'<div style="font-size:0.9em;color:#555">{html.escape(text)}</div>')
-
-        column = widgets.Layout(width="32em", margin="0 1.5em 0 0")
-        row = widgets.Layout(flex_flow="row wrap", width="100%")
-        fleet = widgets.VBox([
+    def _fleet_page(self, column: widgets.Layout, row: widgets.Layout) -> widgets.VBox:
+        """The *Fleet* tab: the follow-the-design box over shares, places and overlays (``column``
+        and ``row``: the layouts every tab shares)."""
+        c = self.controls
+        return widgets.VBox([
             c["follow_design"],
             widgets.HBox([
                 widgets.VBox([widgets.HTML("<b>Archetype shares</b>"),
                               *(c[f"share_{a}"] for a in ARCHETYPES),
-                              note("Shares are relative: they are divided by their sum.")], layout=column),
+                              _note("Shares are relative: they are divided by their sum.")], layout=column),
                 widgets.VBox([widgets.HTML("<b>Where</b>"), c["gsp_groups"],
-                              note("None selected: sites spread over all 14 GSP groups. "
-                                   "Ctrl/Shift-click selects several.")], layout=column),
+                              _note("None selected: sites spread over all 14 GSP groups. "
+                                    "Ctrl/Shift-click selects several.")], layout=column),
                 widgets.VBox([widgets.HTML("<b>Overlays</b>"),
                               *(c[k] for k in ("pv_share", "pv_kwp", "ev_share", "non_domestic_pv_share",
                                                "non_domestic_pv_kwp_per_mwh", "non_domestic_ev_share",
                                                "ev_kw", "ev_smart_share", "heat_pump_share", "heat_pump_kwh",
                                                "install_share"))], layout=column),
             ], layout=row)])
-        quality = widgets.HBox([
+
+    def _quality_page(self, column: widgets.Layout, row: widgets.Layout) -> widgets.HBox:
+        """The *Data quality* tab."""
+        c = self.controls
+        return widgets.HBox([
             widgets.VBox([*(c[k] for k in ("missing_share", "invalid_share", "comms_fault_share",
                                            "comms_fault_days")),
-                          note("Missing half hours are estimated (E0 alone, E1 longer gaps); comms "
-                               "faults lose whole days (E4).")], layout=column),
+                          _note("Missing half hours are estimated (E0 alone, E1 longer gaps); comms "
+                                "faults lose whole days (E4).")], layout=column),
             widgets.VBox([c["deenergised_share"], c["deenergised_days"], c["revision_share"],
-                          note("Re-sent faults go out again as actuals with a new reference once the "
-                               "fault clears.")], layout=column),
+                          _note("Re-sent faults go out again as actuals with a new reference once the "
+                                "fault clears.")], layout=column),
         ], layout=row)
-        supplier = widgets.VBox([c["change_of_supplier"], c["change_date"], c["change_share"],
-                                 note("The sites moving switch to the new supplier at 00:00 UTC that day "
-                                      "(a change-of-supplier read); the date must lie after the first day.")],
-                                layout=column)
+
+    def _supplier_page(self, column: widgets.Layout) -> widgets.VBox:
+        """The *Supplier change* tab."""
+        c = self.controls
+        return widgets.VBox([c["change_of_supplier"], c["change_date"], c["change_share"],
+                             _note("The sites moving switch to the new supplier at 00:00 UTC that day "
+                                   "(a change-of-supplier read); the date must lie after the first day.")],
+                            layout=column)
+
+    def _participants_page(self, column: widgets.Layout, row: widgets.Layout) -> widgets.HBox:
+        """The *Participants* tab: the environment tag and the first six IDs, then the rest."""
+        c = self.controls
         names = list(PARTICIPANT_LABELS)
-        participants = widgets.HBox([
+        return widgets.HBox([
             widgets.VBox([c["environment_tag"], *(c[k] for k in names[:6])], layout=column),
             widgets.VBox([*(c[k] for k in names[6:]),
-                          note("DIP IDs are 10 hexadecimal characters; MPIDs 4 capital letters.")],
+                          _note("DIP IDs are 10 hexadecimal characters; MPIDs 4 capital letters.")],
                          layout=column),
         ], layout=row)
-        self.tabs = tag(widgets.Tab(children=[fleet, quality, supplier, participants],
-                                    titles=("Fleet", "Data quality", "Supplier change", "Participants")),
-                         "form-tabs")
-        self.widget = tag(widgets.VBox([widgets.HTML("<h3 style='margin:0'>Data set</h3>"), self.tabs,
-                                        self.status], layout=widgets.Layout(width="100%")), "scenario-form")
-        self.set_scenario(base, follow_design=True)
-        for name, control in c.items():
-            control.observe(self._changed(name), names="value")
 
     # ------------------------------------------------------------------ values
 
@@ -246,8 +289,6 @@ class ScenarioForm:
 
     def fleet(self, base: MeterMix) -> MeterMix:
         """``base`` with the form's archetype shares, GSP groups and overlays (count kept)."""
-        from mhhs_workbench.model.profiles import ARCHETYPES
-
         c = self.controls
         shares = {a: float(c[f"share_{a}"].value) for a in ARCHETYPES if float(c[f"share_{a}"].value) > 0}
         values = {k: float(c[k].value) for k in FLEET_FIELDS}
@@ -269,7 +310,7 @@ class ScenarioForm:
 
         Raises
         ------
-        mhhs_workbench.scenario.description.ScenarioError
+        mhhs_workbench.scenario.errors.ScenarioError
             If a text control holds no date or number list.
         """
         c = self.controls
@@ -348,10 +389,6 @@ class ScenarioForm:
 
     def show(self, interactive: bool = True) -> None:
         """Display the form, or (``interactive=False``) its status line as text."""
-        import re
-
-        from IPython.display import Markdown, display
-
         if interactive:
             display(self.widget)
         else:
@@ -363,8 +400,6 @@ class ScenarioForm:
     # ------------------------------------------------------------------ internals
 
     def _show_fleet(self, meters: MeterMix) -> None:
-        from mhhs_workbench.model.profiles import ARCHETYPES
-
         c = self.controls
         for a in ARCHETYPES:
             c[f"share_{a}"].value = float(meters.archetypes.get(a, 0.0))

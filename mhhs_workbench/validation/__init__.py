@@ -3,19 +3,16 @@
 The public names of the subpackage (``validate_files`` and what it returns).
 """
 
-from mhhs_workbench.validation.checks import (
-    AUTO_SPEC,
-    RULES,
+from mhhs_workbench.codes.rules import RULES, Rule
+from mhhs_workbench.validation.files import validate_files
+from mhhs_workbench.validation.payload_rules import business_problems, validate_payload
+from mhhs_workbench.validation.problems import (
     FileReport,
     Problem,
-    Rule,
     ValidationReport,
-    business_problems,
-    choose_spec,
     format_report,
-    validate_files,
-    validate_payload,
 )
+from mhhs_workbench.validation.spec_choice import AUTO_SPEC, choose_spec
 
 __all__ = [
     "AUTO_SPEC",

@@ -1,6 +1,6 @@
 """Rules across messages and files: resent settlement days, register reads against consumption.
 
-Fed one message at a time by :func:`mhhs_workbench.validation.checks.validate_files`, it keeps what the
+Fed one message at a time by :func:`mhhs_workbench.validation.files.validate_files`, it keeps what the
 rules need and no more: per MPAN, MQID and UTC settlement day the consumption of the latest
 revision (48 Wh values, int32) and who sent it when; per meter register the reads. At the end:
 
@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from mhhs_workbench.time.instants import parse_dip_datetime
 
 __all__ = ["CrossChecks", "CrossFinding", "DayRecord", "ReadRecord", "register_digits"]
 
@@ -51,7 +54,7 @@ class CrossFinding:
     index : int
         Message index in the file.
     code, path, message, value : str
-        As :class:`mhhs_workbench.validation.checks.Problem` (``value`` shortened, as ``repr``).
+        As :class:`mhhs_workbench.validation.problems.Problem` (``value`` shortened, as ``repr``).
     """
 
     file: int
@@ -165,7 +168,7 @@ class CrossChecks:
         ``senderUniqueReference``)."""
         if days:
             self._check_direction(file, index, days[0])  # one message: one MPAN and MQID
-        when = _instant(stamp)
+        when = parse_dip_datetime(stamp, strict=False)
         if when is None or not isinstance(reference, str):
             return
         for record in days:
@@ -259,7 +262,7 @@ class CrossChecks:
         days: dict[str, dict[int, DayRecord]] = defaultdict(dict)
         for (mpan, mqid, day), sent in self._days.items():
             if chosen.get(mpan) == mqid and sent.record.values_wh is not None:
-                start = _instant(day)
+                start = parse_dip_datetime(day, strict=False)
                 if start is not None:
                     days[mpan][(start - _EPOCH) // timedelta(days=1)] = sent.record
         return {mpan: _Series(chosen[mpan], found) for mpan, found in days.items()}
@@ -327,23 +330,12 @@ def _slot(when: datetime) -> int | None:
     return delta // _PERIOD
 
 
-def _instant(text: Any) -> datetime | None:
-    if not isinstance(text, str) or len(text) != 25:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def register_digits(paths: list[Path]) -> dict[str, int]:
     """Register digits per meter ID from the meters table of the data sets holding ``paths``.
 
     Looks for ``tables/meters.parquet`` (or ``.csv``) in each given folder and the two above it
     (a data set, its ``messages`` folder, an interface folder); empty when there is none.
     """
-    import pandas as pd
-
     digits: dict[str, int] = {}
     seen: set[Path] = set()
     for given in paths:

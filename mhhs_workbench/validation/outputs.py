@@ -16,7 +16,8 @@ from xml.etree import ElementTree as ET
 
 import orjson
 
-from mhhs_workbench.validation.checks import RULES, ValidationReport
+from mhhs_workbench.codes.rules import RULES
+from mhhs_workbench.validation.problems import ValidationReport
 
 __all__ = [
     "findings_rows",

@@ -21,17 +21,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
+import fastjsonschema
 import numpy as np
-
-try:
-    import fastjsonschema
-except ImportError:  # pragma: no cover - the slow path then checks every message
-    fastjsonschema = None
 
 __all__ = ["DayColumns", "SplitSchema", "day_columns", "split_schema", "wh_values"]
 
@@ -116,13 +113,11 @@ class SplitSchema:
 
 def split_schema(schema: dict[str, Any]) -> SplitSchema | None:
     """Split an IF-021 payload schema, or ``None`` when its period schema is not the plain kind
-    this module can check column by column (or fastjsonschema is not installed).
+    this module can check column by column.
 
     The period schema must be an object with ``additionalProperties: false``, every property
     required, and each property a string (or null) schema of its own.
     """
-    if fastjsonschema is None:
-        return None
     root = copy.deepcopy(schema)
     node: Any = root
     for key in PERIODS_PATH[:3]:
@@ -259,8 +254,6 @@ def wh_values(values: list[Any], distinct: set[Any]) -> np.ndarray | None:
 def period_index(date_text: str) -> tuple[dict[str, int], list[str]]:
     """``sp`` string -> period number 0..47 of the UTC day starting at ``date_text`` (+00:00),
     and the 48 ``sp`` strings in order."""
-    from datetime import datetime, timedelta
-
     start = datetime.fromisoformat(date_text)
     ends = [(start + timedelta(minutes=30 * (k + 1))).isoformat() for k in range(48)]
     return {sp: k for k, sp in enumerate(ends)}, ends

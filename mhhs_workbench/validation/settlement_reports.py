@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from mhhs_workbench.settlement.reports import REPORT_EVENTS, decompress
@@ -25,32 +26,25 @@ from mhhs_workbench.validation.spec_versions import Spec
 REPORT_IDS: tuple[str, ...] = tuple(REPORT_EVENTS)
 
 
-try:  # optional accelerator, as for the IF-021 / IF-041 schemas: same verdicts, faster
-    import fastjsonschema
-except ImportError:  # pragma: no cover - exercised only where it is not installed
-    fastjsonschema = None
-
-
 @dataclass(frozen=True)
 class _Check:
     """One schema: a compiled test for the usual valid case, jsonschema for the errors."""
 
     slow: jsonschema.Validator
-    fast: Callable[[Any], Any] | None
+    fast: Callable[[Any], Any]
 
     def errors(self, instance: Any) -> list[jsonschema.ValidationError]:
-        if self.fast is not None:
-            try:
-                self.fast(instance)
-                return []
-            except fastjsonschema.JsonSchemaValueException:
-                pass
+        try:
+            self.fast(instance)
+            return []
+        except fastjsonschema.JsonSchemaValueException:
+            pass
         return list(self.slow.iter_errors(instance))
 
 
 def _check(schema: dict[str, Any]) -> _Check:
     # fastjsonschema speaks drafts 4-7; these schemas use no keyword whose meaning changed since
-    fast = None if fastjsonschema is None else fastjsonschema.compile(
+    fast = fastjsonschema.compile(
         {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}, use_formats=False)
     return _Check(jsonschema.Draft202012Validator(schema), fast)
 

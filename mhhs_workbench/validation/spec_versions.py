@@ -26,6 +26,7 @@ release's own folder (``dip-api/`` or ``dip-api-2.1.0/`` for 2.1.0, ``dip-api-2.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from mhhs_workbench.codes.releases import KNOWN_VERSIONS, LATEST_VERSION, KnownVersion
+from mhhs_workbench.publish.manifest import sha256_file
 
 __all__ = [
     "INTERFACES_FILE",
@@ -138,10 +140,6 @@ def _signature(path: Path) -> tuple[tuple[str, int, int], ...]:
 
 @lru_cache(maxsize=32)
 def _identify(path: str, kind: str, signature: tuple[tuple[str, int, int], ...]) -> Spec:
-    from mhhs_workbench.publish.manifest import (
-        sha256_file,  # here: loading a scenario must not import pyarrow
-    )
-
     folder = Path(path)
     if kind == "json":
         digest = sha256_file(folder)
@@ -281,8 +279,6 @@ def dataset_spec_version(paths: Iterable[str | os.PathLike[str]]) -> str | None:
     is read; a path outside any data set, or a manifest without the key (made by an older
     version), contributes nothing. ``None`` when none names a version or they name different ones.
     """
-    import json  # only here: the rest of this module needs no JSON parser
-
     versions: set[str] = set()
     for given in paths:
         here = Path(given).absolute()

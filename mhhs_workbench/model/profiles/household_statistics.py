@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mhhs_workbench.model.profiles.model import consumption, default_meters
+from mhhs_workbench.time.periods import day_range
+
 #: Location of the real household sample inside a reference folder.
 SAMPLE_FILE = Path("households") / "lcl_2013_50_homes.parquet"
 
@@ -226,9 +229,6 @@ def generated_homes(n: int = 80, year: int = 2013, seed: int = 13) -> np.ndarray
     -------
     numpy.ndarray of float, shape ``(n, n_days * 48)``
     """
-    from mhhs_workbench.model.profiles.model import consumption, default_meters
-    from mhhs_workbench.time.periods import day_range
-
     days = day_range(f"{year}-01-01", f"{year}-12-31")
     meters = default_meters(n, "domestic_unrestricted", seed=seed)
     return consumption(meters, days, seed).import_wh.astype(np.float64)

@@ -243,37 +243,109 @@ def ev_charging_wh(
     numpy.ndarray of int64, shape ``(n, grid.n_periods)``
     """
     idx = np.asarray(meter_index, dtype=np.int64)
-    n, t = idx.size, grid.n_periods
     days = np.arange(grid.days[0] - 1, grid.days[-1] + 1, dtype="datetime64[D]")
     day_numbers = days.astype(np.int64)
     # energy of a full half hour at the charger's power [Wh]
     power_wh = np.round(np.asarray(ev_kw, dtype=np.float64) * 500.0).astype(np.int64)
     smart = np.asarray(ev_smart, dtype=bool)
 
-    if workplace is not None:
-        working = profile_day_types(days, workplace) == 0  # weekdays that are no bank holiday
-        chance = np.where(working, *WORKPLACE_SESSION_CHANCE)
-        own = 0.75 + 0.5 * meter_uniform(seed, idx, Stream.EV_RATE)
-        rate = np.minimum(own[:, None] * chance[None, :], 0.98)
-    else:
-        rate = (EV_SESSIONS_PER_WEEK / 7.0 * (0.6 + 0.8 * meter_uniform(seed, idx, Stream.EV_RATE)))[:, None]
+    rate = _ev_session_rate(seed, idx, days, workplace)
     u_session = uniform(
         hash_counter(meter_keys(seed, idx, Stream.EV_SESSION)[:, None], day_numbers)
     )
     h_start = hash_counter(meter_keys(seed, idx, Stream.EV_START)[:, None], day_numbers)
     u_energy = uniform(hash_counter(meter_keys(seed, idx, Stream.EV_ENERGY)[:, None], day_numbers))
     on = u_session < rate
+    full, rest = _ev_session_slots(u_energy, power_wh, smart)
+    start_min = _ev_start_local_min(h_start, full + (rest > 0), smart, workplace)
 
+    offsets = _noon_offsets_min(days)
+    grid_start = (grid.days[0].astype("datetime64[m]")).astype(np.int64)
+    start_utc = day_numbers[None, :] * 1440 + start_min - offsets[None, :]
+    i0 = (start_utc - grid_start) // 30  # period index where the session starts
+    return _ev_sessions_per_period(on, i0, full, rest, power_wh, grid.n_periods)
+
+
+def _ev_session_rate(seed: int, idx: np.ndarray, days: np.ndarray, workplace: str | None) -> np.ndarray:
+    """Chance of a charging session per meter and local day.
+
+    Parameters
+    ----------
+    seed : int
+        Data-set seed.
+    idx : array of int, shape ``(n,)``
+        Global meter indices.
+    days : array of datetime64[D], shape ``(d,)``
+        Local dates sessions are drawn for.
+    workplace : str or None
+        Nation of a business charging at work (sessions on its working days), or None for a home.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape ``(n, d)`` for a workplace, ``(n, 1)`` for a home
+        Probability of a session on each day.
+    """
+    if workplace is not None:
+        working = profile_day_types(days, workplace) == 0  # weekdays that are no bank holiday
+        chance = np.where(working, *WORKPLACE_SESSION_CHANCE)
+        own = 0.75 + 0.5 * meter_uniform(seed, idx, Stream.EV_RATE)
+        return np.minimum(own[:, None] * chance[None, :], 0.98)
+    return (EV_SESSIONS_PER_WEEK / 7.0 * (0.6 + 0.8 * meter_uniform(seed, idx, Stream.EV_RATE)))[:, None]
+
+
+def _ev_session_slots(
+    u_energy: np.ndarray, power_wh: np.ndarray, smart: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each session's energy as whole half hours at full power plus a remainder.
+
+    Parameters
+    ----------
+    u_energy : array of float, shape ``(n, d)``
+        Uniform variates that pick each session's energy in :data:`EV_SESSION_KWH`.
+    power_wh : array of int, shape ``(n,)``
+        Energy of a full half hour at the charger's power [Wh].
+    smart : array of bool, shape ``(n,)``
+        Smart charging: a session is capped at what fits in the off-peak window.
+
+    Returns
+    -------
+    full : numpy.ndarray of int, shape ``(n, d)``
+        Whole half hours at full power.
+    rest : numpy.ndarray of int, shape ``(n, d)``
+        Energy of the part-filled half hour after them [Wh].
+    """
     lo, hi = EV_SESSION_KWH
     energy_wh = np.round((lo + (hi - lo) * u_energy) * 1000.0).astype(np.int64)
     smart_cap = (EV_SMART_SLOTS * power_wh)[:, None]
     energy_wh = np.where(smart[:, None], np.minimum(energy_wh, smart_cap), energy_wh)
     full = energy_wh // power_wh[:, None]
-    rest = energy_wh - full * power_wh[:, None]
-    slots_needed = full + (rest > 0)
+    return full, energy_wh - full * power_wh[:, None]
 
-    # unmanaged: plug-in around 18:30 local (a workplace: on arrival, around 08:30); smart:
-    # somewhere the session fits in the window
+
+def _ev_start_local_min(
+    h_start: np.ndarray, slots_needed: np.ndarray, smart: np.ndarray, workplace: str | None
+) -> np.ndarray:
+    """Local start of each session [minutes after local midnight].
+
+    Unmanaged: plug-in around 18:30 local (a workplace: on arrival, around 08:30), on a half
+    hour; smart: somewhere the session fits in the off-peak window.
+
+    Parameters
+    ----------
+    h_start : array of uint64, shape ``(n, d)``
+        Hashes the start is drawn from.
+    slots_needed : array of int, shape ``(n, d)``
+        Half hours each session charges in.
+    smart : array of bool, shape ``(n,)``
+        Smart (off-peak) charging.
+    workplace : str or None
+        Nation of a business charging at work, or None for a home.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape ``(n, d)``
+        Start [local minutes].
+    """
     home = (18 * 60 + 30, 75.0, 16 * 60, 22 * 60 + 30)
     mean, sd, earliest, latest = WORKPLACE_PLUG_MIN if workplace is not None else home
     plug = mean + sd * _normal_from(h_start)
@@ -281,13 +353,33 @@ def ev_charging_wh(
     spare = np.clip(EV_SMART_SLOTS - slots_needed, 0, None)
     k = ((h_start & np.uint64(0xFFFF)).astype(np.int64) * (spare + 1)) >> 16
     smart_min = EV_SMART_START_MIN + 30 * k
-    start_min = np.where(smart[:, None], smart_min, plug_min)
+    return np.where(smart[:, None], smart_min, plug_min)
 
-    offsets = _noon_offsets_min(days)
-    grid_start = (grid.days[0].astype("datetime64[m]")).astype(np.int64)
-    start_utc = day_numbers[None, :] * 1440 + start_min - offsets[None, :]
-    i0 = (start_utc - grid_start) // 30  # period index where the session starts
 
+def _ev_sessions_per_period(
+    on: np.ndarray, i0: np.ndarray, full: np.ndarray, rest: np.ndarray, power_wh: np.ndarray, t: int
+) -> np.ndarray:
+    """Charging energy per half hour from sessions: full power, then one part-filled half hour.
+
+    Parameters
+    ----------
+    on : array of bool, shape ``(n, d)``
+        Whether each meter charges on each day.
+    i0 : array of int, shape ``(n, d)``
+        Grid period each session starts in (may lie outside ``0 .. t - 1``).
+    full, rest : array of int, shape ``(n, d)``
+        Whole half hours at full power, and the remainder after them [Wh].
+    power_wh : array of int, shape ``(n,)``
+        Energy of a full half hour [Wh].
+    t : int
+        Half hours in the grid.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape ``(n, t)``
+        Energy per half hour [Wh].
+    """
+    n = on.shape[0]
     diff = np.zeros((n, t + 2), dtype=np.int64)
     rows = np.broadcast_to(np.arange(n)[:, None], on.shape)[on]
     a = i0[on]
