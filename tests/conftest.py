@@ -150,3 +150,17 @@ def make_if021() -> Callable[..., dict[str, Any]]:
 def make_if041() -> Callable[..., dict[str, Any]]:
     """Factory of valid IF-041 payloads (see :func:`build_if041`)."""
     return build_if041
+
+
+#: Fixtures that build a year-long data set: a test that uses one (directly, or as the value of a
+#: parameter it looks up) is outside the quick subset (``pytest -m "not slow"``).
+SLOW_FIXTURES = frozenset({"year", "year_set"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that needs a year-long data set."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        used = set(getattr(item, "fixturenames", ())) | {v for v in params.values() if isinstance(v, str)}
+        if used & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)

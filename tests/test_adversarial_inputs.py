@@ -227,6 +227,7 @@ def bare_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_parameter_names_cannot_inject_code(bare_notebook: Path, tmp_path: Path) -> None:
     done = cli("run", bare_notebook, "-p", INJECTION, "1", "--out", tmp_path / "ran", cwd=tmp_path)
     line = assert_one_error(done, 2)
@@ -417,6 +418,7 @@ def test_archetype_shares_not_adding_up_to_one_are_scaled_with_a_note(tmp_path: 
     assert done.returncode == 0 and "warning:" not in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_a_refused_csv_exits_with_status_2_even_on_a_loaded_machine(tmp_path: Path) -> None:
     # Arrow's C++ thread pools could abort an exiting interpreter now and then ("terminate called
     # without an active exception", status -6) after the command had finished; many runs at once

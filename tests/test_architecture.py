@@ -106,3 +106,19 @@ def test_package_imports_sit_at_module_top() -> None:
                 if any(n.split(".")[0] not in optional for n in names):
                     inside.append(f"{path.relative_to(ROOT)}:{node.lineno} {', '.join(names)}")
     assert not inside, "\n".join(inside)
+
+
+def test_architecture_doc_names_every_folder_and_module() -> None:
+    """docs/architecture.md lists each layer folder's modules; a module added or removed shows here."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) == 5 and cells[1].startswith("`") and cells[1].endswith("/`"):
+            rows[cells[1].strip("`/")] = {m.strip("`/") for m in cells[3].split(", ") if m}
+    folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+    assert sorted(rows) == folders
+    for folder, listed in rows.items():
+        present = {p.stem for p in (PACKAGE / folder).glob("*.py") if p.stem != "__init__"}
+        present |= {p.name for p in (PACKAGE / folder).iterdir() if (p / "__init__.py").is_file()}
+        assert listed == present, (folder, sorted(listed ^ present))

@@ -44,7 +44,7 @@ from mhhs_workbench.publish.manifest import verify
 from mhhs_workbench.scenario import Scenario
 from mhhs_workbench.validation.files import validate_files
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # minutes: outside the quick subset
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

@@ -105,6 +105,7 @@ def test_output_estimate_is_close_to_a_real_data_set(outputs, tmp_path):
     assert 0.8 <= est.output_bytes / folder_bytes(tmp_path / "data") <= 1.3, est.describe()
 
 
+@pytest.mark.slow
 def test_peak_memory_estimate_covers_a_measured_run(tmp_path):
     s = scenario(300, 60)
     code = (

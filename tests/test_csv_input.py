@@ -851,10 +851,12 @@ def _run_notebook(tmp_path: Path, notebook: str) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_notebook_runs_headless(tmp_path) -> None:
     _run_notebook(tmp_path, str(NOTEBOOK))
 
 
+@pytest.mark.slow
 def test_notebook_runs_by_its_bare_name(tmp_path) -> None:
     from mhhs_workbench.notebook.runner import BUNDLED_NOTEBOOKS
 
@@ -862,6 +864,7 @@ def test_notebook_runs_by_its_bare_name(tmp_path) -> None:
     _run_notebook(tmp_path, "convert_csv")
 
 
+@pytest.mark.slow
 def test_notebook_takes_the_pseudonymisation_key_from_the_environment_only(tmp_path) -> None:
     from mhhs_workbench.csv_input.reader import PSEUDONYMISE_KEY_ENV, pseudonymisation_key
 

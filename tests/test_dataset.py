@@ -242,6 +242,7 @@ def test_existing_data_set_is_not_overwritten_unless_asked(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.yaml"]  # nothing left behind
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_nothing_that_looks_complete_and_next_run_succeeds(tmp_path):
     scenario = small_scenario(meters=MeterMix(count=3000), end_date=dt.date(2025, 4, 10))
     yaml_file = tmp_path / "big.yaml"

@@ -237,6 +237,7 @@ def _identity(path: Path) -> str:
     return "".join(o["data"]["text/markdown"] for o in cells[0].outputs if "data" in o)
 
 
+@pytest.mark.slow
 def test_explore_notebook_with_its_defaults(dataset: Path, tmp_path: Path, monkeypatch) -> None:
     # an empty `path` explores the newest data set of the workspace
     monkeypatch.setenv(WORKSPACE_ENV, str(dataset.parent))
@@ -253,6 +254,7 @@ def test_explore_notebook_with_its_defaults(dataset: Path, tmp_path: Path, monke
     assert sha in out["text/markdown"]
 
 
+@pytest.mark.slow
 def test_explore_notebook_with_a_path(ex, dataset: Path, tmp_path: Path) -> None:
     mpan = ex.mpans()[4]
     result = run_notebook("explore_dataset", {"path": str(dataset), "mpan": mpan, "day": "2025-03-31",
@@ -268,6 +270,7 @@ def test_explore_notebook_with_a_path(ex, dataset: Path, tmp_path: Path) -> None
     assert f"`mpan = '{mpan}'`" in identity
 
 
+@pytest.mark.slow
 def test_explore_notebook_unknown_mpan_stops_clearly(dataset: Path, tmp_path: Path) -> None:
     from mhhs_workbench.notebook.runner import NotebookFailed
 

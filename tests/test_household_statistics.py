@@ -111,6 +111,7 @@ def test_routines_and_base_load_are_the_same_whatever_the_chunk() -> None:
     assert whole.min() >= ind.NOISE_FAMILIES["domestic"].floor[0] - 1e-12
 
 
+@pytest.mark.slow
 def test_designer_reference_view_shows_real_homes(real: pd.DataFrame) -> None:
     designer = ProfileDesigner(reference_dir=REFERENCE / "profiles")
     assert designer.homes_png is not None and designer.homes_png.startswith(b"\x89PNG")

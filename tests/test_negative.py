@@ -18,13 +18,12 @@ from click.testing import CliRunner
 from conftest import missing_reference
 
 from mhhs_workbench.cli import main
-from mhhs_workbench.codes.rules import RULES
+from mhhs_workbench.codes.rules import BREAKABLE, NOT_ALONE, RULES
 from mhhs_workbench.dataset import generate_dataset
 from mhhs_workbench.negative.cases import (
     CODES,
     EXPECTED_COLUMNS,
     NEGATIVE_FOLDER,
-    NOT_ALONE,
     NegativeCase,
     NegativeError,
     build_cases,
@@ -403,3 +402,9 @@ def test_cli_unreadable_message_file(tmp_path: Path) -> None:
     assert done.exit_code == 2 and _error_lines(done.output) == 1
     assert "IF-021_000001.json: not a readable message file" in done.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_negative_catalogue_breaks_every_rule_of_the_registry_that_can_be_broken():
+    assert len(CODES) == len(set(CODES))
+    assert set(CODES) == set(BREAKABLE)
+    assert set(CODES) | set(NOT_ALONE) == set(RULES)

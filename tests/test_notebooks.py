@@ -173,6 +173,7 @@ def generated(tmp_path_factory) -> Path:
     return tmp / "data"
 
 
+@pytest.mark.slow
 def test_generate_dataset_leaves_evidence(generated: Path) -> None:
     evidence = generated / "evidence" / "generate_dataset.ipynb"
     assert evidence.is_file()
@@ -208,6 +209,7 @@ def test_generate_dataset_leaves_evidence(generated: Path) -> None:
     assert "every file matches the manifest" in markdown
 
 
+@pytest.mark.slow
 def test_validate_messages_cli(generated: Path) -> None:
     done = CliRunner().invoke(main, ["run", "validate_messages", "-p", "path", str(generated / "messages")])
     assert done.exit_code == 0, done.output
@@ -222,6 +224,7 @@ def test_validate_messages_cli(generated: Path) -> None:
     assert "IF-041" in "\n".join(out["text/plain"])
 
 
+@pytest.mark.slow
 def test_invalid_messages_fail_the_run(tmp_path: Path, make_if021) -> None:
     bad = make_if021()
     bad["CommonBlock"]["M0"]["MPANCore"] = "2000056535972"  # wrong check digit
@@ -235,6 +238,7 @@ def test_invalid_messages_fail_the_run(tmp_path: Path, make_if021) -> None:
     assert "WB-MPAN" in "\n".join(_outputs(failed)["text/markdown"])
 
 
+@pytest.mark.slow
 def test_validate_messages_runs_with_its_defaults(tmp_path: Path) -> None:
     result = run_notebook("validate_messages", out=tmp_path / "ev", cwd=tmp_path)
     out = _outputs(result.notebook)
@@ -245,6 +249,7 @@ def test_validate_messages_runs_with_its_defaults(tmp_path: Path) -> None:
     assert "no findings" in "\n".join(out["text/plain"])
 
 
+@pytest.mark.slow
 def test_profile_designer_headless(tmp_path: Path) -> None:
     result = run_notebook("profile_designer", {
         "interactive": False, "archetype": "domestic_economy7", "pv_kwp": 3.0,
@@ -257,6 +262,7 @@ def test_profile_designer_headless(tmp_path: Path) -> None:
     assert scenario.meters.archetypes == {"domestic_economy7": 1.0} and scenario.meters.pv_share == 1.0
 
 
+@pytest.mark.slow
 def test_profile_designer_loads_a_scenario_headless(tmp_path: Path) -> None:
     demo = NOTEBOOKS.parent / "examples" / "demo.yaml"
     result = run_notebook("profile_designer", {
@@ -269,6 +275,7 @@ def test_profile_designer_loads_a_scenario_headless(tmp_path: Path) -> None:
     assert Scenario.from_yaml(tmp_path / "again.yaml").to_dict() == Scenario.from_yaml(demo).to_dict()
 
 
+@pytest.mark.slow
 def test_failed_generation_keeps_notebook_beside_the_data_set(tmp_path: Path) -> None:
     with pytest.raises(NotebookFailed) as caught:
         run_notebook("generate_dataset", {**SMALL, "out": str(tmp_path / "data"), "overrides": {"outputs": []}})
@@ -284,6 +291,7 @@ def _errors(path: Path) -> list[str]:
     return _outputs(path).get("error", [])
 
 
+@pytest.mark.slow
 def test_run_overwrite(tmp_path: Path) -> None:
     args = ["run", "generate_dataset", *(part for k, v in SMALL.items() for part in ("-p", k, str(v))),
             "-p", "out", str(tmp_path / "data")]
@@ -311,6 +319,7 @@ def test_run_overwrite(tmp_path: Path) -> None:
     assert "explore_dataset.ipynb has no overwrite parameter" in refused.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("notebook", ["generate_dataset", "convert_csv"])
 def test_default_runs_repeat(notebook: str, tmp_path: Path, monkeypatch) -> None:
     """Run twice with the default `out` and `overwrite`: two fresh workspace data sets, no error."""
@@ -331,6 +340,7 @@ def test_default_runs_repeat(notebook: str, tmp_path: Path, monkeypatch) -> None
         assert f"| notebook | {notebook} |" in shown and f"`out = '{data}'`" in shown  # the fresh folder
 
 
+@pytest.mark.slow
 def test_bad_csv_stops_with_its_problems_only(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("mpan,timestamp,kwh\n2000056535971,2025-03-29T00:30:00Z,abc\n")
     with pytest.raises(NotebookFailed, match="(?s)NotebookStop: 1 problem in the input.*bad.csv:2: kwh"):

@@ -303,6 +303,7 @@ def test_message_files_refuse_to_finish_with_a_lost_piece(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in paths]
 
 
+@pytest.mark.slow
 def test_dask_workers_and_chunk_sizes_give_byte_identical_data_sets(tmp_path):
     pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
     scenario = busy_scenario("2025-03-28", "2025-04-01", count=120, cos="2025-03-31")
@@ -331,6 +332,7 @@ def test_a_plan_covers_every_meter_once():
         assert plan.first_reference[interface].shape == (plan.n_chunks, len(ROLES))
 
 
+@pytest.mark.slow
 def test_the_notebook_writes_the_same_data_set_on_dask_workers(tmp_path):
     pytest.importorskip("papermill", reason="the notebook extra is not installed")
     pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
@@ -407,6 +409,7 @@ def test_supplied_consumption_makes_a_valid_data_set_the_same_on_dask(tmp_path, 
     assert _file_digests(tmp_path / "dask") == _file_digests(tmp_path / "single")
 
 
+@pytest.mark.slow
 def test_a_worker_dying_mid_run_loses_and_duplicates_nothing(tmp_path):
     distributed = pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
     import logging
@@ -444,6 +447,7 @@ def test_planning_in_batches_places_every_chunk_as_one_batch_would(monkeypatch):
         np.testing.assert_array_equal(batched.first_reference[interface], whole.first_reference[interface])
 
 
+@pytest.mark.slow
 def test_a_failure_while_dask_workers_write_leaves_nothing_behind(tmp_path, monkeypatch):
     pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
     import time as clock
@@ -466,6 +470,7 @@ def test_a_failure_while_dask_workers_write_leaves_nothing_behind(tmp_path, monk
     assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path):
     pytest.importorskip("distributed", reason="the scale extra (dask.distributed) is not installed")
     for address in ("foo://bar", "tcp://127.0.0.1:9"):

@@ -226,6 +226,7 @@ def _steps(old_dir: Path, new_yaml: Path, base: Path, overwrite: bool, monkeypat
     return faults.calls
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overwrite", [True, False], ids=["overwrite", "new"])
 def test_sigkill_at_every_publication_step_loses_nothing(overwrite, old_and_new, tmp_path, monkeypatch):
     old_dir, new_yaml, old, new = old_and_new
@@ -245,6 +246,7 @@ def test_sigkill_at_every_publication_step_loses_nothing(overwrite, old_and_new,
         _check_crash_and_rerun(base, out, new_yaml, old, new, overwrite, "", where)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("persistent", [False, True], ids=["step-fails", "all-fail-from-step"])
 def test_failure_at_every_publication_step_loses_nothing(persistent, old_and_new, tmp_path, monkeypatch):
     old_dir, new_yaml, old, new = old_and_new
@@ -271,6 +273,7 @@ def test_failure_at_every_publication_step_loses_nothing(persistent, old_and_new
 # ---------------------------------------------------------------------- concurrency and races
 
 
+@pytest.mark.slow
 def test_second_run_into_a_locked_target_fails_and_the_first_wins(tmp_path):
     a = scenario_file(tmp_path, "a.yaml", tiny(seed=1, meters=800, days=14))
     b = scenario_file(tmp_path, "b.yaml", tiny(seed=2, meters=800, days=14))
@@ -295,6 +298,7 @@ def test_second_run_into_a_locked_target_fails_and_the_first_wins(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_two_runs_started_together_exactly_one_succeeds(tmp_path):
     out = tmp_path / "out"
     procs = []
@@ -313,6 +317,7 @@ def test_two_runs_started_together_exactly_one_succeeds(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1.yaml", "2.yaml", "out"]
 
 
+@pytest.mark.slow
 def test_folder_made_at_out_during_a_run_is_left_alone(tmp_path):
     big = scenario_file(tmp_path, "big.yaml", tiny(meters=800, days=14))
     race = tmp_path / "race"
@@ -382,6 +387,7 @@ def test_overwrite_refuses_a_data_set_holding_files_not_in_its_manifest(old_and_
 # ---------------------------------------------------------------------- signals
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_mid_run_removes_the_staging_folder_and_keeps_the_old_data_set(signum, old_and_new, tmp_path):
     old_dir, _, old, _ = old_and_new

@@ -225,6 +225,7 @@ def _no_error_shown(designer: ProfileDesigner) -> None:
     assert designer.image_png.startswith(b"\x89PNG") and _shown_png(designer) == designer.image_png
 
 
+@pytest.mark.slow
 def test_every_archetype_and_overlay_combination_draws_without_error() -> None:
     designer = ProfileDesigner(pv_kwp=4.0, ev_kw=7.0, ev_smart=True, heat_pump_kwh=3000.0)
     c = designer.controls

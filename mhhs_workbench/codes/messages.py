@@ -168,11 +168,15 @@ SITE_VISIT_CHECK_CODES: tuple[str, ...] = (
     "89",
 )
 
-#: Length of a settlement period [minutes] (DI-081; rule ECS1004).
+#: Length of a settlement period [minutes] (DI-081; rule ECS1004). The one definition: every
+#: other period length and count in the package derives from it.
 PERIOD_MINUTES = 30
 
-#: Most settlement periods in one UTC settlement day of an IF-021 message.
-MAX_PERIODS_PER_DAY = 48
+#: Settlement periods in one UTC settlement day (48): the periods of an IF-021 settlement day,
+#: the columns of a day in every ``(n, n_days * 48)`` array, and the local clock slots of a
+#: normal local day. Local settlement days have 46 or 50 on the clock-change days, see
+#: :data:`mhhs_workbench.time.periods.MIN_LOCAL_PERIODS` and ``MAX_LOCAL_PERIODS``.
+PERIODS_PER_UTC_DAY = 24 * 60 // PERIOD_MINUTES
 
 #: Most settlement days in one IF-021 message.
 MAX_DAYS_PER_MESSAGE = 200

@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mhhs_workbench.codes.messages import PERIOD_MINUTES
 from mhhs_workbench.codes.rules import ECS1011, ECS1015
 from mhhs_workbench.csv_input.cells import (
     ATTRIBUTES,
-    HALF_HOUR,
     IS_ACTUAL,
     IS_ESTIMATE,
     IS_ZE,
@@ -217,7 +217,7 @@ class Block:
         if bad_entry.any():
             lookup = {(column.dictionary[i].as_py() or b""): rules[i] for i in np.flatnonzero(bad_entry)}
             self.report(bad_entry[indices] & ~blank, "timestamp", lambda v, _: lookup.get(as_bytes(v), "invalid"))
-        period = minutes[indices] // HALF_HOUR
+        period = minutes[indices] // PERIOD_MINUTES
         if self.spec.crosscheck:
             local = self._local(blank)
             mismatch = (local >= 0) & ~bad_entry[indices] & (local != period) & ~blank
@@ -239,7 +239,7 @@ class Block:
             pairs = day[valid] * 64 + number[valid]
             uniq, inverse = np.unique(pairs, return_inverse=True)
             ends = local_to_utc((uniq // 64).astype("datetime64[D]"), uniq % 64)
-            out[valid] = (ends.astype("datetime64[m]").astype(np.int64) // HALF_HOUR)[inverse]
+            out[valid] = (ends.astype("datetime64[m]").astype(np.int64) // PERIOD_MINUTES)[inverse]
         return out
 
     def _dates(self, blank: np.ndarray) -> np.ndarray:

@@ -24,17 +24,22 @@ from mhhs_workbench.codes.messages import (
     ESTIMATE_CODES,
     ESTIMATION_REASONS,
     MEASUREMENT_QUANTITY_IDS,
+    PERIOD_MINUTES,
     QUALITY_CODES,
     ZE_CODES,
 )
 from mhhs_workbench.codes.remedies import REMEDIES
 from mhhs_workbench.codes.rules import ECS1005, ECS1010, MPAN
 from mhhs_workbench.csv_input.problems import rule_text
-from mhhs_workbench.time.periods import local_period_counts, local_to_utc
+from mhhs_workbench.time.periods import (
+    MAX_LOCAL_PERIODS,
+    MIN_LOCAL_PERIODS,
+    local_period_counts,
+    local_to_utc,
+)
 
 #: Dates outside these years are refused (timestamps and settlement dates).
 YEARS = (1990, 2099)
-HALF_HOUR = 30  # [minutes]
 
 #: Connection types a CSV may give (DI-015): whole current (smart), LV/HV CT (advanced), unmetered.
 CONNECTION_TYPES = ("W", "L", "H", "U")
@@ -152,13 +157,13 @@ def period_number(raw: bytes) -> tuple[int, str | None]:
     number = int(text)
     if number < 1:
         return 0, "settlement period 0 does not exist: periods start at 1"
-    if number > 50:
+    if number > MAX_LOCAL_PERIODS:
         return 0, f"settlement period {number} does not exist: a day has at most 50"
     return number, None
 
 
 def no_such_period(number: int, day: int, count: int) -> str:
-    why = {46: " (the March clock change)", 50: " (the October clock change)"}.get(int(count), "")
+    why = {MIN_LOCAL_PERIODS: " (the March clock change)", MAX_LOCAL_PERIODS: " (the October clock change)"}.get(int(count), "")
     when = (date(1970, 1, 1) + timedelta(days=int(day))).isoformat()
     return f"settlement period {number} does not exist on {when}: it has {count} periods{why}"
 
@@ -195,7 +200,7 @@ def local_midnight_periods(day: np.ndarray, valid: np.ndarray) -> np.ndarray:
     if valid.any():
         uniq, inverse = np.unique(day[valid], return_inverse=True)
         first = local_to_utc(uniq.astype("datetime64[D]"), np.ones(uniq.size, dtype=np.int64))
-        out[valid] = (first.astype("datetime64[m]").astype(np.int64) // HALF_HOUR - 1)[inverse]
+        out[valid] = (first.astype("datetime64[m]").astype(np.int64) // PERIOD_MINUTES - 1)[inverse]
     return out
 
 
@@ -317,7 +322,7 @@ def _fast_instants(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         days_in_month = _DAYS_IN_MONTH[np.where(month_ok, month, 1)] + (leap & (month == 2))
         good &= month_ok & (day >= 1) & (day <= days_in_month) & (hour < 24) & (minute < 60) & (second == 0)
         total = _days_from_civil(year, month, day) * 1440 + hour * 60 + minute - offset
-        good &= (total % HALF_HOUR == 0) & (total > _FIRST_MINUTE) & (total <= _LAST_MINUTE)
+        good &= (total % PERIOD_MINUTES == 0) & (total > _FIRST_MINUTE) & (total <= _LAST_MINUTE)
         minutes[sel[good]] = total[good]
         ok[sel[good]] = True
     return minutes, ok
@@ -358,7 +363,7 @@ def _slow_instant(raw: bytes) -> tuple[int, str | None]:
             return 0, "impossible UTC offset"
         offset = (-1 if m[8][0] == "-" else 1) * (off_h * 60 + off_m)
     total = int((wall - _EPOCH).total_seconds() // 60) - offset
-    if second or (m[7] or "").strip("0") or total % HALF_HOUR:
+    if second or (m[7] or "").strip("0") or total % PERIOD_MINUTES:
         return 0, f"not the end of a half hour: {rule_text(ECS1005)}"
     if not _FIRST_MINUTE < total <= _LAST_MINUTE:
         return 0, f"outside the years {YEARS[0]} to {YEARS[1]}"

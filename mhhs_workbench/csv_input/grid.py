@@ -12,9 +12,13 @@ import numpy as np
 import pandas as pd
 
 from mhhs_workbench.codes.identifiers import GSP_GROUP_BY_DISTRIBUTOR
-from mhhs_workbench.codes.messages import ESTIMATION_REASON_NAMES, MEASUREMENT_QUANTITY_IDS
+from mhhs_workbench.codes.messages import (
+    ESTIMATION_REASON_NAMES,
+    MEASUREMENT_QUANTITY_IDS,
+    PERIOD_MINUTES,
+)
 from mhhs_workbench.codes.remedies import REMEDIES
-from mhhs_workbench.csv_input.cells import HALF_HOUR, Q_INDEX, attribute_text
+from mhhs_workbench.csv_input.cells import Q_INDEX, attribute_text
 from mhhs_workbench.csv_input.problems import MAX_REPORTED
 from mhhs_workbench.csv_input.pseudonyms import pseudonymise_meter_ids, pseudonymise_mpans
 from mhhs_workbench.csv_input.state import State
@@ -25,10 +29,8 @@ from mhhs_workbench.model.supplied import (
     NO_REGISTER_START,
     SuppliedConsumption,
 )
-from mhhs_workbench.time.periods import LOCAL_TZ, format_utc
+from mhhs_workbench.time.periods import LOCAL_TZ, PERIODS_PER_UTC_DAY, format_utc
 
-#: Half hours of a UTC day: the grid's columns come in days of this many.
-PERIODS = 48
 #: Most cells (series x half hours) a conversion may span [cells of 10 bytes], so MPANs whose
 #: dates lie years apart cannot exhaust memory.
 MAX_CELLS = 200_000_000
@@ -66,7 +68,7 @@ def _edges(present: np.ndarray, midnight: np.ndarray | None = None) -> tuple[np.
     cols = np.arange(T)[None, :]
     first = present.argmax(axis=1)
     last = T - 1 - present[:, ::-1].argmax(axis=1)
-    lead_ok, trail_ok = first < PERIODS, last >= T - PERIODS
+    lead_ok, trail_ok = first < PERIODS_PER_UTC_DAY, last >= T - PERIODS_PER_UTC_DAY
     if midnight is not None:
         lead_ok &= midnight[first]
         trail_ok &= midnight[last + 1]
@@ -82,10 +84,10 @@ def _slot_sums(present: np.ndarray, values: np.ndarray, rows: np.ndarray,
     A product with a one-hot matrix of the columns' half hours, a few hundred rows at a time so
     the temporaries stay small; float64 is exact for these integer sums (< 2**53 Wh).
     """
-    onehot = np.zeros((slot.size, PERIODS))
+    onehot = np.zeros((slot.size, PERIODS_PER_UTC_DAY))
     onehot[np.arange(slot.size), slot] = 1.0
-    sums = np.zeros((rows.size, PERIODS), dtype=np.int64)
-    counts = np.zeros((rows.size, PERIODS), dtype=np.int64)
+    sums = np.zeros((rows.size, PERIODS_PER_UTC_DAY), dtype=np.int64)
+    counts = np.zeros((rows.size, PERIODS_PER_UTC_DAY), dtype=np.int64)
     for i in range(0, rows.size, 256):
         sel = rows[i: i + 256]
         supplied = present[sel]
@@ -147,15 +149,15 @@ class Grid:
         self.series = np.flatnonzero(used)  # rank * 4 + mqid: meter-major, AI AE RI RE
         row_of = np.full(n_keys, -1, dtype=np.int64)
         row_of[self.series] = np.arange(self.series.size)
-        self.first_day = (first - 1) // PERIODS  # UTC day of the earliest period end
-        n_days = (last - 1) // PERIODS - self.first_day + 1
-        self.R, self.T = self.series.size, n_days * PERIODS
+        self.first_day = (first - 1) // PERIODS_PER_UTC_DAY  # UTC day of the earliest period end
+        n_days = (last - 1) // PERIODS_PER_UTC_DAY - self.first_day + 1
+        self.R, self.T = self.series.size, n_days * PERIODS_PER_UTC_DAY
         if self.R * self.T > MAX_CELLS:
             self.problems.add_file(0, f"the values span {n_days} UTC days for {self.R} MPAN/MQID series "
                                    f"({self.R * self.T:,} half hours for {self.state.values:,} values): "
                                    "convert MPANs with distant dates separately")
             return
-        base = self.first_day * PERIODS + 1  # period number of column 0
+        base = self.first_day * PERIODS_PER_UTC_DAY + 1  # period number of column 0
         cells = self.R * self.T  # < 2**31 (MAX_CELLS): int32 cell numbers
         self.flat = np.empty(self.state.values, dtype=np.int32)  # the cell of every value read
         self.ends = np.cumsum([p.size for p in parts])
@@ -234,7 +236,7 @@ class Grid:
 
     def _period_text(self, columns: np.ndarray) -> np.ndarray:
         """UTC period-end text [UTC] of grid columns."""
-        minutes = (self.first_day * PERIODS + 1 + np.asarray(columns, dtype=np.int64)) * HALF_HOUR
+        minutes = (self.first_day * PERIODS_PER_UTC_DAY + 1 + np.asarray(columns, dtype=np.int64)) * PERIOD_MINUTES
         return format_utc(minutes.astype("datetime64[m]"))
 
     # -- completing the data ----------------------------------------------------------------
@@ -255,14 +257,14 @@ class Grid:
         start, stop = 0, T
         if drop_incomplete_days:
             lead, trail = _edges(present)
-            start, stop = (PERIODS if lead.any() else 0), (T - PERIODS if trail.any() else T)
+            start, stop = (PERIODS_PER_UTC_DAY if lead.any() else 0), (T - PERIODS_PER_UTC_DAY if trail.any() else T)
             if stop <= start:
                 self.problems.add_file(0, "no complete UTC day is left after dropping the incomplete ones")
                 return None
             notes += self._dropped(present, values, start, stop)
         before = present[:, :start].any(axis=1)  # series supplied inside a dropped first day
         dropped_wh = (values[:, :start] * present[:, :start]).sum(axis=1)
-        self.first_day += start // PERIODS
+        self.first_day += start // PERIODS_PER_UTC_DAY
         self.offset = start
         present, values = present[:, start:stop], values[:, start:stop]
         quality = self.quality.reshape(R, T)[:, start:stop]
@@ -279,7 +281,7 @@ class Grid:
         install = self._install_days(present)
         inside = ~present & ~edge
         # nothing is missing before a meter was installed: its values are never sent
-        inside &= np.arange(present.shape[1])[None, :] >= (np.maximum(install, 0) * PERIODS)[self.series // 4][:, None]
+        inside &= np.arange(present.shape[1])[None, :] >= (np.maximum(install, 0) * PERIODS_PER_UTC_DAY)[self.series // 4][:, None]
         notes += self._install_notes(install)
         if inside.any() and not fill_missing:
             self._gaps(inside)
@@ -293,7 +295,7 @@ class Grid:
         registers = self._registers(shift)
         if self.problems.total:
             return None
-        days = (self.first_day + np.arange(present.shape[1] // PERIODS)).astype("datetime64[D]")
+        days = (self.first_day + np.arange(present.shape[1] // PERIODS_PER_UTC_DAY)).astype("datetime64[D]")
         return SuppliedConsumption(
             days=days,
             row_meter=(self.series // 4).astype(np.int64), row_mqid=(self.series % 4).astype(np.int8),
@@ -314,8 +316,8 @@ class Grid:
         latest = np.full(n, -1, dtype=np.int64)
         np.minimum.at(earliest, meter, first)
         np.maximum.at(latest, meter, first)
-        starts = (earliest == latest) & (earliest >= PERIODS) & (earliest % PERIODS == 0)
-        return np.where(starts, earliest // PERIODS, INSTALLED_BEFORE).astype(np.int64)
+        starts = (earliest == latest) & (earliest >= PERIODS_PER_UTC_DAY) & (earliest % PERIODS_PER_UTC_DAY == 0)
+        return np.where(starts, earliest // PERIODS_PER_UTC_DAY, INSTALLED_BEFORE).astype(np.int64)
 
     def _install_notes(self, install: np.ndarray) -> list[dict]:
         """A conversion-report note per meter read as installed inside the data."""
@@ -340,7 +342,7 @@ class Grid:
         for cols in (slice(0, start), slice(stop, T)):
             if cols.start == cols.stop:
                 continue
-            day = np.datetime64(int(self.first_day + cols.start // PERIODS), "D")
+            day = np.datetime64(int(self.first_day + cols.start // PERIODS_PER_UTC_DAY), "D")
             counts = present[:, cols].sum(axis=1)
             for row in np.flatnonzero(counts).tolist():
                 mpan, mqid = self._label(row)
@@ -439,9 +441,9 @@ class Grid:
 
     def _local_slots(self, T: int) -> np.ndarray:
         """Local (Europe/London) half hour of day (0-47) in which each of ``T`` columns starts."""
-        starts = ((self.first_day * PERIODS + np.arange(T)) * HALF_HOUR).astype("datetime64[m]")
+        starts = ((self.first_day * PERIODS_PER_UTC_DAY + np.arange(T)) * PERIOD_MINUTES).astype("datetime64[m]")
         local = pd.DatetimeIndex(starts.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(LOCAL_TZ)
-        return (local.hour * 2 + local.minute // HALF_HOUR).to_numpy().astype(np.int64)
+        return (local.hour * 2 + local.minute // PERIOD_MINUTES).to_numpy().astype(np.int64)
 
     def _registers(self, shift: np.ndarray) -> np.ndarray:
         """Opening register [Wh] at the start of the first UTC day, per meter (by rank).

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from mhhs_workbench.csv_input.problems import Problems
 from mhhs_workbench.csv_input.state import State
+from mhhs_workbench.time.periods import MAX_LOCAL_PERIODS, MIN_LOCAL_PERIODS
 
 #: Layouts a file may have.
 LAYOUTS: tuple[str, ...] = ("long", "local", "wide")
@@ -22,7 +23,7 @@ OPTIONAL_COLUMNS = ("mqid", "quality", "reason", "meter_id", "connection_type", 
                     "register_start_kwh", "register_start_wh")
 #: Other spellings accepted in headers (a data set's own consumption table uses these).
 ALIASES = {"utc_period_end": "timestamp", "value_wh": "wh", "value_kwh": "kwh"}
-_WIDE = tuple(f"p{k}" for k in range(1, 51))
+_WIDE = tuple(f"p{k}" for k in range(1, MAX_LOCAL_PERIODS + 1))
 _KNOWN = frozenset({"mpan", "timestamp", "kwh", "wh", "settlement_date", "settlement_period",
                     *OPTIONAL_COLUMNS, *_WIDE})
 _REQUIRED = {"long": ("mpan", "timestamp"), "local": ("mpan", "settlement_date", "settlement_period"),
@@ -112,7 +113,7 @@ class Spec:
             refuse(f"the {layout} layout needs the column(s) {', '.join(missing)}")
         elif stray:
             refuse(f"column(s) {', '.join(stray)} do not belong to the {layout} layout")
-        elif layout == "wide" and (wide != list(_WIDE[: len(wide)]) or len(wide) < 46):
+        elif layout == "wide" and (wide != list(_WIDE[: len(wide)]) or len(wide) < MIN_LOCAL_PERIODS):
             refuse("the wide layout needs the columns p1, p2, ... in a run from p1 to p46, p48 or p50")
         elif len(units) == 2:
             refuse("give kwh or wh, not both")

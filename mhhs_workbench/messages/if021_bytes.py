@@ -29,9 +29,8 @@ import orjson
 from mhhs_workbench.messages.if021 import REASON_BY_NUMBER, if021_payload
 from mhhs_workbench.sending.senders import ReferenceSequence
 from mhhs_workbench.sending.timeline import message_blocks
-from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY, format_utc
+from mhhs_workbench.time.periods import PERIOD, PERIODS_PER_UTC_DAY, format_utc
 
-PERIODS = PERIODS_PER_UTC_DAY
 #: Record memory per block of rows [bytes]: bounds the writer's working set whatever the days.
 BLOCK_BYTES = 48 << 20
 _PLACEHOLDER = "\x00days\x00"
@@ -96,7 +95,7 @@ class IF021ByteWriter:
         self._qe = [f'{q}","e":' + ("null" if e is None else f'"{e}"') for q in quality_codes for e in REASON_BY_NUMBER]
         self._n_reasons = len(REASON_BY_NUMBER)
         self._sp = format_utc((self.days.astype("datetime64[m]")[:, None]
-                               + np.timedelta64(30, "m") * np.arange(1, PERIODS + 1)).ravel()).tolist()
+                               + PERIOD * np.arange(1, PERIODS_PER_UTC_DAY + 1)).ravel()).tolist()
         self._day_text = format_utc(self.days.astype("datetime64[m]")).tolist()
         self._templates: dict[tuple[int, int], _Template] = {}
         self._heads: dict[tuple, tuple[str, bytes, list[int]]] = {}
@@ -112,14 +111,14 @@ class IF021ByteWriter:
                                      "consumptionPeriods": [_PLACEHOLDER]})
                 before, after = head.split(orjson.dumps(_PLACEHOLDER))
                 out = bytearray(before)
-                for p in range(PERIODS):
-                    out += b'{"sp":"' + self._sp[d * PERIODS + p].encode() + b'","v":"'
+                for p in range(PERIODS_PER_UTC_DAY):
+                    out += b'{"sp":"' + self._sp[d * PERIODS_PER_UTC_DAY + p].encode() + b'","v":"'
                     out += b"\0" * (digits + 4) + b'","q":"'
                     out += actual + b"\0" * (qe_width - len(actual)) + b',"arc":null}'
-                    out += b"," if p < PERIODS - 1 else after[:1]
+                    out += b"," if p < PERIODS_PER_UTC_DAY - 1 else after[:1]
                 out += after[1:] + b","  # the separator of the next day (dropped after a message's last)
                 records.append(np.frombuffer(bytes(out), np.uint8))
-            item = (len(records[0]) - len(before) - len(after)) // PERIODS
+            item = (len(records[0]) - len(before) - len(after)) // PERIODS_PER_UTC_DAY
             value_at = len(b'{"sp":"') + 25 + len(b'","v":"')
             self._templates[key] = _Template(np.stack(records), len(before), item, value_at,
                                              value_at + digits + 4 + len(b'","q":"'))
@@ -187,7 +186,7 @@ class IF021ByteWriter:
         if values.size and values.min() < 0:
             raise ValueError(f"negative energy {values.min()} Wh cannot be written")
         n_rows = values.shape[0]
-        width = self._template(1, len(self._qe[0])).records.shape[1] + 8 * PERIODS
+        width = self._template(1, len(self._qe[0])).records.shape[1] + 8 * PERIODS_PER_UTC_DAY
         per_block = max(1, BLOCK_BYTES // max(1, self.n_days * width))
         for lo in range(0, n_rows, per_block):
             hi = min(lo + per_block, n_rows)
@@ -241,9 +240,9 @@ class IF021ByteWriter:
         tpl = self._template(digits, qe_width)
         buf = np.empty((n_rows, self.n_days, tpl.records.shape[1]), dtype=np.uint8)
         buf[:] = tpl.records[None]
-        items = buf[:, :, tpl.head : tpl.head + PERIODS * tpl.item].reshape(n_rows, self.n_days, PERIODS, tpl.item)
+        items = buf[:, :, tpl.head : tpl.head + PERIODS_PER_UTC_DAY * tpl.item].reshape(n_rows, self.n_days, PERIODS_PER_UTC_DAY, tpl.item)
         items[..., tpl.value_at : tpl.value_at + digits + 4] = _value_bytes(values, digits).reshape(
-            n_rows, self.n_days, PERIODS, digits + 4)
+            n_rows, self.n_days, PERIODS_PER_UTC_DAY, digits + 4)
         if len(combos):
             r, t = np.nonzero(odd)
             table = np.zeros((len(self._qe), qe_width), dtype=np.uint8)
@@ -251,7 +250,7 @@ class IF021ByteWriter:
                 text = self._qe[c].encode()
                 table[c, : len(text)] = np.frombuffer(text, np.uint8)
             code = quality[r, t].astype(np.int64) * self._n_reasons + reasons[r, t]
-            items[r, t // PERIODS, t % PERIODS, tpl.qe_at : tpl.qe_at + qe_width] = table[code]
+            items[r, t // PERIODS_PER_UTC_DAY, t % PERIODS_PER_UTC_DAY, tpl.qe_at : tpl.qe_at + qe_width] = table[code]
 
         # zero bytes remain where a value has fewer digits than the block's largest, or q/e text is short
         padded = len(lengths) > 1 or (digits > 1 and bool((values < 10 ** (digits + 2)).any()))

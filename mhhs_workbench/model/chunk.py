@@ -30,6 +30,7 @@ from mhhs_workbench.model.quality import (
 from mhhs_workbench.model.supplied import SuppliedConsumption
 from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.time.periods import (
+    PERIODS_PER_UTC_DAY,
     day_range,
     format_utc,
     utc_period_ends,
@@ -213,7 +214,7 @@ def effective_chunk_size(chunk_size: int, n_days: int) -> int:
     """Meters per chunk: ``chunk_size``, fewer if that would exceed :data:`MAX_CHUNK_VALUES`."""
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
-    return max(1, min(chunk_size, MAX_CHUNK_VALUES // max(1, n_days * 48)))
+    return max(1, min(chunk_size, MAX_CHUNK_VALUES // max(1, n_days * PERIODS_PER_UTC_DAY)))
 
 
 def chunk_bounds(n_meters: int, chunk_size: int) -> list[tuple[int, int]]:

@@ -19,7 +19,6 @@ import numpy as np
 
 from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 
-PERIODS = PERIODS_PER_UTC_DAY
 #: Days before an estimate whose actual values give the meter's recent shape and maximum.
 RECENT_DAYS = 7
 
@@ -97,14 +96,14 @@ def recent_profiles(
     slots : numpy.ndarray of bool, shape ``(n_groups, n_slots)``
         Which slots of each group are to be estimated; others weigh 0.
     """
-    period = np.arange(slots.shape[1]) % PERIODS
-    before = gather(values, available, row, before_day[:, None] * PERIODS + period)
-    after = gather(values, available, row, after_day[:, None] * PERIODS + period)
+    period = np.arange(slots.shape[1]) % PERIODS_PER_UTC_DAY
+    before = gather(values, available, row, before_day[:, None] * PERIODS_PER_UTC_DAY + period)
+    after = gather(values, available, row, after_day[:, None] * PERIODS_PER_UTC_DAY + period)
     both = (before >= 0) & (after >= 0)
     one_side = np.maximum(np.maximum(before, after), 0)
     week = np.zeros(slots.shape, dtype=np.int64)
     for k in range(RECENT_DAYS):
-        week += np.maximum(gather(values, available, row, (before_day[:, None] - k) * PERIODS + period), 0)
+        week += np.maximum(gather(values, available, row, (before_day[:, None] - k) * PERIODS_PER_UTC_DAY + period), 0)
     return [np.where(slots, stage, 0) for stage in (np.where(both, np.minimum(before, after), one_side), one_side, week)]
 
 
@@ -132,7 +131,7 @@ def recent_maximum(values: np.ndarray, available: np.ndarray, row: np.ndarray, f
     """Each group's cap [Wh]: the meter's largest actual value from :data:`RECENT_DAYS` days
     before ``first_day`` to the day after ``last_day``."""
     n = values.shape[0]
-    daily = np.where(available, values, 0).reshape(n, -1, PERIODS).max(axis=2)
+    daily = np.where(available, values, 0).reshape(n, -1, PERIODS_PER_UTC_DAY).max(axis=2)
     n_days = daily.shape[1]
     cap = np.zeros(row.size, dtype=np.int64)
     longest = int((last_day - first_day).max()) if row.size else 0

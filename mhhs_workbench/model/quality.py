@@ -78,7 +78,6 @@ REASON_COMMS_FAULT = int(_reason("CommsFault"))
 REASON_DEENERGISED = int(_reason("De-energised"))
 REASON_NON_SMART = int(_reason("NonSmart"))
 
-PERIODS = PERIODS_PER_UTC_DAY
 #: Spell arrays hold this for "no spell".
 NO_SPELL = -1
 
@@ -173,8 +172,8 @@ def plan_spells(
 def spell_mask(first: np.ndarray, length: np.ndarray, n_periods: int) -> np.ndarray:
     """Half hours inside each meter's spell, shape ``(n_meters, n_periods)`` (none for ``NO_SPELL``)."""
     period = np.arange(n_periods)
-    start = np.asarray(first)[:, None] * PERIODS
-    return (period >= start) & (period < start + np.asarray(length)[:, None] * PERIODS)
+    start = np.asarray(first)[:, None] * PERIODS_PER_UTC_DAY
+    return (period >= start) & (period < start + np.asarray(length)[:, None] * PERIODS_PER_UTC_DAY)
 
 
 def plan_meters(
@@ -204,7 +203,7 @@ def plan_meters(
     n_days = days.size
     metered = np.asarray(metered, dtype=bool)
     de_first, de_days, co_first, co_days = plan_spells(settings, seed, idx, n_days, metered)
-    absolute = days[0].astype(np.int64) * PERIODS + np.arange(n_days * PERIODS, dtype=np.int64)
+    absolute = days[0].astype(np.int64) * PERIODS_PER_UTC_DAY + np.arange(n_days * PERIODS_PER_UTC_DAY, dtype=np.int64)
     keys = meter_keys(seed, idx, Stream.QUALITY_MISSING)[:, None]
     missing = (uniform(hash_counter(keys, absolute[None, :])) < settings.missing_share) & metered[:, None]
     invalid = np.zeros_like(missing)
@@ -213,7 +212,7 @@ def plan_meters(
         draw = uniform(hash_counter(meter_keys(seed, idx[rows], Stream.QUALITY_INVALID), absolute[cols]))
         invalid[rows, cols] = draw < settings.invalid_share
     for first, length in ((de_first, de_days), (co_first, co_days)):
-        missing &= ~spell_mask(first, length, n_days * PERIODS)
+        missing &= ~spell_mask(first, length, n_days * PERIODS_PER_UTC_DAY)
     invalid &= missing
     return QualityPlan(de_first, de_days, co_first, co_days, missing, invalid)
 
@@ -352,9 +351,9 @@ def apply_quality(
 def _day_groups(longer: np.ndarray) -> tuple[np.ndarray, ...]:
     """``(row, day before, day after, slots, columns)`` of each row-day holding an E1 gap."""
     n, t = longer.shape
-    by_day = longer.reshape(n, -1, PERIODS)
+    by_day = longer.reshape(n, -1, PERIODS_PER_UTC_DAY)
     row, day = np.nonzero(by_day.any(axis=2))
-    cols = day[:, None] * PERIODS + np.arange(PERIODS)
+    cols = day[:, None] * PERIODS_PER_UTC_DAY + np.arange(PERIODS_PER_UTC_DAY)
     return row, day - 1, day + 1, by_day[row, day], cols
 
 
@@ -363,10 +362,10 @@ def _fault_groups(plan: QualityPlan, t: int) -> tuple[np.ndarray, ...]:
     row = np.flatnonzero(np.asarray(plan.comms_first) != NO_SPELL)
     first = np.asarray(plan.comms_first, dtype=np.int64)[row]
     length = np.asarray(plan.comms_days, dtype=np.int64)[row]
-    width = int(length.max()) * PERIODS if row.size else 0
+    width = int(length.max()) * PERIODS_PER_UTC_DAY if row.size else 0
     slot = np.arange(width)
-    slots = slot[None, :] < length[:, None] * PERIODS
-    cols = np.minimum(first[:, None] * PERIODS + slot, t - 1)  # padding slots repeat the last column
+    slots = slot[None, :] < length[:, None] * PERIODS_PER_UTC_DAY
+    cols = np.minimum(first[:, None] * PERIODS_PER_UTC_DAY + slot, t - 1)  # padding slots repeat the last column
     return row, first - 1, first + length, slots, cols
 
 

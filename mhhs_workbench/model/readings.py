@@ -23,7 +23,6 @@ from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 class RegisterCapacityError(ValueError):
     """A register would roll over more than once between two reads, so its reads are ambiguous."""
 
-PERIODS = PERIODS_PER_UTC_DAY
 DAY_REGISTER, NIGHT_REGISTER = "01", "02"
 #: Connection type of an unmetered supply: no meter, so no register and no reads.
 UNMETERED_CONNECTION = "U"
@@ -149,7 +148,7 @@ def register_values(initial_wh: int, half_hours_wh: np.ndarray, boundaries: np.n
     RegisterCapacityError
         If the register would roll over more than once between two reads.
     """
-    cumulative = np.concatenate([[0], np.cumsum(half_hours_wh.reshape(-1, PERIODS).sum(axis=1))])
+    cumulative = np.concatenate([[0], np.cumsum(half_hours_wh.reshape(-1, PERIODS_PER_UTC_DAY).sum(axis=1))])
     advances = np.diff(cumulative[boundaries])
     if advances.size and advances.max() >= capacity_wh:
         i = int(np.argmax(advances))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mhhs_workbench.codes.messages import MEASUREMENT_QUANTITY_IDS, QUALITY_CODES
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 
 #: Columns of :attr:`SuppliedConsumption.meters`, in order.
 SUPPLIED_METER_COLUMNS = ("mpan", "meter_id", "connection_type", "gsp_group", "register_start_wh")
@@ -74,8 +75,8 @@ class SuppliedConsumption:
 
     def __post_init__(self) -> None:
         n_rows, t = self.values.shape
-        if t != self.days.size * 48:
-            raise ValueError(f"values cover {t} half hours, {self.days.size} days need {self.days.size * 48}")
+        if t != self.days.size * PERIODS_PER_UTC_DAY:
+            raise ValueError(f"values cover {t} half hours, {self.days.size} days need {self.days.size * PERIODS_PER_UTC_DAY}")
         for name in ("quality", "reasons"):
             if getattr(self, name).shape != self.values.shape:
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, values {self.values.shape}")

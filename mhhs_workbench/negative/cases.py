@@ -38,7 +38,7 @@ import orjson
 
 from mhhs_workbench import __version__
 from mhhs_workbench.codes.identifiers import SENDER_UNIQUE_REFERENCE_PATTERN
-from mhhs_workbench.codes.rules import NOT_ALONE
+from mhhs_workbench.codes.rules import INTERFACE, NOT_ALONE, SCHEMA
 from mhhs_workbench.negative.cross import CROSS_BREAKERS, FILE_BREAKERS, FileSet, Sources, body
 from mhhs_workbench.negative.rules import ALSO_REPORTED, ELEXON_REJECTS, RULE_BREAKERS
 from mhhs_workbench.negative.schema_breaks import SCHEMA_CLASSES, json_path, schema_breaks
@@ -51,7 +51,6 @@ __all__ = [
     "CODES",
     "EXPECTED_COLUMNS",
     "NEGATIVE_FOLDER",
-    "NOT_ALONE",
     "NegativeCase",
     "NegativeError",
     "NegativeSummary",
@@ -66,9 +65,9 @@ __all__ = [
 #: Rule codes the catalogue breaks, in the order cases are numbered.
 CODES: tuple[str, ...] = (
     *FILE_BREAKERS,
-    "INTERFACE",
-    "SCHEMA",
-    *(code for code in RULE_BREAKERS if code != "INTERFACE"),
+    INTERFACE,
+    SCHEMA,
+    *(code for code in RULE_BREAKERS if code != INTERFACE),
     *CROSS_BREAKERS,
 )  # fmt: skip
 

@@ -17,6 +17,17 @@ from typing import Any
 
 import orjson
 
+from mhhs_workbench.codes.rules import (
+    DAY_RESENT,
+    DUP_KEY,
+    ENVELOPE,
+    FILE,
+    FILE_BOM,
+    MPAN_DIRECTION,
+    READ_BACK,
+    READ_RECONCILE,
+    REFERENCE,
+)
 from mhhs_workbench.messages.common import join_items, request_item
 
 __all__ = ["CROSS_BREAKERS", "FILE_BREAKERS", "FileSet", "Sources", "body"]
@@ -240,11 +251,11 @@ CrossBreaker = Callable[[Sources, int], FileSet | None]
 
 #: Cross-message ways of breaking each rule.
 CROSS_BREAKERS: dict[str, list[CrossBreaker]] = {
-    "WB-SUR-DUP": [_duplicate_reference],
-    "WB-DAY-RESENT": [_day_resent],
-    "WB-READ-RECONCILE": [_not_reconciling],
-    "WB-READ-BACK": [_backwards],
-    "WB-MPAN-DIRECTION": [_both_directions],
+    REFERENCE: [_duplicate_reference],
+    DAY_RESENT: [_day_resent],
+    READ_RECONCILE: [_not_reconciling],
+    READ_BACK: [_backwards],
+    MPAN_DIRECTION: [_both_directions],
 }
 
 
@@ -316,10 +327,10 @@ def _duplicate_key(src: Sources, j: int) -> FileSet | None:
 
 #: Whole-file ways of breaking each file rule.
 FILE_BREAKERS: dict[str, list[FileBreaker]] = {
-    "FILE": [_truncated],
-    "FILE-BOM": [_bom],
-    "JSON-DUP-KEY": [_duplicate_key],
+    FILE: [_truncated],
+    FILE_BOM: [_bom],
+    DUP_KEY: [_duplicate_key],
     # the first variant is found even when a folder is searched (the others are skipped there
     # as "not a message file" and reported only when the file is named)
-    "ENVELOPE": [_item_extra_key, _not_an_array, _empty_array],
+    ENVELOPE: [_item_extra_key, _not_an_array, _empty_array],
 }

@@ -18,7 +18,25 @@ from typing import Any
 
 from mhhs_workbench.codes.identifiers import GSP_GROUP_BY_DISTRIBUTOR, GSP_GROUPS
 from mhhs_workbench.codes.messages import ESTIMATE_CODES, MQIDS_BY_EVENT, PERIOD_MINUTES, ZE_CODES
-from mhhs_workbench.negative.schema_breaks import Path
+from mhhs_workbench.codes.rules import (
+    ECS1002,
+    ECS1004,
+    ECS1005,
+    ECS1006,
+    ECS1007,
+    ECS1010,
+    ECS1011,
+    ECS1013,
+    ECS1014,
+    ECS1015,
+    GSP,
+    INTERFACE,
+    MPAN,
+    READ_NEGATIVE,
+    READ_TIME,
+    SP_DAY,
+)
+from mhhs_workbench.negative.schema_breaks import JsonPath
 
 __all__ = ["ALSO_REPORTED", "ELEXON_REJECTS", "RULE_BREAKERS", "RuleBreak"]
 
@@ -37,7 +55,7 @@ class RuleBreak:
         The broken payload (a changed copy).
     """
 
-    path: Path
+    path: JsonPath
     description: str
     payload: dict[str, Any]
 
@@ -61,7 +79,7 @@ def _plain(periods: list[dict[str, Any]], skip_ends: bool = False) -> int | None
     return None
 
 
-def _period_path(d: int, k: int, key: str) -> Path:
+def _period_path(d: int, k: int, key: str) -> JsonPath:
     return (*_DAYS, d, "consumptionPeriods", k, key)
 
 
@@ -262,22 +280,22 @@ def _read_negative(payload: dict[str, Any]) -> RuleBreak | None:
 
 #: Single-message ways of breaking each rule, each with the interface it applies to.
 RULE_BREAKERS: dict[str, list[tuple[str, Breaker]]] = {
-    "INTERFACE": [("IF-021", _interface), ("IF-041", _interface)],
-    "ECS1002": [("IF-021", _mqid)],
-    "ECS1004": [("IF-021", _duration)],
-    "ECS1005": [("IF-021", _off_grid)],
-    "ECS1006": [("IF-021", _duplicate_sp)],
-    "ECS1007": [("IF-021", _split_day)],
-    "ECS1010": [("IF-021", _negative_value)],
-    "ECS1011": [("IF-021", _ze_not_zero)],
-    "ECS1013": [("IF-021", _before_connection)],
-    "ECS1014": [("IF-021", _day_not_utc)],
-    "ECS1015": [("IF-021", _estimate_no_reason)],
-    "WB-SP-DAY": [("IF-021", _sp_outside_day)],
-    "WB-MPAN": [("IF-021", _mpan), ("IF-041", _mpan)],
-    "WB-GSP": [("IF-021", _gsp), ("IF-041", _gsp)],
-    "WB-READ-DT": [("IF-041", _read_datetime)],
-    "WB-READ-NEG": [("IF-041", _read_negative)],
+    INTERFACE: [("IF-021", _interface), ("IF-041", _interface)],
+    ECS1002: [("IF-021", _mqid)],
+    ECS1004: [("IF-021", _duration)],
+    ECS1005: [("IF-021", _off_grid)],
+    ECS1006: [("IF-021", _duplicate_sp)],
+    ECS1007: [("IF-021", _split_day)],
+    ECS1010: [("IF-021", _negative_value)],
+    ECS1011: [("IF-021", _ze_not_zero)],
+    ECS1013: [("IF-021", _before_connection)],
+    ECS1014: [("IF-021", _day_not_utc)],
+    ECS1015: [("IF-021", _estimate_no_reason)],
+    SP_DAY: [("IF-021", _sp_outside_day)],
+    MPAN: [("IF-021", _mpan), ("IF-041", _mpan)],
+    GSP: [("IF-021", _gsp), ("IF-041", _gsp)],
+    READ_TIME: [("IF-041", _read_datetime)],
+    READ_NEGATIVE: [("IF-041", _read_negative)],
 }
 
 #: Rules whose breakage Elexon's schema refuses too: it allows only 30 as a period duration.

@@ -23,7 +23,7 @@ from mhhs_workbench.validation.schema import load_schema, validator_for
 
 __all__ = ["SCHEMA_CLASSES", "RULE_FIELDS", "SchemaBreak", "json_path", "schema_breaks"]
 
-Path = tuple[str | int, ...]
+JsonPath = tuple[str | int, ...]
 
 #: Schema classes, each with the schema keywords a breakage of that class may trip.
 SCHEMA_CLASSES: dict[str, frozenset[str]] = {
@@ -50,7 +50,7 @@ RULE_FIELDS = frozenset({
 })
 
 #: Where the interface is read from: without it no schema is chosen (rule INTERFACE instead).
-_INTERFACE_PATH: Path = ("CommonBlock", "S0", "interfaceID")
+_INTERFACE_PATH: JsonPath = ("CommonBlock", "S0", "interfaceID")
 
 #: Key added by the extra-field class: a unit label, a typical stray key of hand-made messages.
 _EXTRA_KEY = "unit"
@@ -73,20 +73,20 @@ class SchemaBreak:
     """
 
     kind: str
-    path: Path
+    path: JsonPath
     description: str
     payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class _Site:
-    path: Path
+    path: JsonPath
     schema: dict[str, Any]
     value: Any
     is_datetime: bool
 
 
-def json_path(path: Path, prefix: str = "$") -> str:
+def json_path(path: JsonPath, prefix: str = "$") -> str:
     """``path`` written as a JSON path the way the validator writes them (``$.a.b[0].c``)."""
     out = [prefix]
     for part in path:
@@ -94,7 +94,7 @@ def json_path(path: Path, prefix: str = "$") -> str:
     return "".join(out)
 
 
-def _dotted(path: Path) -> str:
+def _dotted(path: JsonPath) -> str:
     """``path`` as written in descriptions: ``CommonBlock.S1.subText``."""
     return json_path(path, "")[1:] if path else "the payload"
 
@@ -120,7 +120,7 @@ def _plain_period(items: list[Any]) -> int:
     return 0
 
 
-def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: Path,
+def _walk(root: dict[str, Any], node: dict[str, Any], value: Any, path: JsonPath,
           is_datetime: bool = False) -> Iterator[_Site]:
     """Every place of ``value`` with its schema, depth first, in schema order.
 
@@ -179,7 +179,7 @@ def _off_enum(value: Any) -> list[Any]:
     return [value.lower(), value.upper(), value + "X", "X"]
 
 
-def _candidates(site: _Site) -> Iterator[tuple[str, Path, Callable[[Any], Any], str]]:
+def _candidates(site: _Site) -> Iterator[tuple[str, JsonPath, Callable[[Any], Any], str]]:
     """(class, place named, change of the site's value, description) for one place."""
     schema, value, where = site.schema, site.value, _dotted(site.path)
     if isinstance(value, dict):
@@ -251,7 +251,7 @@ def _set(value: Any) -> Callable[[Any], Any]:
     return change
 
 
-def _apply(payload: dict[str, Any], path: Path, change: Callable[[Any], Any]) -> dict[str, Any]:
+def _apply(payload: dict[str, Any], path: JsonPath, change: Callable[[Any], Any]) -> dict[str, Any]:
     broken = copy.deepcopy(payload)
     if not path:
         return change(broken)
@@ -262,7 +262,7 @@ def _apply(payload: dict[str, Any], path: Path, change: Callable[[Any], Any]) ->
     return broken
 
 
-def _allowed(kind: str, path: Path, value: Any) -> bool:
+def _allowed(kind: str, path: JsonPath, value: Any) -> bool:
     """Whether breaking ``path`` this way leaves every business rule unbroken."""
     changes_value = kind not in ("missing-field", "extra-field")
     # removing or retyping a container above interfaceID hides the interface (rule INTERFACE)
@@ -298,7 +298,7 @@ def schema_breaks(payload: dict[str, Any], interface_id: str) -> dict[str, list[
     # leaves (single values) before containers: a changed value is the likelier mistake
     sites.sort(key=lambda s: isinstance(s.value, dict | list))
     found: dict[str, list[SchemaBreak]] = {kind: [] for kind in SCHEMA_CLASSES}
-    seen: set[tuple[str, Path]] = set()
+    seen: set[tuple[str, JsonPath]] = set()
     for site in sites:
         for kind, where, change, description in _candidates(site):
             if (kind, where) in seen or not _allowed(kind, where, site.value):

@@ -65,7 +65,7 @@ __all__ = [
     "figure",
     "find_dataset_root",
     "generate",
-    "message_counts",
+    "message_file_counts",
     "notes",
     "record_in_manifest",
     "read_csv_input",
@@ -230,7 +230,7 @@ def _message_files(path: Path, interface: str) -> list[Path]:
     return sorted(path.rglob(f"{interface}_*.json"))
 
 
-def message_counts(path: str | os.PathLike[str]) -> pd.DataFrame:
+def message_file_counts(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Files, messages and MPANs per interface found under ``path``.
 
     Parameters
@@ -527,15 +527,9 @@ def record_in_manifest(root: str | os.PathLike[str], paths: Iterable[str | os.Pa
 
 def _replace_manifest(root: Path, manifest: dict[str, Any], intact: bool) -> None:
     """Write a changed manifest: sealed again if it was intact, left unsealed if not."""
-    if intact:
-        write_manifest(root, manifest)  # sealed again: the new entries are the tool's own
-    else:
-        # a manifest already edited by hand stays unsealed, so verify keeps reporting it
-        manifest_path = root / MANIFEST
-        data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-        tmp = manifest_path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, manifest_path)
+    # sealed again when intact (the new entries are the tool's own); a manifest already edited by
+    # hand stays unsealed, so verify keeps reporting it
+    write_manifest(root, manifest, seal=intact)
 
 
 #: Manifest field listing the validations recorded with :func:`record_validation`.

@@ -30,7 +30,7 @@ import pandas as pd
 from mhhs_workbench.codes.archetypes import ARCHETYPES, archetype_spec
 from mhhs_workbench.model.profiles.reference import CLASS_FILES, PROFILE_COLUMNS, reference_profile
 from mhhs_workbench.publish.manifest import MANIFEST
-from mhhs_workbench.time.periods import profile_day_types, seasons
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY, profile_day_types, seasons
 
 __all__ = [
     "DayMessage",
@@ -339,7 +339,7 @@ class DatasetExplorer:
             raise ExploreError(f"{self.path}: no meters table to tell the archetypes")
         generated = self.sql(
             "SELECT m.archetype, c.settlement_date, c.settlement_period, avg(c.value_wh) / 500.0 AS kw "
-            "FROM consumption c JOIN meters m USING (mpan) WHERE c.mqid = 'AI' AND c.settlement_period <= 48 "
+            f"FROM consumption c JOIN meters m USING (mpan) WHERE c.mqid = 'AI' AND c.settlement_period <= {CLOCK_SLOTS_PER_DAY} "
             "GROUP BY 1, 2, 3")
         if generated.empty:
             return pd.DataFrame(columns=["archetype", "profile_class", "settlement_period", "generated_kw", "elexon_kw"])

@@ -18,6 +18,7 @@ from IPython.display import Image, Markdown
 from matplotlib.figure import Figure
 
 from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES
+from mhhs_workbench.codes.messages import PERIOD_MINUTES
 from mhhs_workbench.notebook.evidence import figure
 from mhhs_workbench.notebook.explore import (
     DatasetExplorer,
@@ -117,7 +118,7 @@ def meter_figure(explorer: DatasetExplorer, mpan: str, day: str | dt.date | None
     reads = explorer.readings(mpan)
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-    width = pd.Timedelta(minutes=30)
+    width = pd.Timedelta(minutes=PERIOD_MINUTES)
     for mqid, rows in data.groupby("mqid"):
         sign = -1 if mqid in ("AE", "RE") else 1
         if mqid in ("RI", "RE"):

@@ -22,7 +22,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mhhs_workbench.codes.identifiers import GSP_GROUP_NAMES
+from mhhs_workbench.codes.messages import PERIOD_MINUTES
 from mhhs_workbench.notebook.message_frames import if021_frame
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY
 
 __all__ = [
     "SLOT_LABELS",
@@ -46,10 +48,10 @@ DESIGNER_FONTS: dict[str, object] = {"font.size": 14, "axes.titlesize": 15, "leg
                                      "xtick.labelsize": 12, "ytick.labelsize": 12}
 
 #: Local clock time at the end of each half hour, ``'00:30'`` ... ``'24:00'``.
-SLOT_LABELS: tuple[str, ...] = tuple(f"{(k + 1) // 2:02d}:{30 * ((k + 1) % 2):02d}" for k in range(48))
+SLOT_LABELS: tuple[str, ...] = tuple(f"{(k + 1) // 2:02d}:{30 * ((k + 1) % 2):02d}" for k in range(CLOCK_SLOTS_PER_DAY))
 
 #: Hours of the day at the end of each half hour (0.5 ... 24), the x axis of day plots.
-_SLOT_HOURS = np.arange(1, 49) * 0.5
+_SLOT_HOURS = np.arange(1, CLOCK_SLOTS_PER_DAY + 1) * 0.5
 
 #: Line styles by a word in a curve's label, so a curve looks the same in every view.
 _STYLES: dict[str, dict[str, object]] = {
@@ -398,13 +400,13 @@ def dataset_overview(folder: str | os.PathLike[str]) -> Figure:
         # local settlement period k of date D started (k - 1) half hours after local midnight;
         # plotting against that elapsed time keeps the 46- and 50-period days in order
         periods = frame["settlement_period"].astype(np.int64)  # int8 in Parquet: * 30 overflows
-        frame["time"] = pd.to_datetime(frame["date"]) + pd.to_timedelta((periods - 1) * 30, unit="min")
+        frame["time"] = pd.to_datetime(frame["date"]) + pd.to_timedelta((periods - 1) * PERIOD_MINUTES, unit="min")
         time_label = "local settlement day and period"
     else:
 
         msgs = if021_frame([root / "messages"] if (root / "messages").is_dir() else [root])
         frame = msgs
-        frame["time"] = frame["sp"].dt.tz_convert(None) - pd.Timedelta(minutes=30)
+        frame["time"] = frame["sp"].dt.tz_convert(None) - pd.Timedelta(minutes=PERIOD_MINUTES)
         frame["date"] = frame["time"].dt.date
         frame["gsp_group"] = "all"
         time_label = "UTC"

@@ -65,7 +65,7 @@ def attach_reads(frame: DatasetFrame, chunk: Chunk) -> Chunk:
     """The chunk with its register reads, integrated from its reported import (AI) rows and, on
     export MPANs, its active export (AE) rows."""
     # one AI row per meter that has one, in meter order; -1 marks a meter without import
-    import_wh = np.full((chunk.n_meters, frame.n_days * 48), -1, dtype=np.int64)
+    import_wh = np.full((chunk.n_meters, frame.n_days * PERIODS_PER_UTC_DAY), -1, dtype=np.int64)
     ai = np.flatnonzero(chunk.row_mqid == MQIDS.index("AI"))
     import_wh[chunk.row_meter[ai]] = chunk.values[ai]
     # AE rows sent on a site's export MPAN feed its export register; -1 for a site without one
@@ -97,7 +97,7 @@ def _generated_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:
 
     row_meter, row_mqid = value_rows(meters)
     by_mqid = (result.import_wh, result.export_wh, result.reactive_import_varh, result.reactive_export_varh)
-    true_values = np.empty((row_meter.size, frame.n_days * 48), dtype=np.int64)
+    true_values = np.empty((row_meter.size, frame.n_days * PERIODS_PER_UTC_DAY), dtype=np.int64)
     for m, array in enumerate(by_mqid):
         sel = row_mqid == m
         true_values[sel] = array[row_meter[sel]]
@@ -120,7 +120,7 @@ def _supplied_parts(frame: DatasetFrame, start: int, stop: int) -> tuple:
     supplied = frame.supplied
     meters = supplied_population(frame.scenario, supplied, start, stop)
     rows = supplied.rows_of(start, stop)
-    n, t = stop - start, frame.n_days * 48
+    n, t = stop - start, frame.n_days * PERIODS_PER_UTC_DAY
     none = np.full(n, NO_SPELL, dtype=np.int64)
     zeros = np.zeros(n, dtype=np.int64)
     plan = QualityPlan(none, zeros, none, zeros, np.zeros((n, t), dtype=bool), np.zeros((n, t), dtype=bool))

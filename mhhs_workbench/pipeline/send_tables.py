@@ -30,8 +30,6 @@ from mhhs_workbench.pipeline.tables import TableRows
 from mhhs_workbench.sending.timeline import SendTimeline
 from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY, format_utc
 
-PERIODS = PERIODS_PER_UTC_DAY
-
 SEND_SCHEDULE_SCHEMA = pa.schema(
     [
         ("interface", pa.string()),
@@ -125,7 +123,7 @@ def history_rows(placed: Placed, references: list[str], timeline: SendTimeline, 
                 first_sent[(int(placed.row[i]), d)] = i
         for i in np.flatnonzero(placed.revision == 1).tolist():
             r, d = int(placed.row[i]), int(placed.first_day[i])
-            sl = slice(d * PERIODS, (d + 1) * PERIODS)
+            sl = slice(d * PERIODS_PER_UTC_DAY, (d + 1) * PERIODS_PER_UTC_DAY)
             j = position[r]
             pieces.append((r, d, 0, rev.values[j, sl], rev.quality[j, sl], rev.reasons[j, sl], first_sent[(r, d)]))
             pieces.append((r, d, 1, chunk.values[r, sl], chunk.quality[r, sl], chunk.reasons[r, sl], i))
@@ -133,26 +131,26 @@ def history_rows(placed: Placed, references: list[str], timeline: SendTimeline, 
     rows = np.array([p[0] for p in pieces], dtype=np.int64)
     days = np.array([p[1] for p in pieces], dtype=np.int64)
     message = np.array([p[6] for p in pieces], dtype=np.int64)
-    period = (days[:, None] * PERIODS + np.arange(PERIODS)[None, :]).ravel()
+    period = (days[:, None] * PERIODS_PER_UTC_DAY + np.arange(PERIODS_PER_UTC_DAY)[None, :]).ravel()
 
     def stack(k: int, dtype: type) -> np.ndarray:
         return np.concatenate([p[k] for p in pieces]).astype(dtype) if pieces else np.zeros(0, dtype=dtype)
 
-    sent = np.repeat(timeline.sent_at(placed.batch[message]) if pieces else np.zeros(0, "datetime64[s]"), PERIODS)
+    sent = np.repeat(timeline.sent_at(placed.batch[message]) if pieces else np.zeros(0, "datetime64[s]"), PERIODS_PER_UTC_DAY)
     ends = frame.period_ends.astype("datetime64[s]")[period]
     quality = np.asarray(frame.quality_codes, dtype=object)[stack(4, np.int64)]
     reason = np.asarray(REASON_BY_NUMBER, dtype=object)[stack(5, np.int64)]
     columns = {
-        "mpan": np.repeat(row_mpans(chunk).astype("U13")[rows], PERIODS).astype(object),
-        "mqid": np.repeat(np.asarray(MQIDS, dtype=object)[chunk.row_mqid[rows]], PERIODS),
-        "utc_day": pa.array(np.repeat(frame.days[days], PERIODS), type=pa.date32()),
+        "mpan": np.repeat(row_mpans(chunk).astype("U13")[rows], PERIODS_PER_UTC_DAY).astype(object),
+        "mqid": np.repeat(np.asarray(MQIDS, dtype=object)[chunk.row_mqid[rows]], PERIODS_PER_UTC_DAY),
+        "utc_day": pa.array(np.repeat(frame.days[days], PERIODS_PER_UTC_DAY), type=pa.date32()),
         "utc_period_end": ends,
         "value_wh": stack(3, np.int64),
         "quality": quality,
         "reason": reason,
-        "revision": np.repeat(np.array([p[2] for p in pieces], dtype=np.int8), PERIODS),
+        "revision": np.repeat(np.array([p[2] for p in pieces], dtype=np.int8), PERIODS_PER_UTC_DAY),
         "sent_at": sent,
-        "sender_unique_reference": np.repeat(np.asarray(references, dtype=object)[message], PERIODS)
+        "sender_unique_reference": np.repeat(np.asarray(references, dtype=object)[message], PERIODS_PER_UTC_DAY)
         if pieces else np.zeros(0, dtype=object),
     }
     return columns, {"utc_period_end": format_utc(ends).tolist(), "sent_at": format_utc(sent).tolist()}

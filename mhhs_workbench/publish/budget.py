@@ -32,12 +32,12 @@ from mhhs_workbench.model.profiles import (
 )
 from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.sending.counts import chunk_message_counts
+from mhhs_workbench.time.periods import MAX_LOCAL_PERIODS, PERIODS_PER_UTC_DAY
 
 #: Default output limit [bytes]; ``MHHS_WORKBENCH_MAX_OUTPUT_GB`` overrides it.
 DEFAULT_MAX_OUTPUT_BYTES = 50 * 10**9
 MAX_OUTPUT_ENV = "MHHS_WORKBENCH_MAX_OUTPUT_GB"
 
-HALF_HOURS_PER_UTC_DAY = 48
 LONDON = ZoneInfo("Europe/London")
 
 # IF-021 [bytes]: each period, and each message's common and custom blocks (measured 77.4 and 828)
@@ -73,7 +73,7 @@ TABLE_FILE_BYTES = 6_000
 #: The tables each table format writes.
 TABLES_PER_FORMAT = 5
 #: Local slots kept per settlement period (50 a day for 48 periods).
-SLOTS_PER_PERIOD = 50 / 48
+SLOTS_PER_PERIOD = MAX_LOCAL_PERIODS / PERIODS_PER_UTC_DAY
 #: REP-002 and REP-002B, each as a DIP message and uncompressed, per settlement table row [bytes].
 REPORT_BYTES_PER_ROW = 340  # measured: 336 on the demo and on a year
 #: Manifest, scenario and per-file overhead [bytes per message file].
@@ -175,7 +175,7 @@ def expected_counts(scenario: Scenario, messages: Mapping[str, int] | None = Non
     metered = sum(s for a, s in share.items() if ARCHETYPE_SPECS[a].connection_types != ("U",))
     exports = of("domestic") * mix.pv_share  # PV (an export MPAN) on domestic sites only
     channels = 1 + exports + 2 * of("reactive")
-    values = meters * days * HALF_HOURS_PER_UTC_DAY * channels
+    values = meters * days * PERIODS_PER_UTC_DAY * channels
     # recovered comms faults: each day of the fault re-sent once per quantity, one message a day
     dq = scenario.data_quality
     fault_days = min(days, sum(dq.comms_fault_days) / 2)
@@ -189,10 +189,10 @@ def expected_counts(scenario: Scenario, messages: Mapping[str, int] | None = Non
         values=values,
         if021_messages=messages["IF-021"],  # re-sent days included
         if041_messages=messages["IF-041"],
-        resent_values=resent_days * HALF_HOURS_PER_UTC_DAY,
+        resent_values=resent_days * PERIODS_PER_UTC_DAY,
         reads=meters * read_days * (metered + exports + ECONOMY7_EXTRA_REGISTERS * of("economy7")),
         meter_rows=meters * (1 + exports),
-        history_rows=2 * resent_days * HALF_HOURS_PER_UTC_DAY,  # as first sent, and as re-sent
+        history_rows=2 * resent_days * PERIODS_PER_UTC_DAY,  # as first sent, and as re-sent
         settlement_rows=settlement_rows(scenario, share, exports),
     )
 
@@ -262,7 +262,7 @@ def settlement_rows(scenario: Scenario, share: dict[str, float], exports: float)
         until = changes[i + 1].date if i + 1 < len(changes) else scenario.end_date + dt.timedelta(days=1)
         stays *= 1 - event.share
         supplier_days += (until - event.date).days * present(1 - stays)
-    return groups * supplier_days * HALF_HOURS_PER_UTC_DAY * len(scenario.runs)
+    return groups * supplier_days * PERIODS_PER_UTC_DAY * len(scenario.runs)
 
 
 def estimate(scenario: Scenario, chunk_size: int = 500, messages: Mapping[str, int] | None = None) -> Estimate:
@@ -313,7 +313,7 @@ def estimate(scenario: Scenario, chunk_size: int = 500, messages: Mapping[str, i
             break
 
     chunk = min(effective_chunk_size(chunk_size, days), meters)
-    memory = (BASE_MEMORY_BYTES + chunk * days * HALF_HOURS_PER_UTC_DAY * CHUNK_MEMORY_BYTES_PER_METER_HALF_HOUR
+    memory = (BASE_MEMORY_BYTES + chunk * days * PERIODS_PER_UTC_DAY * CHUNK_MEMORY_BYTES_PER_METER_HALF_HOUR
               + meters * MEMORY_BYTES_PER_METER + scheduled * MEMORY_BYTES_PER_MESSAGE
               + (settlement_memory(c.settlement_rows, len(scenario.runs)) if scenario.wants("settlement") else 0))
     return Estimate(meters, days, round(c.values), {k: round(v) for k, v in by_output.items()}, round(memory))

@@ -72,9 +72,11 @@ def seal_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**manifest, MANIFEST_CHECKSUM: manifest_checksum(manifest)}
 
 
-def manifest_bytes(manifest: dict[str, Any]) -> bytes:
-    """The exact bytes of ``manifest.json`` for a manifest, sealed (deterministic)."""
-    return orjson.dumps(seal_manifest(manifest), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+def manifest_bytes(manifest: dict[str, Any], *, seal: bool = True) -> bytes:
+    """The exact bytes of ``manifest.json`` for a manifest, sealed unless ``seal`` is false
+    (deterministic either way)."""
+    content = seal_manifest(manifest) if seal else manifest
+    return orjson.dumps(content, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def build_manifest(
@@ -99,15 +101,17 @@ def build_manifest(
     return seal_manifest({"format": MANIFEST_FORMAT, "manifest_version": MANIFEST_VERSION, **header, "files": files})
 
 
-def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
+def write_manifest(root: Path, manifest: dict[str, Any], *, seal: bool = True) -> Path:
     """Write ``manifest.json`` durably and atomically (it is the mark of a complete data set).
 
     The manifest is sealed as it is written (see :func:`seal_manifest`), so a manifest changed
-    after :func:`build_manifest` still verifies. It goes to a temporary file in ``root``, is
-    flushed to disk and renamed over any old one, so a reader sees the old or the new, whole.
+    after :func:`build_manifest` still verifies; ``seal=False`` writes it as it is (a manifest
+    already edited by hand stays unsealed, so ``verify`` keeps reporting it). It goes to a
+    temporary file in ``root``, is flushed to disk and renamed over any old one, so a reader sees
+    the old or the new, whole: every writer of a manifest comes through here.
     """
     path = root / MANIFEST
-    data = manifest_bytes(manifest)
+    data = manifest_bytes(manifest, seal=seal)
     umask = os.umask(0)
     os.umask(umask)
     mode = path.stat().st_mode & 0o777 if path.is_file() else 0o666 & ~umask

@@ -17,8 +17,6 @@ from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.sending.timeline import message_blocks, recovered_faults, revision_day
 from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 
-PERIODS = PERIODS_PER_UTC_DAY
-
 
 def recover_faults(
     scenario: Scenario, days: np.ndarray, meters: pd.DataFrame, row_meter: np.ndarray, comms: tuple[np.ndarray, np.ndarray],
@@ -62,8 +60,8 @@ def recover_faults(
                           np.array([batch_of_meter[m] for m in meter.tolist()], dtype=np.int64),
                           values[rows].copy(), quality[rows].copy(), reasons[rows].copy())
     period = np.arange(values.shape[1])
-    inside = (period[None, :] >= (revisions.first_day * PERIODS)[:, None]) & (
-        period[None, :] < ((revisions.first_day + revisions.n_days) * PERIODS)[:, None])
+    inside = (period[None, :] >= (revisions.first_day * PERIODS_PER_UTC_DAY)[:, None]) & (
+        period[None, :] < ((revisions.first_day + revisions.n_days) * PERIODS_PER_UTC_DAY)[:, None])
     r, t = np.nonzero(inside)
     values[rows[r], t] = true_values[rows[r], t]
     quality[rows[r], t] = ACTUAL

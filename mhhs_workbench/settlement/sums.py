@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from mhhs_workbench.codes.identifiers import GSP_GROUPS
-from mhhs_workbench.codes.messages import ACTUAL_CODES
+from mhhs_workbench.codes.messages import ACTUAL_CODES, PERIOD_MINUTES
 from mhhs_workbench.codes.settlement import TARIFF_IDS, TARIFFS, distributor_mpid
 from mhhs_workbench.model.chunk import Chunk, DatasetFrame
 from mhhs_workbench.model.population import distributor_dip_id, first_reported_days
@@ -45,12 +45,8 @@ from mhhs_workbench.model.quality import spell_mask
 from mhhs_workbench.sending.addressing import role_indices
 from mhhs_workbench.sending.timeline import SendTimeline
 from mhhs_workbench.time.calendar import Run, timetable
-from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY, local_period_counts
+from mhhs_workbench.time.periods import MAX_LOCAL_PERIODS, PERIODS_PER_UTC_DAY, local_period_counts
 
-#: Most settlement periods of a local day (the October clock change): slots per local day.
-SLOTS_PER_DAY = 50
-#: Settlement period duration [min] (DI-081).
-PERIOD_MINUTES = 30
 #: Measurement quantities settled, as indices into ``MQIDS``: import (AI) and export (AE).
 SETTLED_MQIDS = (0, 1)
 
@@ -131,7 +127,7 @@ class LocalSlots:
     days : numpy.ndarray of datetime64[D]
         Local settlement days touched by the UTC range, in order.
     slot : numpy.ndarray of int64
-        For each UTC half hour, ``local day index * 50 + period - 1``.
+        For each UTC half hour, ``local day index * MAX_LOCAL_PERIODS + period - 1`` (50 slots a day).
     """
 
     days: np.ndarray
@@ -142,16 +138,16 @@ class LocalSlots:
         """The slots of ``frame``'s half hours."""
         local_dates, local_periods = frame.local_periods
         days, day_of = np.unique(local_dates, return_inverse=True)
-        return cls(days, day_of.reshape(-1) * SLOTS_PER_DAY + (local_periods.astype(np.int64) - 1))
+        return cls(days, day_of.reshape(-1) * MAX_LOCAL_PERIODS + (local_periods.astype(np.int64) - 1))
 
     @property
     def n_slots(self) -> int:
         """Slots of all local days."""
-        return int(self.days.size * SLOTS_PER_DAY)
+        return int(self.days.size * MAX_LOCAL_PERIODS)
 
     def complete_days(self) -> np.ndarray:
         """Whether the UTC range covers each local day completely (every one of its periods)."""
-        covered = np.bincount(self.slot // SLOTS_PER_DAY, minlength=self.days.size)
+        covered = np.bincount(self.slot // MAX_LOCAL_PERIODS, minlength=self.days.size)
         return covered == local_period_counts(self.days)
 
 
@@ -172,7 +168,7 @@ def run_cutoffs(frame: DatasetFrame) -> np.ndarray:
     day_index = {d.item(): i for i, d in enumerate(slots.days)}
     for run in runs:
         out[codes.index(run.code), day_index[run.settlement_date]] = np.datetime64(run.executed.replace(tzinfo=None))
-    return out[:, slots.slot // SLOTS_PER_DAY]
+    return out[:, slots.slot // MAX_LOCAL_PERIODS]
 
 
 @dataclass
@@ -292,7 +288,7 @@ class SettlementTotals:
 
     def of_days(self, days: np.ndarray) -> SettlementSums:
         """The sums of local days ``days`` (indices), every group, as :class:`SettlementSums`."""
-        slot = (np.asarray(days, dtype=np.int64)[:, None] * SLOTS_PER_DAY + np.arange(SLOTS_PER_DAY)).ravel()
+        slot = (np.asarray(days, dtype=np.int64)[:, None] * MAX_LOCAL_PERIODS + np.arange(MAX_LOCAL_PERIODS)).ravel()
         order = sorted(self.groups)
         r = self.n_runs
         if not order:
@@ -344,7 +340,7 @@ def settlement_columns(sums: SettlementSums, frame: DatasetFrame) -> SettlementR
     scenario = frame.scenario
     slots = LocalSlots.of(frame)
     group, slot = sums.key // sums.n_slots, sums.key % sums.n_slots
-    day, period = slot // SLOTS_PER_DAY, slot % SLOTS_PER_DAY + 1
+    day, period = slot // MAX_LOCAL_PERIODS, slot % MAX_LOCAL_PERIODS + 1
     complete = slots.complete_days()
     counts = local_period_counts(slots.days)
     keep = np.flatnonzero(complete[day] & (period <= counts[day]))

@@ -17,11 +17,27 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from mhhs_workbench.codes.messages import PERIOD_MINUTES, PERIODS_PER_UTC_DAY
 from mhhs_workbench.time.bank_holidays import bank_holidays
 
 LOCAL_TZ = "Europe/London"
-PERIOD = np.timedelta64(30, "m")
-PERIODS_PER_UTC_DAY = 48
+
+#: Length of a settlement period, as a numpy duration (``PERIOD_MINUTES``, 30 minutes).
+PERIOD = np.timedelta64(PERIOD_MINUTES, "m")
+
+#: Most settlement periods in one local settlement day (50): the October clock-change day, when
+#: the clocks go back and the day lasts 25 hours.
+MAX_LOCAL_PERIODS = PERIODS_PER_UTC_DAY + 2
+
+#: Fewest settlement periods in one local settlement day (46): the March clock-change day, when
+#: the clocks go forward and the day lasts 23 hours.
+MIN_LOCAL_PERIODS = PERIODS_PER_UTC_DAY - 2
+
+#: Half-hour slots of the local (Europe/London) 24-hour clock face (48): slot ``k`` runs from
+#: ``k / 2`` h to ``(k + 1) / 2`` h local time. The profiles are shaped on these slots; the same
+#: number as ``PERIODS_PER_UTC_DAY``, but a local day has 46, 48 or 50 periods to spread over them
+#: (the March clock change skips two slots, the October one repeats two).
+CLOCK_SLOTS_PER_DAY = PERIODS_PER_UTC_DAY
 
 #: Elexon season codes in the order used by the reference profiles and the model.
 SEASONS: tuple[str, ...] = ("Wtr", "Spr", "Smr", "Hsr", "Aut")

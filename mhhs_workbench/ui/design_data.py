@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mhhs_workbench.codes.identifiers import NATION_BY_GSP_GROUP
+from mhhs_workbench.codes.messages import PERIOD_MINUTES
 from mhhs_workbench.model.profiles import consumption, default_meters, typical_annual_kwh
 from mhhs_workbench.model.profiles.household_figure import comparison_figure
 from mhhs_workbench.model.profiles.household_statistics import (
@@ -30,8 +31,10 @@ from mhhs_workbench.model.profiles.household_statistics import (
 from mhhs_workbench.model.profiles.overlays import overlay_unavailable
 from mhhs_workbench.notebook import plots
 from mhhs_workbench.time.periods import (
+    CLOCK_SLOTS_PER_DAY,
     DAY_TYPES,
     LOCAL_TZ,
+    PERIODS_PER_UTC_DAY,
     SEASON_NAMES,
     SEASONS,
     day_range,
@@ -144,7 +147,7 @@ def design_meters(design: ProfileDesign) -> pd.DataFrame:
 
 def _local_view(period_ends: np.ndarray, gsp_group: str) -> pd.DataFrame:
     """Local clock view of UTC period ends: start time, date, clock slot, season, day type."""
-    starts = pd.DatetimeIndex(np.asarray(period_ends, dtype="datetime64[ns]")) - pd.Timedelta(minutes=30)
+    starts = pd.DatetimeIndex(np.asarray(period_ends, dtype="datetime64[ns]")) - pd.Timedelta(minutes=PERIOD_MINUTES)
     local = starts.tz_localize("UTC").tz_convert(LOCAL_TZ).tz_localize(None)
     dates = local.values.astype("datetime64[D]")
     uniq, inverse = np.unique(dates, return_inverse=True)
@@ -248,7 +251,7 @@ def homes_comparison_png(reference_dir: str | os.PathLike[str] | None) -> tuple[
 def _day_curve(frame: pd.DataFrame, column: str, season: str, day_type: str) -> np.ndarray:
     """Mean power [kW] per local clock slot over the days of a season and day type."""
     sel = frame[(frame["season"] == season) & (frame["day_type"] == day_type)]
-    curve = sel.groupby("local_slot")[column].mean().reindex(range(48))
+    curve = sel.groupby("local_slot")[column].mean().reindex(range(CLOCK_SLOTS_PER_DAY))
     return curve.to_numpy(dtype=float) / 500.0
 
 
@@ -311,7 +314,7 @@ def view_data(design: ProfileDesign, profile: pd.DataFrame, average: pd.DataFram
     if design.pv_kwp > 0:
         week["export"] = pd.Series(week_rows["export_wh"].to_numpy() / 500.0, index=week_rows["local_start"])
 
-    year = profile["import_wh"].to_numpy(dtype=float).reshape(-1, 48) / 500.0
+    year = profile["import_wh"].to_numpy(dtype=float).reshape(-1, PERIODS_PER_UTC_DAY) / 500.0
     first_day = profile.index[0].tz_convert(None).floor("D").to_datetime64().astype("datetime64[D]")
     sites = "1 site" if design.sites == 1 else f"mean of {design.sites} sites"
     return {

@@ -31,11 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mhhs_workbench.codes.messages import PERIOD_MINUTES
 from mhhs_workbench.time.instants import parse_dip_datetime
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 
 __all__ = ["CrossChecks", "CrossFinding", "DayRecord", "ReadRecord", "register_digits"]
 
-_PERIOD = timedelta(minutes=30)
+_PERIOD = timedelta(minutes=PERIOD_MINUTES)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CUMULATIVE = "C"
 _ACTIVE = ("AI", "AE")  # import first: an MPAN carrying both (older data sets) reads import
@@ -310,12 +312,12 @@ class _Series:
         if first is None or last is None or last <= first:
             return None
         total = 0
-        for day in range(first // 48, (last - 1) // 48 + 1):
+        for day in range(first // PERIODS_PER_UTC_DAY, (last - 1) // PERIODS_PER_UTC_DAY + 1):
             record = self.days.get(day)
             if record is None or record.values_wh is None or record.present is None:
                 return None
-            lo = max(first - day * 48, 0)
-            hi = min(last - day * 48, 48)
+            lo = max(first - day * PERIODS_PER_UTC_DAY, 0)
+            hi = min(last - day * PERIODS_PER_UTC_DAY, PERIODS_PER_UTC_DAY)
             if not record.present[lo:hi].all():
                 return None
             total += int(record.values_wh[lo:hi].sum(dtype=np.int64))

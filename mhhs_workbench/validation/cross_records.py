@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mhhs_workbench.time.instants import parse_dip_datetime
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 from mhhs_workbench.validation.cross_message import CrossChecks, DayRecord, ReadRecord
 from mhhs_workbench.validation.json_values import as_dict, as_list, decimal_value
 from mhhs_workbench.validation.payload_rules import UTC_MIDNIGHT
@@ -56,7 +57,7 @@ def feed_cross(cross: CrossChecks, file_no: int, index: int, payload: dict[str, 
         cross.add_reads(file_no, index, list(_reads(payload, mpan, path)))
 
 
-_ALL_PERIODS = np.ones(48, dtype=bool)
+_ALL_PERIODS = np.ones(PERIODS_PER_UTC_DAY, dtype=bool)
 _ALL_PERIODS.flags.writeable = False  # shared by every complete day
 
 
@@ -74,8 +75,8 @@ def _day_values(date_text: str, columns: DayColumns) -> tuple[np.ndarray | None,
         return wh.astype(np.int32), _ALL_PERIODS
     if not columns.distinct["sp"] <= slots.keys() or len(columns.distinct["sp"]) != len(sps):
         return None, None
-    values = np.zeros(48, dtype=np.int32)
-    present = np.zeros(48, dtype=bool)
+    values = np.zeros(PERIODS_PER_UTC_DAY, dtype=np.int32)
+    present = np.zeros(PERIODS_PER_UTC_DAY, dtype=bool)
     where = np.fromiter(map(slots.__getitem__, sps), dtype=np.int64, count=len(sps))
     values[where] = wh
     present[where] = True

@@ -52,6 +52,7 @@ from mhhs_workbench.codes.rules import (
     SP_DAY,
 )
 from mhhs_workbench.time.instants import parse_dip_datetime
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 from mhhs_workbench.validation.json_values import as_dict, as_list, decimal_value, short
 from mhhs_workbench.validation.period_checks import DayColumns
 from mhhs_workbench.validation.problems import Problem
@@ -234,7 +235,7 @@ def _before_connection(days: list[_Day], effective: datetime) -> Iterator[Proble
 def _period_ends(date_text: str) -> frozenset[str]:
     """The 48 ``sp`` strings of the UTC day starting at ``date_text`` (written +00:00)."""
     start = datetime.fromisoformat(date_text)
-    return frozenset((start + k * _PERIOD).isoformat() for k in range(1, 49))
+    return frozenset((start + k * _PERIOD).isoformat() for k in range(1, PERIODS_PER_UTC_DAY + 1))
 
 
 def _regular_day(day: _Day) -> bool:

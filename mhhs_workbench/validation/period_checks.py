@@ -30,6 +30,9 @@ from typing import Any
 import fastjsonschema
 import numpy as np
 
+from mhhs_workbench.codes.messages import PERIOD_MINUTES
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
+
 __all__ = ["DayColumns", "SplitSchema", "day_columns", "split_schema", "wh_values"]
 
 #: Where the periods lie in an IF-021 payload.
@@ -255,5 +258,5 @@ def period_index(date_text: str) -> tuple[dict[str, int], list[str]]:
     """``sp`` string -> period number 0..47 of the UTC day starting at ``date_text`` (+00:00),
     and the 48 ``sp`` strings in order."""
     start = datetime.fromisoformat(date_text)
-    ends = [(start + timedelta(minutes=30 * (k + 1))).isoformat() for k in range(48)]
+    ends = [(start + timedelta(minutes=PERIOD_MINUTES * (k + 1))).isoformat() for k in range(PERIODS_PER_UTC_DAY)]
     return {sp: k for k, sp in enumerate(ends)}, ends

@@ -58,7 +58,15 @@ from mhhs_workbench.model.profiles.reference import (
 )
 from mhhs_workbench.model.profiles.shapes import NIGHT_SLOTS, NIGHT_START_UTC_SLOT, night_basis
 from mhhs_workbench.model.profiles.weather import climatology
-from mhhs_workbench.time.periods import SEASONS, day_range, profile_day_types, seasons
+from mhhs_workbench.time.periods import (
+    CLOCK_SLOTS_PER_DAY,
+    PERIOD,
+    PERIODS_PER_UTC_DAY,
+    SEASONS,
+    day_range,
+    profile_day_types,
+    seasons,
+)
 
 HARMONICS = 8
 NIGHT_TERMS = 4
@@ -101,16 +109,16 @@ def fit_columns(ref: pd.DataFrame, economy7: bool) -> tuple[np.ndarray, np.ndarr
     night : numpy.ndarray, shape ``(15, NIGHT_TERMS)``
         Non-negative Bernstein coefficients of the night term [kW] (zeros unless ``economy7``).
     """
-    theta = fourier.slot_phase(np.arange(48))
+    theta = fourier.slot_phase(np.arange(CLOCK_SLOTS_PER_DAY))
     xf = fourier.design(theta, HARMONICS)
     # residual-maker of the Fourier part: the night term is fitted to what it cannot explain
-    resid = np.eye(48) - xf @ np.linalg.pinv(xf)
+    resid = np.eye(CLOCK_SLOTS_PER_DAY) - xf @ np.linalg.pinv(xf)
     day = np.zeros((len(PROFILE_COLUMNS), xf.shape[1]))
     night = np.zeros((len(PROFILE_COLUMNS), NIGHT_TERMS))
     for i, col in enumerate(PROFILE_COLUMNS):
         v = ref[col].to_numpy(dtype=np.float64)
         if economy7:
-            xn = np.zeros((48, NIGHT_TERMS))
+            xn = np.zeros((CLOCK_SLOTS_PER_DAY, NIGHT_TERMS))
             xn[_window_slots(col)] = night_basis(NIGHT_TERMS)
             night[i] = _nonnegative_lstsq(resid @ xn, resid @ v)
             v = v - xn @ night[i]
@@ -166,11 +174,11 @@ def fit_profile_class(ref: pd.DataFrame, profile_class: int) -> dict[str, Any]:
     economy7 = profile_class in ECONOMY7_CLASSES
     day, night = fit_columns(ref, economy7)
     counts = column_day_counts()
-    theta = fourier.slot_phase(np.arange(48))
+    theta = fourier.slot_phase(np.arange(CLOCK_SLOTS_PER_DAY))
     day_vals = np.clip(fourier.evaluate(day, theta), 0.0, None)  # (15, 48)
     night_vals = _night_values(night)  # (15, 14)
     col_energy = day_vals.sum(axis=1) + night_vals.sum(axis=1)  # kW x half hours per day
-    mean_kw = float(counts @ col_energy / counts.sum() / 48)
+    mean_kw = float(counts @ col_energy / counts.sum() / CLOCK_SLOTS_PER_DAY)
 
     out: dict[str, Any] = {
         "columns": {c: (day[i] / mean_kw).tolist() for i, c in enumerate(PROFILE_COLUMNS)},
@@ -259,10 +267,10 @@ def fit_heat_pump(folder: str | Path) -> dict[str, Any]:
     energy = daily.reindex(table.index)["elec"].to_numpy()
     warm = temp >= 16.0
     cold = temp <= 5.0
-    hot_water = profile[warm].mean(axis=0) * 48
+    hot_water = profile[warm].mean(axis=0) * CLOCK_SLOTS_PER_DAY
     f_cold = energy[cold].mean()
     cold_profile = (energy[cold, None] * profile[cold]).sum(axis=0) / energy[cold].sum()
-    space = (48 * f_cold * cold_profile - base * hot_water) / (f_cold - base)
+    space = (CLOCK_SLOTS_PER_DAY * f_cold * cold_profile - base * hot_water) / (f_cold - base)
     hw = fourier.fit(hot_water, HP_HARMONICS)
     sh = fourier.fit(space, HP_HARMONICS)
     return {
@@ -285,12 +293,12 @@ def fit_pv_scale(year: int = REFERENCE_YEAR) -> dict[str, float]:
     """Output scale [kW per kW/m² per kWp] giving the target yield at the calibration site."""
     days = day_range(f"{year}-01-01", f"{year}-12-31")
     ends = (
-        days.astype("datetime64[m]")[:, None] + np.arange(1, 49) * np.timedelta64(30, "m")
+        days.astype("datetime64[m]")[:, None] + np.arange(1, PERIODS_PER_UTC_DAY + 1) * PERIOD
     ).ravel()
     lat, lon = PV_CALIBRATION_SITE
     poa = pv_clear_sky(ends, lat, lon)  # (3, n) kW/m²
     mix = np.array([0.25, 0.5, 0.25]) @ poa * 0.95  # mean orientation weights and performance
-    clear = np.repeat(expected_clearness(cloud_mean(days)), 48)
+    clear = np.repeat(expected_clearness(cloud_mean(days)), PERIODS_PER_UTC_DAY)
     kwh_per_unit = float(np.sum(mix * clear) * 0.5)
     return {"kw_per_kw_m2": PV_TARGET_YIELD_KWH_PER_KWP / kwh_per_unit}
 

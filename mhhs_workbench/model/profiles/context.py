@@ -24,7 +24,12 @@ from mhhs_workbench.model.profiles.overlays import heat_pump_basis, heat_pump_da
 from mhhs_workbench.model.profiles.shapes import base_basis
 from mhhs_workbench.model.profiles.timegrid import TimeGrid, consecutive_days, years_grid
 from mhhs_workbench.model.profiles.weather import daily_temperature
-from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY, as_days, profile_day_types
+from mhhs_workbench.time.periods import (
+    CLOCK_SLOTS_PER_DAY,
+    PERIODS_PER_UTC_DAY,
+    as_days,
+    profile_day_types,
+)
 
 _MAX_YEAR_CONTEXTS = 4
 _lock = threading.Lock()
@@ -153,7 +158,7 @@ class RangeContext:
 
         def make() -> np.ndarray:
             types = profile_day_types(self.grid.local_day_list, nation)[self.grid.local_day_index]
-            return _readonly(types * PERIODS_PER_UTC_DAY + self.grid.local_slots)
+            return _readonly(types * CLOCK_SLOTS_PER_DAY + self.grid.local_slots)
 
         return self.memo.get(("operating", nation), make)
 

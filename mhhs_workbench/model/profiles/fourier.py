@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-SLOTS_PER_DAY = 48
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY
 
 
 def slot_phase(slots: np.ndarray | float, shift_slots: float = 0.0) -> np.ndarray:
     """Phase [rad] of slot centres, for a shape delayed by ``shift_slots`` half hours."""
-    return 2 * np.pi * (np.asarray(slots, dtype=np.float64) + 0.5 - shift_slots) / SLOTS_PER_DAY
+    return 2 * np.pi * (np.asarray(slots, dtype=np.float64) + 0.5 - shift_slots) / CLOCK_SLOTS_PER_DAY
 
 
 def design(theta: np.ndarray, harmonics: int) -> np.ndarray:
@@ -46,6 +46,6 @@ def evaluate(coefficients: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 def fit(values: np.ndarray, harmonics: int) -> np.ndarray:
     """Least-squares coefficients of a 48-slot daily shape."""
-    theta = slot_phase(np.arange(SLOTS_PER_DAY))
+    theta = slot_phase(np.arange(CLOCK_SLOTS_PER_DAY))
     coef, *_ = np.linalg.lstsq(design(theta, harmonics), np.asarray(values, float), rcond=None)
     return coef

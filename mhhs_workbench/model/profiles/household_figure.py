@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mhhs_workbench.model.profiles.household_statistics import STATISTICS, HomesComparison
+from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY
 
 #: Short labels of the statistics for the figure's small panels.
 SHORT_LABELS: dict[str, str] = {
@@ -31,7 +32,7 @@ def _week_start(comparison: HomesComparison, first_monday: int = 7) -> int:
     """Index of the first half hour of a week (from the given Monday of the year, in weeks)."""
     day0 = comparison.starts[0].astype("datetime64[D]")
     weekday = (day0.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-    return int(((7 - weekday) % 7 + 7 * first_monday) * 48)
+    return int(((7 - weekday) % 7 + 7 * first_monday) * PERIODS_PER_UTC_DAY)
 
 
 def _typical_homes(kwh: np.ndarray, a: int, b: int, count: int) -> np.ndarray:
@@ -59,7 +60,7 @@ def comparison_figure(comparison: HomesComparison) -> Figure:
         10th-90th percentile range and median as a bar, real above generated.
     """
     a = _week_start(comparison)
-    b = a + 7 * 48
+    b = a + 7 * PERIODS_PER_UTC_DAY
     hours = np.arange(b - a) / 2.0
     real_rows = _typical_homes(comparison.real_kwh, a, b, HOMES_SHOWN)
     generated_rows = _typical_homes(comparison.generated_kwh, a, b, HOMES_SHOWN)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from mhhs_workbench.model.profiles.model import consumption, default_meters
-from mhhs_workbench.time.periods import day_range
+from mhhs_workbench.time.periods import PERIOD, PERIODS_PER_UTC_DAY, day_range
 
 #: Location of the real household sample inside a reference folder.
 SAMPLE_FILE = Path("households") / "lcl_2013_50_homes.parquet"
@@ -48,8 +48,6 @@ STATISTICS: dict[str, str] = {
 
 #: Homes with fewer complete days than this are left out of a sample (too short to judge).
 MIN_COMPLETE_DAYS = 60
-
-PERIODS_PER_DAY = 48
 
 
 def read_sample(reference_dir: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,11 +72,9 @@ def read_sample(reference_dir: str | Path) -> tuple[np.ndarray, np.ndarray, np.n
     t = t.to_numpy().astype("datetime64[m]")
     first = t.min().astype("datetime64[D]")
     days = int((t.max().astype("datetime64[D]") - first).astype(int)) + 1
-    starts = first.astype("datetime64[m]") + np.arange(days * PERIODS_PER_DAY) * np.timedelta64(
-        30, "m"
-    )
+    starts = first.astype("datetime64[m]") + np.arange(days * PERIODS_PER_UTC_DAY) * PERIOD
     homes, row = np.unique(df["household"].to_numpy(dtype=str), return_inverse=True)
-    col = ((t - starts[0]) // np.timedelta64(30, "m")).astype(np.int64)
+    col = ((t - starts[0]) // PERIOD).astype(np.int64)
     kwh = np.full((homes.size, starts.size), np.nan)
     kwh[row, col] = df["kwh"].to_numpy(dtype=np.float64)
     return homes, starts, kwh
@@ -125,7 +121,7 @@ def home_statistics(values: np.ndarray) -> pd.DataFrame:
 def _home_statistics(values: np.ndarray) -> pd.DataFrame:
     x = np.asarray(values, dtype=np.float64)
     n = x.shape[0]
-    days = x.reshape(n, -1, PERIODS_PER_DAY)
+    days = x.reshape(n, -1, PERIODS_PER_UTC_DAY)
     complete = np.isfinite(days).all(axis=2)
     keep = complete.sum(axis=1) >= MIN_COMPLETE_DAYS
     mean = np.nanmean(x, axis=1)

@@ -69,6 +69,7 @@ from mhhs_workbench.model.randomness import (
     stratified_uniform,
     uniform,
 )
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY, PERIODS_PER_UTC_DAY
 
 #: Scale of the shape variation (shift, flat share, tilts) of Economy 7 meters [-].
 ECONOMY7_SHAPE_SCALE = 0.6
@@ -309,7 +310,7 @@ def noise_bank(noise_class: str) -> tuple[np.ndarray, np.ndarray]:
         subs.append(f.ravel())
     bank = np.concatenate(subs)
     bank.setflags(write=False)
-    return bank, sliding_window_view(bank, 48)
+    return bank, sliding_window_view(bank, PERIODS_PER_UTC_DAY)
 
 
 @lru_cache(maxsize=4)
@@ -376,7 +377,7 @@ def noise_offsets(
     sub = (meter_uniform(seed, idx, Stream.NOISE_POOL) * n_sub).astype(np.int64)
     h = hash_counter(meter_keys(seed, idx, Stream.NOISE_OFFSET)[:, None], day_numbers[None, :])
     row = ((h >> np.uint64(32)) % np.uint64(_BANK_ROWS)).astype(np.int64)
-    col = ((h & np.uint64(0xFFFFFFFF)) % np.uint64(_BANK_ROW - 47)).astype(np.int64)
+    col = ((h & np.uint64(0xFFFFFFFF)) % np.uint64(_BANK_ROW - PERIODS_PER_UTC_DAY + 1)).astype(np.int64)
     return (sub[:, None] * _BANK_ROWS + row) * _BANK_ROW + col
 
 
@@ -430,7 +431,7 @@ def habit_bank(noise_class: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.Generator(
         np.random.PCG64(np.random.SeedSequence([_BANK_SEED, _family_number(noise_class), 77]))
     )
-    theta = 2 * np.pi * (np.arange(48) + 0.5) / 48
+    theta = 2 * np.pi * (np.arange(CLOCK_SLOTS_PER_DAY) + 0.5) / CLOCK_SLOTS_PER_DAY
     k = np.arange(1, _HABIT_HARMONICS + 1)
     waves = np.concatenate([np.cos(np.outer(k, theta)), np.sin(np.outer(k, theta))])
     out = []
@@ -470,7 +471,7 @@ def habit(noise_class: str, seed: int, meter_index: np.ndarray) -> np.ndarray:
     fam = NOISE_FAMILIES[noise_class]
     idx = np.asarray(meter_index, dtype=np.int64)
     if fam.habit_sigma == 0 and fam.mode_sigma == 0:
-        return np.ones((idx.size, fam.habit_modes, 48))
+        return np.ones((idx.size, fam.habit_modes, CLOCK_SLOTS_PER_DAY))
     own, routine = habit_bank(noise_class)
     keys = meter_keys(seed, idx, Stream.NOISE_POOL)[:, None]
     h = hash_counter(keys, _HABIT_COUNTER + np.arange(1 + fam.habit_modes))
@@ -583,15 +584,15 @@ def _habit_table(
     rows : numpy.ndarray of int64, shape ``(n, n_days)``
     """
     modes = NOISE_FAMILIES[noise_class].habit_modes
-    slots = np.asarray(local_slots).reshape(-1, 48)
+    slots = np.asarray(local_slots).reshape(-1, PERIODS_PER_UTC_DAY)
     start = slots[:, 0]
-    regular = (slots == (start[:, None] + np.arange(48)) % 48).all(axis=1)
+    regular = (slots == (start[:, None] + np.arange(PERIODS_PER_UTC_DAY)) % CLOCK_SLOTS_PER_DAY).all(axis=1)
     # a regular day is known by its first slot; each clock-change day is its own pattern
-    key = np.where(regular, start, 48 + np.arange(start.size))
+    key = np.where(regular, start, CLOCK_SLOTS_PER_DAY + np.arange(start.size))
     _, first, day_pattern = np.unique(key, return_index=True, return_inverse=True)
     patterns = slots[first]
     profiles = habit(noise_class, seed, idx)  # (n, modes, 48)
-    table = profiles[:, :, patterns].reshape(-1, 48)  # rows (meter, mode, pattern)
+    table = profiles[:, :, patterns].reshape(-1, PERIODS_PER_UTC_DAY)  # rows (meter, mode, pattern)
     routine = day_routines(noise_class, seed, idx, day_numbers)
     rows = (np.arange(idx.size)[:, None] * modes + routine) * len(patterns)
     rows += day_pattern.reshape(1, -1)

@@ -44,7 +44,7 @@ from mhhs_workbench.model.profiles.context import RangeContext
 from mhhs_workbench.model.profiles.season_blend import BLEND_REFERENCE_YEAR
 from mhhs_workbench.model.profiles.shapes import ROW_NIGHT, SHIFT_STEPS, class_tables
 from mhhs_workbench.model.randomness import Stream, meter_uniform, stratified_uniform
-from mhhs_workbench.time.periods import PERIODS_PER_UTC_DAY, profile_day_types
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY, profile_day_types
 
 #: Random stream of the pattern draws, with counters 0-8 (clear of ``randomness.Stream``).
 STREAM_OPERATING = Stream.SITE_OPERATING
@@ -163,7 +163,7 @@ def operating_levels(seed: int, meter_index: np.ndarray, profile_class: int) -> 
     opening = np.round((lo + (hi - lo) * u(2)[:, 0]) * 2.0)[:, None] / 2.0  # on the half hour
     b_lo, b_hi = BASE_SHARE[profile_class]
     base = b_lo + (b_hi - b_lo) * u(3)
-    hour = (np.arange(PERIODS_PER_UTC_DAY) + 0.5) / 2.0
+    hour = (np.arange(CLOCK_SLOTS_PER_DAY) + 0.5) / 2.0
     full = _open_fraction(hour[None, :], opening, hours)
     half = _open_fraction(hour[None, :], opening, hours / 2.0)
     # a continuous process still has day-time offices, workshops and deliveries on top
@@ -209,7 +209,7 @@ def class_day_shapes(profile_class: int) -> tuple[np.ndarray, np.ndarray]:
         Share of the reference year's days of each day type (England & Wales) [-].
     """
     seasons = class_tables(profile_class).day[SHIFT_STEPS.index(0)]  # (15, 48)
-    shape = seasons.reshape(-1, 3, PERIODS_PER_UTC_DAY).mean(axis=0)
+    shape = seasons.reshape(-1, 3, CLOCK_SLOTS_PER_DAY).mean(axis=0)
     year = BLEND_REFERENCE_YEAR
     calendar = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-01"))
     days = np.bincount(profile_day_types(calendar, "ENG"), minlength=3) / calendar.size

@@ -54,7 +54,12 @@ from mhhs_workbench.model.randomness import (
     mix64,
     uniform,
 )
-from mhhs_workbench.time.periods import LOCAL_TZ, profile_day_types
+from mhhs_workbench.time.periods import (
+    CLOCK_SLOTS_PER_DAY,
+    LOCAL_TZ,
+    PERIODS_PER_UTC_DAY,
+    profile_day_types,
+)
 
 #: Overlay names, as the meter table's columns that size them.
 OVERLAYS: tuple[str, ...] = ("pv_kwp", "ev_kw", "heat_pump_kwh")
@@ -150,8 +155,8 @@ def pv_cloud_factor(grid: TimeGrid, gsp_group: str) -> np.ndarray:
     key = _WEATHER_KEY ^ np.uint64(g + 1)
     u_day = uniform(hash_counter(key ^ np.uint64(int(Stream.WEATHER_CLOUD)), day_numbers))
     clear = _clearness(cloud_mean(grid.days), u_day)
-    per = np.repeat(clear, 48)
-    hh = np.arange(grid.n_periods, dtype=np.int64) + day_numbers[0] * 48
+    per = np.repeat(clear, PERIODS_PER_UTC_DAY)
+    hh = np.arange(grid.n_periods, dtype=np.int64) + day_numbers[0] * PERIODS_PER_UTC_DAY
     u_hh = uniform(hash_counter(key ^ np.uint64(int(Stream.WEATHER_CLOUD_HH)), hh))
     flicker = 1.0 + 0.8 * 4.0 * per * (1.0 - per) * (2.0 * u_hh - 1.0)
     return per * flicker
@@ -437,7 +442,7 @@ def heat_pump_daily(temperature_c: np.ndarray) -> np.ndarray:
 def _hp_slot_shapes() -> tuple[np.ndarray, np.ndarray]:
     """Hot-water and space-heating shapes per shift, ``(len(HP_SHIFT_STEPS), 48)`` each."""
     p = parameters()["heat_pump"]
-    slots = np.arange(48)
+    slots = np.arange(CLOCK_SLOTS_PER_DAY)
     out = []
     for key in ("hot_water", "space_heating"):
         c = np.asarray(p[key], dtype=np.float64)

@@ -20,7 +20,7 @@ from mhhs_workbench.model.profiles.reference import (
 )
 from mhhs_workbench.model.profiles.shapes import model_column_shapes
 from mhhs_workbench.model.profiles.timegrid import TimeGrid
-from mhhs_workbench.time.periods import SEASON_NAMES, SEASONS
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY, SEASON_NAMES, SEASONS
 
 _DAY_TYPE_NAMES = {"Wd": "weekday", "Sat": "Saturday", "Sun": "Sunday / bank holiday"}
 
@@ -57,8 +57,8 @@ def population_column_means(
             f"data has {mean_wh.shape[-1]} half hours but {grid.n_days} days need {grid.n_periods}"
         )
     col = grid.local_columns(nation)
-    total = np.zeros((len(PROFILE_COLUMNS), 48))
-    count = np.zeros((len(PROFILE_COLUMNS), 48))
+    total = np.zeros((len(PROFILE_COLUMNS), CLOCK_SLOTS_PER_DAY))
+    count = np.zeros((len(PROFILE_COLUMNS), CLOCK_SLOTS_PER_DAY))
     np.add.at(total, (col, grid.local_slots), mean_wh / 500.0)  # Wh per half hour -> kW
     np.add.at(count, (col, grid.local_slots), 1.0)
     with np.errstate(invalid="ignore"):
@@ -113,11 +113,11 @@ def plot_population_vs_reference(
         "model average": {"color": "tab:orange", "lw": 1.2, "ls": "--"},
         "Elexon reference (1997)": {"color": "black", "lw": 1.0, "ls": ":"},
     }
-    hours = (np.arange(48) + 1) / 2.0  # period end, local clock [h]
+    hours = (np.arange(CLOCK_SLOTS_PER_DAY) + 1) / 2.0  # period end, local clock [h]
 
     if ax is not None:
         fig = ax.figure
-        x = np.arange(len(PROFILE_COLUMNS) * 48) / 48.0
+        x = np.arange(len(PROFILE_COLUMNS) * CLOCK_SLOTS_PER_DAY) / CLOCK_SLOTS_PER_DAY
         for label, values in curves.items():
             ax.plot(x, values.ravel(), label=label, **styles[label])
         ax.set_xticks(np.arange(len(PROFILE_COLUMNS)) + 0.5)

@@ -73,7 +73,7 @@ def _site_noise(
     keys = hash_counter(meter_keys(seed, idx, Stream.REACTIVE_PF), _NOISE_SUBSTREAM)
     h = hash_counter(keys[:, None], day_numbers[None, :])
     row = ((h >> np.uint64(32)) % np.uint64(_BANK_ROWS)).astype(np.int64)
-    col = ((h & np.uint64(0xFFFFFFFF)) % np.uint64(_BANK_ROW - 47)).astype(np.int64)
+    col = ((h & np.uint64(0xFFFFFFFF)) % np.uint64(_BANK_ROW - PERIODS_PER_UTC_DAY + 1)).astype(np.int64)
     z = _noise_windows()[row * _BANK_ROW + col]
     s = sigma[:, None, None]
     return np.exp(s * z - 0.5 * s * s)
@@ -131,9 +131,9 @@ def reactive_varh(
         hash_counter(meter_keys(seed, idx, Stream.REACTIVE_DAY)[:, None], days[None, :])
     )
     slot = np.arange(PERIODS_PER_UTC_DAY)
-    mix = 1.0 + amplitude[:, None] * np.cos(2 * np.pi * (slot[None, :] - phase[:, None]) / 48)
+    mix = 1.0 + amplitude[:, None] * np.cos(2 * np.pi * (slot[None, :] - phase[:, None]) / PERIODS_PER_UTC_DAY)
     duty = 1.0 + base_amplitude[:, None] * np.cos(
-        2 * np.pi * (slot[None, :] - base_phase[:, None]) / 48
+        2 * np.pi * (slot[None, :] - base_phase[:, None]) / PERIODS_PER_UTC_DAY
     )
     load_part = (1.0 - base_share) * tan_phi  # per Wh of active import
     q = active_wh.reshape(n, -1, PERIODS_PER_UTC_DAY) * load_part[:, None, None]

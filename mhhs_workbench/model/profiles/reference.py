@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mhhs_workbench.codes.archetypes import archetype_spec
-from mhhs_workbench.time.periods import SEASONS
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY, SEASONS
 
 #: Profile day types in column order.
 PROFILE_DAY_TYPES: tuple[str, ...] = ("Wd", "Sat", "Sun")
@@ -72,9 +72,9 @@ def reference_profile(archetype_or_class: str | int, folder: str | Path) -> pd.D
         raise FileNotFoundError(f"{path}: reference profile not found")
     df = pd.read_csv(path, dtype={"Time": str})
     missing = [c for c in ("Time", *PROFILE_COLUMNS) if c not in df.columns]
-    if missing or len(df) != 48:
+    if missing or len(df) != CLOCK_SLOTS_PER_DAY:
         raise ValueError(
-            f"{path}: expected 48 rows and columns Time + 15 season/day-type columns; "
+            f"{path}: expected {CLOCK_SLOTS_PER_DAY} rows and columns Time + 15 season/day-type columns; "
             f"got {len(df)} rows, missing {missing}"
         )
     out = df.set_index("Time")[list(PROFILE_COLUMNS)].astype(np.float64)

@@ -54,7 +54,7 @@ from mhhs_workbench.model.profiles.reference import PROFILE_COLUMNS, profile_cla
 from mhhs_workbench.model.profiles.season_blend import N_SEASONS, anchor_values, season_weights
 from mhhs_workbench.model.profiles.timegrid import TimeGrid
 from mhhs_workbench.model.profiles.weather import climatology
-from mhhs_workbench.time.periods import profile_day_types
+from mhhs_workbench.time.periods import CLOCK_SLOTS_PER_DAY, profile_day_types
 
 #: Delays of the shifted day-time shapes [half hours].
 SHIFT_STEPS: tuple[int, ...] = (-3, -2, -1, 0, 1, 2, 3)
@@ -161,7 +161,7 @@ def _evaluate(
     coefs: np.ndarray, night_coef: np.ndarray, night_scale: float, *, clip: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Day-time shapes at every shift ``(7, 15, 48)`` and night terms ``(15, 14)``."""
-    slots = np.arange(fourier.SLOTS_PER_DAY)
+    slots = np.arange(CLOCK_SLOTS_PER_DAY)
     day = np.stack([fourier.evaluate(coefs, fourier.slot_phase(slots, s)) for s in SHIFT_STEPS])
     night = np.zeros((len(PROFILE_COLUMNS), NIGHT_SLOTS))
     if np.any(night_coef):
@@ -319,7 +319,7 @@ def model_column_shapes(archetype_or_class: str | int) -> pd.DataFrame:
         offset = 0 if name.startswith("Wtr") else 2
         lo = NIGHT_START_UTC_SLOT + offset
         values[c, lo : lo + NIGHT_SLOTS] += t.night[c]
-    times = [f"{(s + 1) // 2:02d}:{30 * ((s + 1) % 2):02d}" for s in range(48)]
+    times = [f"{(s + 1) // 2:02d}:{30 * ((s + 1) % 2):02d}" for s in range(CLOCK_SLOTS_PER_DAY)]
     df = pd.DataFrame(values.T, index=pd.Index(times, name="Time"), columns=list(PROFILE_COLUMNS))
     df.columns.name = "column"
     return df

@@ -15,7 +15,11 @@ import numpy as np
 import pandas as pd
 
 from mhhs_workbench.time.periods import (
+    CLOCK_SLOTS_PER_DAY,
     LOCAL_TZ,
+    MAX_LOCAL_PERIODS,
+    MIN_LOCAL_PERIODS,
+    PERIOD,
     PERIODS_PER_UTC_DAY,
     as_days,
     local_period_counts,
@@ -23,8 +27,6 @@ from mhhs_workbench.time.periods import (
     seasons,
     utc_period_ends,
 )
-
-_PERIOD = np.timedelta64(30, "m")
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class TimeGrid:
         """
         d = consecutive_days(days)
         ends = utc_period_ends(d).ravel()
-        starts = (ends - _PERIOD).astype("datetime64[ns]")
+        starts = (ends - PERIOD).astype("datetime64[ns]")
         local = pd.DatetimeIndex(starts).tz_localize("UTC").tz_convert(LOCAL_TZ)
         naive = local.tz_localize(None).values.astype("datetime64[m]")
         offset = (naive - starts.astype("datetime64[m]")).astype(np.int64)
@@ -177,7 +179,7 @@ def local_slot_multiplicity(local_dates: np.ndarray) -> np.ndarray:
         the October change day twice.
     """
     counts = local_period_counts(as_days(local_dates))
-    out = np.ones((counts.size, PERIODS_PER_UTC_DAY), dtype=np.int64)
-    out[counts == 46, 2:4] = 0
-    out[counts == 50, 2:4] = 2
+    out = np.ones((counts.size, CLOCK_SLOTS_PER_DAY), dtype=np.int64)
+    out[counts == MIN_LOCAL_PERIODS, 2:4] = 0
+    out[counts == MAX_LOCAL_PERIODS, 2:4] = 2
     return out
