@@ -1,13 +1,15 @@
-"""``mhhs-workbench``: generate, convert, validate and verify MHHS test data from the command line."""
+"""``mhhs-workbench``: generate, convert, validate and verify MHHS test data from the command line.
+
+Each command imports the package's machinery when it runs, not when the module loads: the
+command line is the one place where start-up time is the user's waiting time (``--help``, a
+refused file or a bad option answer in a tenth of a second instead of the seconds the whole
+package takes to import). Everywhere else imports sit at the top of the module.
+"""
 
 from __future__ import annotations
 
-import atexit
-import os
 import shlex
 import sys
-import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,23 +17,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mhhs_workbench import __version__
-from mhhs_workbench.csv_input.reader import CsvInputError, read_csv_input
-from mhhs_workbench.dataset import convert_csv, generate_dataset
-from mhhs_workbench.model.profiles import TemperatureDataError
-from mhhs_workbench.model.readings import RegisterCapacityError
-from mhhs_workbench.negative.cases import NegativeError, check_rules, generate_negative
-from mhhs_workbench.pipeline.cluster import ScaleUnavailable
-from mhhs_workbench.publish.budget import BudgetError
-from mhhs_workbench.publish.manifest import verify as verify_folder
-from mhhs_workbench.publish.publication import Interrupted, PublicationError
-from mhhs_workbench.scenario.demo import demo_scenario
-from mhhs_workbench.scenario.document import Scenario
-from mhhs_workbench.scenario.errors import ScenarioError
-from mhhs_workbench.validation.files import validate_files
-from mhhs_workbench.validation.outputs import report_json, write_html, write_junit
-from mhhs_workbench.validation.problems import format_report
-from mhhs_workbench.validation.spec_choice import AUTO_SPEC
-from mhhs_workbench.validation.spec_versions import SchemaError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +34,7 @@ def _fail(message: str) -> None:
 @click.version_option(__version__, prog_name="mhhs-workbench")
 def main() -> None:
     """Realistic, valid test data for GB Market-wide Half-Hourly Settlement (IF-021, IF-041)."""
+    import warnings
 
     # a warning is a note to the user: one line, without the source line Python would add
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
@@ -56,6 +42,7 @@ def main() -> None:
 
 def _generate(scenario: Scenario, out: Path, **options: Any) -> None:
     """Generate and publish a scenario's data set (see :func:`_publish`)."""
+    from mhhs_workbench.dataset import generate_dataset
 
     _publish(lambda: generate_dataset(scenario, out, **options), out)
 
@@ -65,6 +52,12 @@ def _publish(make: Callable[[], DatasetSummary], out: Path) -> None:
 
     Exit status 2 for a refusal or failure, 128 + the signal number (130, 143) when interrupted.
     """
+    from mhhs_workbench.model.profiles import TemperatureDataError
+    from mhhs_workbench.model.readings import RegisterCapacityError
+    from mhhs_workbench.pipeline.cluster import ScaleUnavailable
+    from mhhs_workbench.publish.budget import BudgetError
+    from mhhs_workbench.publish.publication import Interrupted, PublicationError
+    from mhhs_workbench.scenario.errors import ScenarioError
 
     try:
         summary = make()
@@ -126,6 +119,7 @@ def _publication_options(command: Callable[..., None]) -> Callable[..., None]:
 def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: bool, chunk_size: int,
          no_progress: bool, workers: int | None, scheduler: str | None) -> None:
     """Generate the built-in demo data set: 200 mixed meters x 14 days over the October clock change."""
+    from mhhs_workbench.scenario.demo import demo_scenario
 
     _generate(demo_scenario(), out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
               allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
@@ -143,6 +137,8 @@ def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: b
 def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: bool,
              chunk_size: int, no_progress: bool, workers: int | None, scheduler: str | None) -> None:
     """Generate the data set a SCENARIO_FILE (YAML) describes."""
+    from mhhs_workbench.scenario.document import Scenario
+    from mhhs_workbench.scenario.errors import ScenarioError
 
     try:
         scenario = Scenario.from_yaml(scenario_file)
@@ -186,6 +182,9 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
              workers: int | None, scheduler: str | None) -> None:
     """Convert consumption CSV FILES (long, local or wide layout) into a data set of IF-021 and IF-041
     messages; every problem in the files is listed as file:line: column: value: rule."""
+    from mhhs_workbench.csv_input.reader import CsvInputError, read_csv_input
+    from mhhs_workbench.scenario.document import Scenario
+    from mhhs_workbench.scenario.errors import ScenarioError
 
     try:
         scenario = Scenario.from_yaml(scenario_file) if scenario_file is not None else None
@@ -203,6 +202,7 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
         _fail(exc.summary)
     except ValueError as exc:  # an argument no input could satisfy (an empty key, ...)
         _fail(str(exc))
+    from mhhs_workbench.dataset import convert_csv
 
     _publish(lambda: convert_csv(read.supplied, out, scenario=scenario, overwrite=overwrite,
                                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
@@ -232,6 +232,8 @@ def _check_mapping_out(mapping_out: Path, out: Path, key: str | None, overwrite:
 
 def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
     """Write the pseudonym mapping atomically, readable by its owner only."""
+    import os
+    import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
     try:
@@ -277,6 +279,11 @@ def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nu
     business rules, within messages and across all of them. Exit status 0 when every message
     is valid, 1 when one is not, 2 when the specification cannot be found.
     """
+    from mhhs_workbench.validation.files import validate_files
+    from mhhs_workbench.validation.outputs import report_json, write_html, write_junit
+    from mhhs_workbench.validation.problems import format_report
+    from mhhs_workbench.validation.spec_choice import AUTO_SPEC
+    from mhhs_workbench.validation.spec_versions import SchemaError
 
     if spec is not None and spec_dir is not None:
         _fail("give --spec or --spec-dir, not both (--spec-dir is the older name of --spec)")
@@ -302,6 +309,7 @@ def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nu
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def verify(folder: Path) -> None:
     """Re-check a published data set against its manifest of checksums (and the manifest itself)."""
+    from mhhs_workbench.publish.manifest import verify as verify_folder
 
     problems = verify_folder(folder)
     for line in problems:
@@ -330,6 +338,7 @@ def negative(dataset: Path, out: Path, rules: str | None, per_rule: int, overwri
              overwrite_extra_files: bool) -> None:
     """Derive labelled invalid messages from the valid DATASET, one broken rule each, listed with
     their rule code in expected.csv."""
+    from mhhs_workbench.negative.cases import NegativeError, check_rules, generate_negative
 
     try:
         codes = check_rules(rules.split(",") if rules else None)
@@ -394,6 +403,8 @@ def console() -> None:
     "terminate called without an active exception" (apache/arrow#34314), which turned a finished
     command's exit status into a crash now and then on a loaded machine.
     """
+    import atexit
+    import os
 
     try:
         main()

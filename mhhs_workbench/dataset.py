@@ -38,7 +38,6 @@ from mhhs_workbench import __version__
 from mhhs_workbench.model.chunk import DatasetFrame
 from mhhs_workbench.model.profiles import load_temperature_csv
 from mhhs_workbench.model.supplied import REPORT_COLUMNS, SuppliedConsumption
-from mhhs_workbench.negative.cases import NEGATIVE_FOLDER, build_cases, write_cases
 from mhhs_workbench.pipeline.cluster import run_dask
 from mhhs_workbench.pipeline.run import RunPlan, assemble, run_local
 from mhhs_workbench.publish.budget import check_budget
@@ -220,6 +219,10 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
         if scenario.negative is not None and (root / "messages").is_dir():
 
             # derived from the finished valid messages, so it is as deterministic as they are
+            # imported here: the negative catalogue loads jsonschema (seconds with its format
+            # checkers), which a data set without negative cases never needs
+            from mhhs_workbench.negative.cases import NEGATIVE_FOLDER, build_cases, write_cases
+
             negative = scenario.negative
             write_cases(build_cases(root, negative.rules, negative.per_rule), root / NEGATIVE_FOLDER)
         header = {

@@ -250,6 +250,7 @@ def test_parameter_names_cannot_inject_code(bare_notebook: Path, tmp_path: Path)
     assert "greeting = " in ran.cells[0].source and ran.cells[-1].outputs[0]["text"] == "ran\n"
 
 
+@pytest.mark.slow
 def test_parameter_values_cannot_use_yaml_aliases(bare_notebook: Path, tmp_path: Path) -> None:
     done = cli("run", bare_notebook, "-p", "x", _laughs(8), "--out", tmp_path / "ran", cwd=tmp_path, timeout=60)
     line = assert_one_error(done, 2)
@@ -403,6 +404,7 @@ def test_manifest_is_byte_identical_for_the_same_scenario(tiny_dataset: Path, tm
     assert dt.date.fromisoformat(_manifest(tiny_dataset)["scenario"]["start_date"]) == dt.date(2025, 3, 29)
 
 
+@pytest.mark.slow
 def test_archetype_shares_not_adding_up_to_one_are_scaled_with_a_note(tmp_path: Path) -> None:
     scenario = TINY.replace("  count: 4\n", "  count: 4\n  archetypes:\n    domestic_unrestricted: 0.3\n"
                             "    domestic_economy7: 0.2\n")

@@ -59,6 +59,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_each_output_of_the_demo_is_estimated_within_a_quarter(demo):
     est = estimate(demo_scenario())
     actual = output_bytes(demo)
@@ -136,6 +137,7 @@ def test_huge_scenario_is_refused_in_one_line_before_anything_is_written(tmp_pat
     assert est.output_bytes > 100 * 10**12 and "\n" not in est.describe()
 
 
+@pytest.mark.slow
 def test_output_limit_is_configurable_and_allow_large_accepts(tmp_path, monkeypatch):
     s = scenario(200, 14)
     out = tmp_path / "out"

@@ -102,6 +102,7 @@ def test_coverage_of_the_generated_messages(message_files, meters):
     assert set(QUALITY) == quality and set(ESTIMATE_CODES) & quality
 
 
+@pytest.mark.slow
 def test_every_built_message_validates_against_both_schemas(message_files, official_spec_dir):
     folder, p021, p041 = message_files
     ours = validate_files([folder])

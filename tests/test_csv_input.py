@@ -225,6 +225,7 @@ def test_the_corpus_is_complete() -> None:
     assert len(files) >= 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(EXPECTED), ids=lambda c: "+".join(_files(c)))
 def test_malformed_input_is_refused_with_exact_lines(case, corpus_runs) -> None:
     done, folder = corpus_runs[case]

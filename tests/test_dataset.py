@@ -61,6 +61,7 @@ def small_dir(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["demo_dir", "small_dir"])
 def test_every_message_validates_against_elexons_schema_and_business_rules(which, request, official_spec_dir):
     folder = request.getfixturevalue(which)
@@ -140,6 +141,7 @@ def _register_checks(folder: Path, *, time_of_use: bool = True) -> int:
     return checked
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["demo_dir", "small_dir"])
 def test_register_advance_equals_if021_sum_between_reads(which, request):
     folder = request.getfixturevalue(which)

@@ -87,6 +87,7 @@ def _load(folder: Path, cache: dict) -> dict:
 DATA_SETS = ["demo_set", "year_set"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", DATA_SETS)
 def test_no_mpan_carries_both_import_and_export(which, request, loaded):
     d = _load(request.getfixturevalue(which), loaded)
@@ -167,6 +168,7 @@ def test_meters_installed_in_the_range_start_with_one_installation_read_and_no_e
             assert len(sent) > 0 and sent.min() == row.install + pd.Timedelta(minutes=30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", DATA_SETS)
 def test_data_set_validates_with_no_findings(which, request, official_spec_dir):
     folder = request.getfixturevalue(which)

@@ -124,6 +124,7 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, starts, stops - starts
 
 
+@pytest.mark.slow
 def test_data_sets_validate_against_both_releases_with_zero_findings(sent, official_spec_dir):
     interfaces = [sent.folder / "messages" / name for name in ("IF-021", "IF-041")]
     assert all(folder.is_dir() for folder in interfaces)

@@ -333,6 +333,7 @@ def test_scenario_option_is_strict(block: str, line: int, fragment: str, tmp_pat
 # ---------------------------------------------------------------------- command line
 
 
+@pytest.mark.slow
 def test_cli_publishes_atomically_and_deterministically(dataset: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     first, second = tmp_path / "first", tmp_path / "second"

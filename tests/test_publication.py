@@ -434,6 +434,7 @@ def mounted(tmp_path) -> Iterator[Callable[[str], Path]]:
     assert not busy, f"files were left open on {busy}"
 
 
+@pytest.mark.slow
 def test_disk_full_gives_one_error_line_and_leaves_nothing(mounted, tmp_path):
     small = mounted("size=1m")
     yaml_file = scenario_file(tmp_path, "s.yaml", tiny(meters=100, days=7))

@@ -209,6 +209,7 @@ def test_reports_of_a_221_data_set_validate_against_221(spring):
             report(decompress(payload["CustomBlock"]["P03"]["compressedReport"]))
 
 
+@pytest.mark.slow
 def test_the_whole_data_set_validates(demo, official_spec_dir):
     report = validate_files([demo], spec_dir=official_spec_dir, business_rules=True)
     assert report.ok, report
@@ -229,6 +230,7 @@ def test_a_broken_report_is_found(demo, official_spec_dir, tmp_path):
 # --------------------------------------------------------------------------------- reconciliation
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["demo", "spring"])
 def test_rep002_reconciles_with_the_if021_messages(which, request):
     folder = request.getfixturevalue(which)
@@ -459,6 +461,7 @@ def _moved(reported: pd.DataFrame, folder: Path, times: pd.DataFrame) -> tuple[p
     return r1["volume_wh"] - sf["volume_wh"], want
 
 
+@pytest.mark.slow
 def test_a_data_set_with_revisions_shows_exactly_the_revised_wh_moving_between_runs(revised):
     times = _run_times(revised, "REP-002")
     assert list(times.columns) == ["R1", "SF"] and (times["SF"] < times["R1"]).all()

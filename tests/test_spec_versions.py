@@ -255,6 +255,7 @@ def test_nullable_readings_in_a_small_yaml_folder_and_json_document(tmp_path: Pa
 # --------------------------------------------------------------------------- data sets, both releases
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("which", ["demo_dir", "march_dir"])
 def test_generated_data_sets_are_valid_under_every_release(spec_path: Path, which: str, version: str,
@@ -275,6 +276,7 @@ def test_generated_data_sets_are_valid_under_every_release(spec_path: Path, whic
         assert validate_files([folder], spec=version, nullable="strict").ok
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["demo_dir", "march_dir"])
 def test_strict_reading_of_2_2_1_rejects_exactly_the_predicted_messages(
     spec_path: Path, which: str, request: pytest.FixtureRequest
@@ -407,6 +409,7 @@ def test_cli_names_the_release_it_checked(spec_path: Path, march_dir: Path) -> N
         assert done.stdout.splitlines()[-1].startswith("OK: ")
 
 
+@pytest.mark.slow
 def test_cli_strict_reading_reports_the_rejections(spec_path: Path, march_dir: Path) -> None:
     done = _run(str(march_dir / "messages"), "--spec", "2.2.1", "--nullable", "strict")
     assert done.exit_code == 1, done.output
@@ -453,6 +456,7 @@ def test_cli_a_folder_that_is_not_a_specification(no_spec_path: Path, tmp_path: 
 # --------------------------------------------------------------------------- evidence and manifest
 
 
+@pytest.mark.slow
 def test_evidence_names_the_release_and_the_manifest_records_it(spec_path: Path, march_dir: Path,
                                                                 tmp_path: Path) -> None:
     copy = tmp_path / "march"
@@ -484,6 +488,7 @@ def test_evidence_names_the_release_and_the_manifest_records_it(spec_path: Path,
         ("2.1.0", "lenient", True), ("2.2.1", "lenient", True), ("2.2.1", "strict", False)]
 
 
+@pytest.mark.slow
 def test_validate_messages_notebook_names_the_release(spec_path: Path, march_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("papermill")
     copy = tmp_path / "march"

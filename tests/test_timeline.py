@@ -115,6 +115,7 @@ def _hours(delta: dt.timedelta) -> float:
     return delta.total_seconds() / 3600
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["demo", "faults"])
 def test_every_message_is_sent_after_its_last_period_within_its_service_delay(which, request):
     root = request.getfixturevalue(which)
@@ -228,6 +229,7 @@ def test_the_revision_share_decides_which_faults_are_recovered(share, tmp_path):
     assert (COMMS_FAULT in set(consumption["reason"])) == (share == 0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["demo", "faults"])
 def test_tables_hold_the_latest_version_and_the_history_every_version(which, request):
     root = request.getfixturevalue(which)
@@ -256,6 +258,7 @@ def test_tables_hold_the_latest_version_and_the_history_every_version(which, req
             assert set(mine["sender_unique_reference"]) == {m["reference"]}
 
 
+@pytest.mark.slow
 def test_register_reads_reconcile_with_the_latest_versions(faults):
     meters = pd.read_parquet(faults / "tables" / "meters.parquet").set_index("mpan")
     reads = pd.read_parquet(faults / "tables" / "readings.parquet")

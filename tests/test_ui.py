@@ -82,6 +82,7 @@ def test_archetype_resets_annual_kwh_and_redraws(designer: ProfileDesigner) -> N
     assert "non domestic unrestricted" in designer.status.value
 
 
+@pytest.mark.slow
 def test_overlays_change_the_profile(designer: ProfileDesigner) -> None:
     plain = designer.profile()
     designer.controls["pv_kwp"].value = 4.0
@@ -136,6 +137,7 @@ def test_elexon_comparison_from_a_folder(designer: ProfileDesigner, tmp_path: Pa
     assert "all 8 profile classes" in designer.reference_state.value
 
 
+@pytest.mark.slow
 def test_designs_map_onto_scenarios(designer: ProfileDesigner, tmp_path: Path) -> None:
     c = designer.controls
     c["archetype"].value = "domestic_economy7"
@@ -243,6 +245,7 @@ def test_every_archetype_and_overlay_combination_draws_without_error() -> None:
             assert archetype.replace("_", " ") in designer.status.value
 
 
+@pytest.mark.slow
 def test_unmetered_supply_disables_overlays_with_a_reason(designer: ProfileDesigner) -> None:
     c = designer.controls
     c["pv_kwp"].value, c["ev_kw"].value, c["heat_pump_kwh"].value = 4.0, 7.0, 3000.0

@@ -192,6 +192,7 @@ def demo(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_the_demo_data_set_has_no_findings(demo: Path, official_spec_dir: Path) -> None:
     report = validate_files([demo], spec_dir=official_spec_dir)
     assert report.ok and report.spec is not None and report.package_schema

@@ -165,6 +165,7 @@ def _many_messages(path: Path, template: dict, n: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_memory_is_bounded_by_one_message(tmp_path: Path, make_if021) -> None:
     _, small_peak = _run_limited(_write(tmp_path / "one.json", [make_if021()]), None)
     n = 4000
