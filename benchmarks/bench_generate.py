@@ -12,6 +12,8 @@ Subcommands::
         the demo mix (IF-021, IF-041, Parquet/CSV tables, aggregates): values/s and stage shares
     python benchmarks/bench_generate.py rss [--meters 1000 10000 100000] [--days 7] [--mix]
         peak RSS of each size, each generated in a fresh subprocess (``rss-one``)
+    python benchmarks/bench_generate.py memory [--meters 4500 9000 18000] [--messages-per-file 1000000]
+        peak RSS and wall time of the demo mix, IF-021 only, 30 days a message, huge files
     python benchmarks/bench_generate.py dask [--workers 2] [--repeat 3] [--meters 10000] [--days 30]
         one process (one core) vs a local Dask cluster; sha256 of every file compared
     python benchmarks/bench_generate.py all
@@ -70,11 +72,15 @@ TARGET_STAGE_SHARE = 0.40
 TARGET_RSS_MIB = 1024.0
 #: Spread of peak RSS over the sizes, (max - min) / min, at most.
 TARGET_RSS_SPREAD = 0.20
+#: Peak resident memory of one ``memory`` run (huge message files) [MiB], below.
+TARGET_MEMORY_MIB = 600.0
 #: Speed-up of two Dask workers on two cores over one process, at least.
 TARGET_DASK_SPEEDUP = 1.7
 
 #: First UTC day of the IF-021 benchmarks (a Monday in winter).
 IF021_START = dt.date(2025, 1, 6)
+#: First UTC day of the ``memory`` scenario (30 days, one message each per meter and MQID).
+MEMORY_START = dt.date(2025, 1, 1)
 #: First UTC day of the demo mix (the demo's own start: spans the October clock change).
 MIX_START = dt.date(2025, 10, 20)
 PERIODS_PER_DAY = 48
@@ -213,6 +219,27 @@ def mix_scenario(meters: int, days: int) -> Scenario:
         end_date=end,
         meters=dataclasses.replace(demo.meters, count=meters),
         events=events,
+    )
+
+
+def memory_scenario(meters: int, days: int, messages_per_file: int) -> Scenario:
+    """The demo mix of archetypes, IF-021 only, every day of a meter in one message.
+
+    With ``days`` days a message and one send batch per data service, a file holds up to
+    ``messages_per_file`` messages: with a huge value each data service's messages make one file,
+    which grows with the meters (the worst case for joining the pieces of shared files).
+    """
+    demo = demo_scenario()
+    return dataclasses.replace(
+        demo,
+        name="bench-memory",
+        start_date=MEMORY_START,
+        end_date=MEMORY_START + dt.timedelta(days=days - 1),
+        meters=dataclasses.replace(demo.meters, count=meters),
+        messages=dataclasses.replace(demo.messages, days_per_message=days,
+                                     messages_per_file=messages_per_file),
+        events=[],
+        outputs=["if021"],
     )
 
 
@@ -361,7 +388,10 @@ def own_peak_rss_kib() -> int:
 
 def rss_one(args: argparse.Namespace) -> None:
     """Generate one size in this (fresh) process, pinned to one core; print its own peak RSS."""
-    scenario = (mix_scenario if args.mix else if021_scenario)(args.meters, args.days)
+    if args.messages_per_file:
+        scenario = memory_scenario(args.meters, args.days, args.messages_per_file)
+    else:
+        scenario = (mix_scenario if args.mix else if021_scenario)(args.meters, args.days)
     with scratch(args.out_dir) as folder, one_core():
         seconds, summary = timed_generate(scenario, folder / "package", args.chunk_size)
     peak_kib = own_peak_rss_kib()
@@ -371,17 +401,13 @@ def rss_one(args: argparse.Namespace) -> None:
           f"ru_maxrss_kib={maxrss_kib}", flush=True)
 
 
-def bench_rss(args: argparse.Namespace) -> None:
-    """Peak RSS of each size, each in a fresh subprocess."""
-    kind = "demo mix" if args.mix else "IF-021 only"
-    heading(f"rss: peak resident memory, {', '.join(f'{m:,}' for m in args.meters)} meters x "
-            f"{args.days} days, {kind}, chunk {args.chunk_size}, each in a fresh process")
+def rss_in_subprocesses(args: argparse.Namespace, extra: list[str], target_mib: float) -> list[float]:
+    """Run ``rss-one`` for each of ``args.meters`` in a fresh subprocess; print and return peaks [MiB]."""
     peaks = []
     for meters in args.meters:
         command = [sys.executable, str(Path(__file__).resolve()), "rss-one",
                    "--meters", str(meters), "--days", str(args.days),
-                   "--out-dir", str(args.out_dir), "--chunk-size", str(args.chunk_size)]
-        command += ["--mix"] if args.mix else []
+                   "--out-dir", str(args.out_dir), "--chunk-size", str(args.chunk_size), *extra]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
         found = re.search(r"seconds=([\d.]+) values=(\d+) peak_rss_kib=(\d+)", done.stdout)
         if not found:
@@ -389,8 +415,29 @@ def bench_rss(args: argparse.Namespace) -> None:
         seconds, values, kib = float(found[1]), int(found[2]), int(found[3])
         peaks.append(kib / 1024)
         line(f"{meters:,} meters peak RSS", f"{kib / 1024:,.0f} MiB   ({seconds:.1f} s, "
-             f"{values / seconds / 1e6:.2f} M values/s)   target < {TARGET_RSS_MIB:,.0f} MiB -> "
-             f"{verdict(kib / 1024 < TARGET_RSS_MIB)}")
+             f"{values / seconds / 1e6:.2f} M values/s)   target < {target_mib:,.0f} MiB -> "
+             f"{verdict(kib / 1024 < target_mib)}")
+    return peaks
+
+
+def bench_rss(args: argparse.Namespace) -> None:
+    """Peak RSS of each size, each in a fresh subprocess."""
+    kind = "demo mix" if args.mix else "IF-021 only"
+    heading(f"rss: peak resident memory, {', '.join(f'{m:,}' for m in args.meters)} meters x "
+            f"{args.days} days, {kind}, chunk {args.chunk_size}, each in a fresh process")
+    peaks = rss_in_subprocesses(args, ["--mix"] if args.mix else [], TARGET_RSS_MIB)
+    spread = (max(peaks) - min(peaks)) / min(peaks)
+    line("spread (max - min) / min", f"{100 * spread:.1f} %   target <= "
+         f"{100 * TARGET_RSS_SPREAD:.0f} % -> {verdict(spread <= TARGET_RSS_SPREAD)}")
+
+
+def bench_memory(args: argparse.Namespace) -> None:
+    """Peak RSS with huge message files: each size in a fresh subprocess."""
+    heading(f"memory: peak resident memory, {', '.join(f'{m:,}' for m in args.meters)} meters x "
+            f"{args.days} days, demo mix, IF-021 only, {args.days} days a message, "
+            f"{args.messages_per_file:,} messages a file, chunk {args.chunk_size}, each in a fresh process")
+    peaks = rss_in_subprocesses(args, ["--messages-per-file", str(args.messages_per_file)],
+                                TARGET_MEMORY_MIB)
     spread = (max(peaks) - min(peaks)) / min(peaks)
     line("spread (max - min) / min", f"{100 * spread:.1f} %   target <= "
          f"{100 * TARGET_RSS_SPREAD:.0f} % -> {verdict(spread <= TARGET_RSS_SPREAD)}")
@@ -560,6 +607,11 @@ def parser() -> argparse.ArgumentParser:
     rss.add_argument("--mix", action="store_true", help="the demo mix instead of IF-021 only")
     one = add("rss-one", "one size of rss (internal)", 1_000, 7)
     one.add_argument("--mix", action="store_true")
+    one.add_argument("--messages-per-file", type=int, default=0,
+                     help="the memory scenario with this many messages a file (0: rss's scenario)")
+    memory = add("memory", "peak RSS with huge message files, fresh subprocess each",
+                 [4_500, 9_000, 18_000], 30)
+    memory.add_argument("--messages-per-file", type=int, default=1_000_000)
     dask = add("dask", "one process vs Dask workers", 10_000, 30)
     dask.add_argument("--workers", type=int, nargs="+", default=[2])
     dask.add_argument("--repeat", type=int, default=3, help="runs of each variant; best counts")
@@ -584,7 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-BENCHMARKS = {"if021": bench_if021, "mix": bench_mix, "rss": bench_rss, "dask": bench_dask}
+BENCHMARKS = {"if021": bench_if021, "mix": bench_mix, "rss": bench_rss, "memory": bench_memory,
+              "dask": bench_dask}
 
 if __name__ == "__main__":
     raise SystemExit(main())

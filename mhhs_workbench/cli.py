@@ -75,6 +75,16 @@ def _publish(make: Callable[[], DatasetSummary], out: Path) -> None:
     click.echo(summary.describe())
 
 
+def _check_output(path: Path, **options: Any) -> None:
+    """Refuse an output path before any work starts (see :mod:`mhhs_workbench.publish.outputs`)."""
+    from mhhs_workbench.publish.outputs import OutputRefused, check_output
+
+    try:
+        check_output(path, **options)
+    except OutputRefused as exc:
+        _fail(" ".join(str(exc).split()))
+
+
 def _scale_options(command: Callable[..., None]) -> Callable[..., None]:
     """``--workers`` and ``--scheduler`` of demo and generate."""
     options = [
@@ -91,14 +101,19 @@ def _scale_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _publication_options(command: Callable[..., None]) -> Callable[..., None]:
-    """``--overwrite``, ``--overwrite-extra-files`` and ``--allow-large`` of demo and generate."""
+    """``--overwrite``, ``--overwrite-extra-files``, ``--overwrite-modified`` and ``--allow-large``
+    of demo, generate and from-csv."""
     options = [
         click.option("--overwrite", is_flag=True,
                      help="Replace an existing data set of this tool at --out (once the new one is "
-                     "complete); refused if it holds files not in its manifest."),
+                     "complete): only a generated or converted one, whose files match its manifest "
+                     "and which holds no files the manifest does not list."),
         click.option("--overwrite-extra-files", is_flag=True,
                      help="Like --overwrite, and also delete files in the old data set that its "
                      "manifest does not list."),
+        click.option("--overwrite-modified", is_flag=True,
+                     help="Like --overwrite, and also replace a data set whose files were edited "
+                     "since it was published (verify reports them; the edits are lost)."),
         click.option("--allow-large", is_flag=True,
                      help="Generate even if the size estimate is over the output limit "
                      "(MHHS_WORKBENCH_MAX_OUTPUT_GB, default 50), the free space or the memory."),
@@ -116,13 +131,16 @@ def _publication_options(command: Callable[..., None]) -> Callable[..., None]:
               help="Meters generated at once (memory vs speed; output is the same).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @_scale_options
-def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: bool, chunk_size: int,
-         no_progress: bool, workers: int | None, scheduler: str | None) -> None:
+def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, overwrite_modified: bool, allow_large: bool,
+         chunk_size: int, no_progress: bool, workers: int | None, scheduler: str | None) -> None:
     """Generate the built-in demo data set: 200 mixed meters x 14 days over the October clock change."""
+    from mhhs_workbench.publish.replacing import DATASET_KIND
     from mhhs_workbench.scenario.demo import demo_scenario
 
+    _check_output(out, kind=DATASET_KIND, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
+                  overwrite_modified=overwrite_modified)
     _generate(demo_scenario(), out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
-              allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
+              overwrite_modified=overwrite_modified, allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
               scheduler=scheduler)
 
 
@@ -134,9 +152,11 @@ def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: b
               help="Meters generated at once (memory vs speed; output is the same).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @_scale_options
-def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_files: bool, allow_large: bool,
-             chunk_size: int, no_progress: bool, workers: int | None, scheduler: str | None) -> None:
+def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_files: bool,
+             overwrite_modified: bool, allow_large: bool, chunk_size: int, no_progress: bool,
+             workers: int | None, scheduler: str | None) -> None:
     """Generate the data set a SCENARIO_FILE (YAML) describes."""
+    from mhhs_workbench.publish.replacing import DATASET_KIND
     from mhhs_workbench.scenario.document import Scenario
     from mhhs_workbench.scenario.errors import ScenarioError
 
@@ -144,8 +164,11 @@ def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_fi
         scenario = Scenario.from_yaml(scenario_file)
     except ScenarioError as exc:
         _fail(str(exc))
+    _check_output(out, kind=DATASET_KIND, inputs=[scenario_file, scenario.temperature_csv or None],
+                  overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
+                  overwrite_modified=overwrite_modified)
     _generate(scenario, out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
-              allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
+              overwrite_modified=overwrite_modified, allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
               scheduler=scheduler)
 
 
@@ -178,20 +201,26 @@ def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_fi
 def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, layout: str | None,
              max_kwh: float, fill_missing: bool, drop_incomplete_days: bool, register_csv: Path | None,
              pseudonymise_key: str | None, mapping_out: Path | None, overwrite: bool,
-             overwrite_extra_files: bool, allow_large: bool, chunk_size: int, no_progress: bool,
-             workers: int | None, scheduler: str | None) -> None:
+             overwrite_extra_files: bool, overwrite_modified: bool, allow_large: bool, chunk_size: int,
+             no_progress: bool, workers: int | None, scheduler: str | None) -> None:
     """Convert consumption CSV FILES (long, local or wide layout) into a data set of IF-021 and IF-041
     messages; every problem in the files is listed as file:line: column: value: rule."""
     from mhhs_workbench.csv_input.reader import CsvInputError, read_csv_input
+    from mhhs_workbench.publish.replacing import DATASET_KIND
     from mhhs_workbench.scenario.document import Scenario
     from mhhs_workbench.scenario.errors import ScenarioError
 
+    pseudonymise_key = _pseudonymisation_key(pseudonymise_key)
     try:
         scenario = Scenario.from_yaml(scenario_file) if scenario_file is not None else None
     except ScenarioError as exc:
         _fail(str(exc))
+    inputs = [*files, register_csv, scenario_file]
+    _check_output(out, kind=DATASET_KIND, inputs=inputs, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
+                  overwrite_modified=overwrite_modified)
     if mapping_out is not None:
-        _check_mapping_out(mapping_out, out, pseudonymise_key, overwrite or overwrite_extra_files)
+        _check_mapping_out(mapping_out, out, pseudonymise_key, inputs,
+                           overwrite or overwrite_extra_files or overwrite_modified)
     try:
         read = read_csv_input(list(files), layout=layout, max_kwh=max_kwh, fill_missing=fill_missing,
                               drop_incomplete_days=drop_incomplete_days, pseudonymise_key=pseudonymise_key,
@@ -205,7 +234,8 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
     from mhhs_workbench.dataset import convert_csv
 
     _publish(lambda: convert_csv(read.supplied, out, scenario=scenario, overwrite=overwrite,
-                                 overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
+                                 overwrite_extra_files=overwrite_extra_files,
+                                 overwrite_modified=overwrite_modified, allow_large=allow_large,
                                  chunk_size=chunk_size, progress=not no_progress, workers=workers,
                                  scheduler=scheduler), out)
     if mapping_out is not None and read.mapping is not None:
@@ -216,18 +246,48 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
                + (f"changes ({changes}) listed in inputs/conversion_report.csv" if actions else "no changes"))
 
 
-def _check_mapping_out(mapping_out: Path, out: Path, key: str | None, overwrite: bool) -> None:
+_KEY_ENV = "MHHS_WORKBENCH_PSEUDONYMISE_KEY"
+
+
+def _pseudonymisation_key(option: str | None) -> str | None:
+    """The key from --pseudonymise or the environment; an empty or undecodable one is an error.
+
+    Click takes an empty environment variable for an unset one, which would quietly publish the
+    real MPANs: the environment is read here directly.
+    """
+    import os
+
+    if option is None and os.environ.get(_KEY_ENV) == "":
+        _fail(f"${_KEY_ENV} is set but empty; an empty key would publish the real MPANs: set a key, "
+              "or unset the variable to convert without pseudonymising")
+    if option == "":
+        _fail("--pseudonymise needs a non-empty KEY; an empty key would publish the real MPANs")
+    try:
+        if option is not None:
+            option.encode("utf-8")
+    except UnicodeEncodeError:
+        _fail(f"the pseudonymisation key (--pseudonymise or ${_KEY_ENV}) is not valid UTF-8 text "
+              "(the environment's encoding could not decode it); use a key of UTF-8 characters")
+    return option
+
+
+def _check_mapping_out(mapping_out: Path, out: Path, key: str | None, inputs: list[Path | None],
+                       overwrite: bool) -> None:
     """Refuse a mapping file that could not be written safely, before anything is converted."""
+    import os
+
+    from mhhs_workbench.publish.outputs import FILE
+
     if not key:
         _fail("--mapping-out needs --pseudonymise KEY")
-    target = mapping_out.resolve()
-    if target == out.resolve() or out.resolve() in target.parents:
+    target, folder = Path(os.path.realpath(mapping_out)), Path(os.path.realpath(out))
+    if target == folder or folder in target.parents:
         _fail(f"--mapping-out {mapping_out} is inside --out {out}: the mapping re-identifies the data, "
               "keep it outside the data set")
-    if target.exists() and not overwrite:
+    # nor inside any other data set, nor on an input (hard links and bind mounts included)
+    _check_output(mapping_out, kind=FILE, option="--mapping-out", inputs=inputs, others=[("--out", out)])
+    if os.path.lexists(mapping_out) and not overwrite:
         _fail(f"--mapping-out {mapping_out} exists; give --overwrite to replace it")
-    if not target.parent.is_dir():
-        _fail(f"--mapping-out {mapping_out}: folder {target.parent} does not exist")
 
 
 def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
@@ -239,6 +299,8 @@ def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             mapping.to_csv(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -279,6 +341,7 @@ def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nu
     business rules, within messages and across all of them. Exit status 0 when every message
     is valid, 1 when one is not, 2 when the specification cannot be found.
     """
+    from mhhs_workbench.publish.outputs import FILE
     from mhhs_workbench.validation.files import validate_files
     from mhhs_workbench.validation.outputs import report_json, write_html, write_junit
     from mhhs_workbench.validation.problems import format_report
@@ -287,6 +350,10 @@ def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nu
 
     if spec is not None and spec_dir is not None:
         _fail("give --spec or --spec-dir, not both (--spec-dir is the older name of --spec)")
+    for option, report_path, other in (("--junit", junit, ("--html", html_out)),
+                                       ("--html", html_out, ("--junit", junit))):
+        if report_path is not None:
+            _check_output(report_path, kind=FILE, option=option, inputs=paths, others=[other])
     given = spec if spec is not None else spec_dir
     try:
         report = validate_files(list(paths), spec=AUTO_SPEC if given is None else given,
@@ -330,21 +397,27 @@ def verify(folder: Path) -> None:
 @click.option("--per-rule", type=click.IntRange(min=1), default=1, show_default=True,
               help="Cases per rule (per schema class for SCHEMA).")
 @click.option("--overwrite", is_flag=True,
-              help="Replace an earlier output of this tool at --out; refused if it holds files not in "
-              "its manifest.")
+              help="Replace an earlier output of this command (negative test data) at --out; refused "
+              "if its files differ from its manifest or it holds files not in its manifest.")
 @click.option("--overwrite-extra-files", is_flag=True,
               help="Like --overwrite, and also delete files the old output's manifest does not list.")
+@click.option("--overwrite-modified", is_flag=True,
+              help="Like --overwrite, and also replace an output whose files were edited since it was "
+              "published (the edits are lost).")
 def negative(dataset: Path, out: Path, rules: str | None, per_rule: int, overwrite: bool,
-             overwrite_extra_files: bool) -> None:
+             overwrite_extra_files: bool, overwrite_modified: bool) -> None:
     """Derive labelled invalid messages from the valid DATASET, one broken rule each, listed with
     their rule code in expected.csv."""
     from mhhs_workbench.negative.cases import NegativeError, check_rules, generate_negative
+    from mhhs_workbench.publish.replacing import NEGATIVE_KIND
 
+    _check_output(out, kind=NEGATIVE_KIND, inputs=[dataset], overwrite=overwrite,
+                  overwrite_extra_files=overwrite_extra_files, overwrite_modified=overwrite_modified)
     try:
         codes = check_rules(rules.split(",") if rules else None)
         _publish(lambda: generate_negative(dataset, out, rules=codes, per_rule=per_rule,
-                                           overwrite=overwrite,
-                                           overwrite_extra_files=overwrite_extra_files), out)
+                                           overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
+                                           overwrite_modified=overwrite_modified), out)
     except NegativeError as exc:
         _fail(str(exc))
 
@@ -368,6 +441,7 @@ def run(notebook: str, parameters: tuple[tuple[str, str], ...], parameters_file:
         from mhhs_workbench.notebook.runner import (
             NotebookFailed,
             RunError,
+            find_notebook,
             load_parameter_file,
             parse_parameter_value,
             run_notebook,
@@ -376,6 +450,14 @@ def run(notebook: str, parameters: tuple[tuple[str, str], ...], parameters_file:
         _fail(f"running notebooks needs the notebook extra ({exc.name} is missing): "
               "pip install 'mhhs-workbench[notebook]'")
 
+    from mhhs_workbench.publish.outputs import EVIDENCE
+
+    if out is not None:
+        try:
+            source = find_notebook(notebook)
+        except RunError as exc:
+            _fail(str(exc))
+        _check_output(out, kind=EVIDENCE, inputs=[source, parameters_file], file_name=source.name)
     try:
         values = load_parameter_file(parameters_file) if parameters_file else {}
         values.update({name: parse_parameter_value(value) for name, value in parameters})

@@ -42,6 +42,7 @@ from mhhs_workbench.pipeline.cluster import run_dask
 from mhhs_workbench.pipeline.run import RunPlan, assemble, run_local
 from mhhs_workbench.publish.budget import check_budget
 from mhhs_workbench.publish.publication import Publication
+from mhhs_workbench.publish.replacing import DATASET_KIND
 from mhhs_workbench.scenario.demo import demo_scenario
 from mhhs_workbench.scenario.document import Scenario
 from mhhs_workbench.sending.addressing import Addressing, sender_timestamp
@@ -89,6 +90,7 @@ def generate_dataset(
     scheduler: str | None = None,
     overwrite_extra_files: bool = False,
     allow_large: bool = False,
+    overwrite_modified: bool = False,
 ) -> DatasetSummary:
     """Generate a scenario's data set and publish it atomically at ``out``.
 
@@ -114,6 +116,9 @@ def generate_dataset(
         system of ``out``).
     overwrite_extra_files : bool
         Also replace a data set holding files its manifest does not list (deleting them).
+    overwrite_modified : bool
+        Also replace a data set whose listed files were edited (the edits are lost); without it
+        such a data set, and negative test data, are never replaced.
     allow_large : bool
         Generate even when the size estimate is over the output limit, the free space or memory.
 
@@ -138,7 +143,8 @@ def generate_dataset(
     temperature = load_temperature_csv(scenario.temperature_csv) if scenario.temperature_csv else None
     return _build(DatasetFrame(scenario, temperature), out, overwrite=overwrite, chunk_size=chunk_size,
                   progress=progress, on_chunk=on_chunk, workers=workers, scheduler=scheduler,
-                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large)
+                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
+                  overwrite_modified=overwrite_modified)
 
 
 def convert_csv(
@@ -154,6 +160,7 @@ def convert_csv(
     scheduler: str | None = None,
     overwrite_extra_files: bool = False,
     allow_large: bool = False,
+    overwrite_modified: bool = False,
 ) -> DatasetSummary:
     """Publish a data set from consumption the user supplied (see :mod:`~mhhs_workbench.csv_input.reader`).
 
@@ -176,7 +183,8 @@ def convert_csv(
     scenario = supplied_scenario(scenario or demo_scenario(), supplied)
     return _build(DatasetFrame(scenario, None, supplied), out, overwrite=overwrite, chunk_size=chunk_size,
                   progress=progress, on_chunk=on_chunk, workers=workers, scheduler=scheduler,
-                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large)
+                  overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
+                  overwrite_modified=overwrite_modified)
 
 
 def supplied_scenario(base: Scenario, supplied: SuppliedConsumption) -> Scenario:
@@ -194,7 +202,7 @@ def supplied_scenario(base: Scenario, supplied: SuppliedConsumption) -> Scenario
 
 def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool, chunk_size: int, progress: bool,
            on_chunk: Callable[[int, int], None] | None, workers: int | None, scheduler: str | None,
-           overwrite_extra_files: bool, allow_large: bool) -> DatasetSummary:
+           overwrite_extra_files: bool, allow_large: bool, overwrite_modified: bool) -> DatasetSummary:
     """Plan, write the chunks (here or on Dask), assemble and publish a data set."""
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
@@ -203,7 +211,8 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
     # the guard first: it counts messages by the plan's rule on a sample, so it answers at once
     check_budget(scenario, out, allow_large, chunk_size=chunk_size)
     plan = RunPlan.build(frame, chunk_size)
-    with Publication(out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files) as pub:
+    with Publication(out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
+                     overwrite_modified=overwrite_modified, kind=DATASET_KIND) as pub:
         root = pub.staging
         _write_inputs(frame, root)
         if {"if021", "if041"} & set(scenario.outputs):

@@ -23,7 +23,7 @@ from mhhs_workbench.publish.budget import (
     expected_counts,
 )
 from mhhs_workbench.publish.manifest import verify
-from mhhs_workbench.scenario import MeterMix, Scenario, demo_scenario
+from mhhs_workbench.scenario import Messages, MeterMix, Scenario, demo_scenario
 from mhhs_workbench.scenario.limits import OUTPUTS
 
 
@@ -121,6 +121,32 @@ def test_peak_memory_estimate_covers_a_measured_run(tmp_path):
                          capture_output=True, text=True, check=True)
     measured = int(run.stdout.split()[-1])
     predicted = estimate(s, chunk_size=300).peak_memory_bytes
+    assert measured <= predicted <= 3 * measured, (measured, predicted)
+
+
+@pytest.mark.slow
+def test_peak_memory_estimate_covers_a_run_with_huge_message_files(tmp_path):
+    # every message of a data service in one 400 MB file, joined from the pieces of 30 chunks:
+    # the join streams them to disk, so memory does not grow with messages_per_file (holding the
+    # file's pieces took more than the estimate before)
+    s = scenario(3000, 30, outputs=["if021"], messages=Messages(days_per_message=30, messages_per_file=10**6))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mhhs_workbench.scenario import Scenario\n"
+        "from mhhs_workbench.dataset import generate_dataset\n"
+        "generate_dataset(Scenario.from_yaml(sys.argv[1]), sys.argv[2], progress=False, chunk_size=100)\n"
+        # VmHWM, not ru_maxrss: the latter keeps the forking parent's (pytest's) high-water mark
+        "hwm = [r for r in Path('/proc/self/status').read_text().splitlines() if r.startswith('VmHWM:')]\n"
+        "print(int(hwm[0].split()[1]) * 1024)\n"  # KiB
+    )
+    (tmp_path / "s.yaml").write_text(s.to_yaml())
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.yaml"), str(tmp_path / "data")],
+                         capture_output=True, text=True, check=True)
+    measured = int(run.stdout.split()[-1])
+    biggest = max(p.stat().st_size for p in (tmp_path / "data").rglob("IF-021_*.json"))
+    assert biggest > 300 * 2**20  # the worst knob really made one huge file
+    predicted = estimate(s, chunk_size=100).peak_memory_bytes
     assert measured <= predicted <= 3 * measured, (measured, predicted)
 
 

@@ -62,3 +62,12 @@ def test_example_scenario_lists_every_key() -> None:
 def test_readme_tells_root_users_how_to_start_jupyterlab() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "jupyter lab --allow-root" in readme
+
+
+def test_every_example_scenario_loads_and_round_trips() -> None:
+    """Each ``examples/*.yaml`` is a valid scenario whose dictionary form loads back to itself."""
+    files = sorted((ROOT / "examples").glob("*.yaml"))
+    assert {f.name for f in files} >= {"demo.yaml", "every_feature.yaml"}
+    for file in files:
+        scenario = Scenario.from_yaml(file)
+        assert Scenario.from_dict(scenario.to_dict()) == scenario, file.name

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from mhhs_workbench.messages.files import MessageFiles, PieceJoiner
+from mhhs_workbench.messages.files import _JOIN_BLOCK, MessageFiles, PieceJoiner
 
 #: Three send batches of 7, 2 and 5 messages, then the total: files of at most 3 never span two.
 BATCHES = np.array([0, 7, 9, 14])
@@ -91,3 +92,28 @@ def test_joiner_writes_each_file_once_its_last_piece_is_in(tmp_path, whole):
     assert files.finish(int(BATCHES[-1]))
     assert file_bytes(folder) == whole
     assert sorted(joined) == sorted(whole)
+
+
+@pytest.mark.parametrize("packed", [True, False])
+def test_joining_streams_pieces_so_memory_does_not_grow_with_the_file(tmp_path, packed):
+    # one file of 4 messages of 16 MiB, shared by two chunks: joining must not hold the pieces
+    big = 16 << 20
+    message = [(b'{"v":"' + b"x" * big + b'"}',)]
+    files = MessageFiles(tmp_path, "IF-021", per_file=4)
+    for first in (0, 2):
+        pack = files.pack() if packed else None
+        files.write(first, message * 2, pack)
+        if pack is not None:
+            pack.close()
+    del message
+    tracemalloc.start()
+    try:
+        checksums = {}
+        files.finish(4, checksums)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * _JOIN_BLOCK, peak  # two blocks and the write buffer, not the 64 MiB file
+    path = tmp_path / "IF-021_000001.json"
+    assert checksums["IF-021_000001.json"][0] == path.stat().st_size == 4 * (big + 8) + 5
+    assert [p.name for p in tmp_path.iterdir()] == ["IF-021_000001.json"]

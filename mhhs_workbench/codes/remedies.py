@@ -35,6 +35,8 @@ REMEDIES: dict[str, tuple[str, str, str]] = {
     "replacing": ("--overwrite", "`overwrite`", "replacing"),
     "extra_files": ("pass --overwrite-extra-files to delete them too",
                     "set `overwrite_extra_files = True` to delete them too", "choose another Output folder"),
+    "modified": ("pass --overwrite-modified to replace it anyway",
+                 "set `overwrite_modified = True` to replace it anyway", "choose another Output folder"),
     "smaller": ("make the scenario smaller (meters, dates, outputs) or pass --allow-large",
                 "make the scenario smaller (`meters`, dates, outputs) or set `allow_large = True`",
                 "export fewer meters, fewer days or fewer interfaces"),

@@ -9,7 +9,8 @@ end of a file it shares with a neighbouring chunk as a hidden *piece*
 collect all its pieces in one hidden *pack* (``.<interface>.pack-<first message>``, see
 :class:`PiecePack`): one file per chunk, not one per piece, which matters when batches are small
 and nearly every file is shared. :meth:`MessageFiles.finish` joins the pieces of each shared file
-in message order. Every write goes to a temporary name first and is renamed into place, so a chunk
+in message order, streaming each piece through in blocks of at most ``_JOIN_BLOCK`` bytes, so the
+memory of a join does not grow with the size of the file. Every write goes to a temporary name first and is renamed into place, so a chunk
 that is run again (a retried task) rewrites identical files.
 
 Messages that are sent together (a data service's send batch, see :mod:`~mhhs_workbench.sending.timeline`)
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,6 +42,8 @@ _PACK = ".pack-"
 _PACK_MARK = b"MHHSPACK"
 #: Open packs kept while joining (file descriptors are limited; a run may have thousands of chunks).
 _OPEN_PACKS = 64
+#: Most bytes of a piece held in memory at once while joining a file [bytes].
+_JOIN_BLOCK = 4 << 20
 
 
 class MessageFiles:
@@ -191,12 +194,17 @@ class MessageFiles:
             expected += count
         if expected != stop:
             raise RuntimeError(f"{self.name(file_index)}: messages from {expected} are missing")
-        joined = [[reader.read(source)] for _, _, source in parts]
+        # each piece is read block by block while the file is written: never a whole piece in memory
+        joined = (reader.stream(source) for _, _, source in parts)
         return self._write(self.folder / self.name(file_index), joined, b"[", b"]")
 
     @staticmethod
-    def _write(path: Path, items: Sequence[Item], opening: bytes, closing: bytes) -> tuple[int, str]:
-        """Write ``opening``, the items separated by commas, ``closing``; return size and sha256."""
+    def _write(path: Path, items: Iterable[Iterable[bytes | memoryview]], opening: bytes,
+               closing: bytes) -> tuple[int, str]:
+        """Write ``opening``, the items separated by commas, ``closing``; return size and sha256.
+
+        Each item is a sequence (or an iterator) of buffers, written one after another as they come.
+        """
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         digest = hashlib.sha256()
         size = 0
@@ -356,20 +364,37 @@ class _PackReader:
     def __init__(self) -> None:
         self._open: dict[Path, int] = {}
 
-    def read(self, source: Source) -> bytes:
-        """The bytes of a piece file, or of ``(pack, offset, length)``."""
+    def stream(self, source: Source, block: int = _JOIN_BLOCK) -> Iterator[bytes]:
+        """The bytes of a piece file, or of ``(pack, offset, length)``, in blocks of at most
+        ``block`` bytes (read as the iterator is advanced).
+
+        Raises
+        ------
+        RuntimeError
+            If the piece is shorter than its index says.
+        """
         if isinstance(source, Path):
-            return source.read_bytes()
+            with open(source, "rb", buffering=0) as fh:
+                while data := fh.read(block):
+                    yield data
+            return
         path, offset, length = source
+        end = offset + length
+        while offset < end:
+            data = os.pread(self._fd(path), min(block, end - offset), offset)
+            if not data:
+                raise RuntimeError(f"{path.name}: a piece ends before its {length} bytes")
+            offset += len(data)
+            yield data
+
+    def _fd(self, path: Path) -> int:
+        """An open descriptor of pack ``path`` (closing the others when too many are open)."""
         fd = self._open.get(path)
         if fd is None:
             if len(self._open) >= _OPEN_PACKS:
                 self.close()
             fd = self._open[path] = os.open(path, os.O_RDONLY)
-        data = os.pread(fd, length, offset)
-        if len(data) != length:
-            raise RuntimeError(f"{path.name}: a piece ends before its {length} bytes")
-        return data
+        return fd
 
     def close(self) -> None:
         """Close every open pack."""

@@ -44,6 +44,7 @@ from mhhs_workbench.negative.rules import ALSO_REPORTED, ELEXON_REJECTS, RULE_BR
 from mhhs_workbench.negative.schema_breaks import SCHEMA_CLASSES, json_path, schema_breaks
 from mhhs_workbench.publish.manifest import MANIFEST
 from mhhs_workbench.publish.publication import Publication
+from mhhs_workbench.publish.replacing import NEGATIVE_KIND
 from mhhs_workbench.validation.json_stream import StreamError, iter_items
 from mhhs_workbench.validation.schema import validator_for
 
@@ -443,7 +444,8 @@ def write_cases(cases: Sequence[NegativeCase], folder: str | os.PathLike[str]) -
 def generate_negative(dataset: str | os.PathLike[str], out: str | os.PathLike[str], *,
                       rules: Iterable[str] | None = None, per_rule: int = 1,
                       overwrite: bool = False,
-                      overwrite_extra_files: bool = False) -> NegativeSummary:
+                      overwrite_extra_files: bool = False,
+                      overwrite_modified: bool = False) -> NegativeSummary:
     """Derive labelled invalid cases from a data set and publish them atomically at ``out``.
 
     Parameters
@@ -454,7 +456,7 @@ def generate_negative(dataset: str | os.PathLike[str], out: str | os.PathLike[st
         Folder to publish as (refused if it exists, unless ``overwrite`` and it is this tool's).
     rules, per_rule
         As for :func:`build_cases`.
-    overwrite, overwrite_extra_files : bool
+    overwrite, overwrite_extra_files, overwrite_modified : bool
         As for :class:`~mhhs_workbench.publish.publication.Publication`.
 
     Raises
@@ -471,12 +473,13 @@ def generate_negative(dataset: str | os.PathLike[str], out: str | os.PathLike[st
         source = orjson.loads((Path(dataset) / MANIFEST).read_bytes()).get("manifest_sha256")
     except (OSError, orjson.JSONDecodeError, AttributeError):
         source = None
-    with Publication(out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files) as pub:
+    with Publication(out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
+                     overwrite_modified=overwrite_modified, kind=NEGATIVE_KIND) as pub:
         assert pub.staging is not None
         write_cases(cases, pub.staging)
         header = {
             "package_version": __version__,
-            "kind": "negative test data",
+            "kind": NEGATIVE_KIND,
             "source": {"manifest_sha256": source},
             "options": {"rules": codes, "per_rule": per_rule},
             "counts": {"cases": len(cases),

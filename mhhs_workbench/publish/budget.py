@@ -86,6 +86,10 @@ FILE_OVERHEAD_BYTES = 200
 # come on top (settlement_memory)
 BASE_MEMORY_BYTES = 450 * 10**6
 CHUNK_MEMORY_BYTES_PER_METER_HALF_HOUR = 900
+# Message files are joined by streaming their pieces to disk, so messages_per_file adds nothing:
+# 4,500 / 9,000 / 18,000 demo-mix meters x 30 days, IF-021 only, 30 days a message, 1,000,000
+# messages a file, chunk 500, peak at 458-459 MiB against an estimate of 1,050-1,058 MiB
+# (benchmarks/bench_generate.py memory); 3,000 meters at chunk 100: 354 MiB against 554 MiB.
 MEMORY_BYTES_PER_METER = 300  # measured: 1k to 100k meters x 7 days, all outputs
 #: Memory per IF-021 or IF-041 message [bytes]: 100-310 measured on 500-2,000 meters x 91-365
 #: days of the demo mix (one day per message), every output.

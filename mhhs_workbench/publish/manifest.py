@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,9 @@ import orjson
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "mhhs-workbench data set"
 MANIFEST_VERSION = 2  # 2: manifest_sha256 seals the header and the file list
+#: Largest ``manifest.json`` :func:`verify` reads [bytes]; a larger one is refused unread. A
+#: manifest takes about 150 bytes per file, so this allows well over a million files.
+MAX_MANIFEST_BYTES = 256 * 2**20
 
 
 class PublicationError(RuntimeError):
@@ -132,42 +136,31 @@ def write_manifest(root: Path, manifest: dict[str, Any], *, seal: bool = True) -
 def verify(root: str | os.PathLike[str]) -> list[str]:
     """Re-check a published data set against its manifest.
 
-    The manifest's own ``manifest_sha256`` is recomputed first (so an edited header, such as
-    the seed or the counts, is caught), then every entry is checked. An entry whose path is
-    absolute, holds ``..``, a backslash or other odd parts, or resolves outside ``root`` (through a
-    symbolic link) is refused without opening it.
+    The manifest is read without following a symbolic link and only up to
+    :data:`MAX_MANIFEST_BYTES`; its own ``manifest_sha256`` is recomputed first (so an edited
+    header, such as the seed or the counts, is caught), then every entry is checked. An entry
+    whose path is absolute, holds ``..``, a backslash or other odd parts, resolves outside ``root``
+    or passes through a symbolic link is refused without opening it. Anything in the data set that
+    is not a regular file or a folder (a symbolic link, even to a folder, a FIFO, a device, a
+    socket), listed or not, is a problem: publication refuses such entries too.
 
     Returns
     -------
     list of str
-        One line per problem (a manifest that is not this tool's or was edited, a refused or
-        malformed entry, a missing, changed, resized or unlisted file); empty when intact.
+        One line per problem (a manifest that is not this tool's, too large or was edited, a
+        refused or malformed entry, a missing, changed, resized or unlisted file, an entry that is
+        not a regular file); empty when intact.
     """
     root = Path(root)
     path = root / MANIFEST
-    if not path.is_file():
-        return [f"{root}: no {MANIFEST}: not a complete data set"]
-    try:
-        manifest = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        return [f"{path}: cannot read the manifest ({exc.strerror or exc})"]
-    except orjson.JSONDecodeError as exc:
-        return [f"{path}: not a manifest of mhhs-workbench (not JSON: {_shown(str(exc))})"]
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
-        return [f"{path}: not a manifest of mhhs-workbench (format {_shown(repr(found))}, "
-                f"expected {MANIFEST_FORMAT!r})"]
-    problems = []
-    if MANIFEST_CHECKSUM not in manifest:
-        problems.append(f"{MANIFEST}: no {MANIFEST_CHECKSUM}, so its header cannot be checked "
-                        "(removed, or written by an older version: generate the data set again)")
-    elif manifest[MANIFEST_CHECKSUM] != manifest_checksum(manifest):
-        problems.append(f"{MANIFEST}: {MANIFEST_CHECKSUM} does not match the manifest (the manifest itself "
-                        "was changed: its header, e.g. seed or counts, or its list of files)")
+    manifest, problems = _read_manifest(path)
+    if manifest is None:
+        return problems
     files = manifest.get("files")
     if not isinstance(files, list):
         problems.append(f"{MANIFEST}: 'files' is not a list of entries")
         return problems
+    regular, special = _walk(root, problems)
     real_root = root.resolve()
     listed: set[str] = set()
     for i, entry in enumerate(files):
@@ -176,37 +169,137 @@ def verify(root: str | os.PathLike[str]) -> list[str]:
             problems.append(f"{MANIFEST}: files[{i}] is not an entry with a path, bytes and sha256")
             continue
         shown = _shown(rel)
-        unsafe = _unsafe_path(real_root, rel)
+        unsafe = _unsafe_path(real_root, rel) or _through_special(rel, special)
         if unsafe:
             problems.append(f"{shown}: refused, not opened: {unsafe}")
             listed.add(rel)  # reported once: not again as unlisted
+            special.pop(rel, None)
             continue
         if rel in listed:
             problems.append(f"{shown}: listed twice in the manifest")
             continue
         listed.add(rel)
-        size, digest = entry.get("bytes"), entry.get("sha256")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            problems.append(f"{shown}: manifest entry has no valid 'bytes' (got {_shown(repr(size))})")
-            continue
-        if not isinstance(digest, str) or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            problems.append(f"{shown}: manifest entry has no valid 'sha256' (got {_shown(repr(digest))})")
-            continue
-        file = root / rel
-        try:
-            if not file.is_file():
-                problems.append(f"{shown}: missing")
-            elif file.stat().st_size != size:
-                problems.append(f"{shown}: size {file.stat().st_size} bytes, manifest says {size}")
-            elif sha256_file(file) != digest:
-                problems.append(f"{shown}: sha256 differs from the manifest (file changed)")
-        except OSError as exc:
-            problems.append(f"{shown}: cannot be read ({exc.strerror or exc})")
-    for file in sorted(p for p in root.rglob("*") if p.is_file() and p != path):
-        rel = file.relative_to(root).as_posix()
-        if rel not in listed:
-            problems.append(f"{_shown(rel)}: not in the manifest")
+        problem = _check_entry(root / rel, entry)
+        if problem:
+            problems.append(f"{shown}: {problem}")
+    for rel, kind in sorted(special.items()):
+        problems.append(f"{_shown(rel)}: {kind}, not a regular file (a data set holds only files and "
+                        "folders; publication refuses it too)")
+    for rel in sorted(regular - listed):
+        problems.append(f"{_shown(rel)}: not in the manifest")
     return problems
+
+
+def _read_manifest(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The parsed manifest at ``path`` (None when unusable) and its problems, one line each.
+
+    The manifest is never followed through a symbolic link, must be a regular file, and is read
+    only up to :data:`MAX_MANIFEST_BYTES` (a larger one is refused before reading it).
+    """
+    root = path.parent
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None, [f"{root}: no {MANIFEST}: not a complete data set"]
+    except OSError as exc:
+        return None, [f"{path}: cannot read the manifest ({exc.strerror or exc})"]
+    if not stat.S_ISREG(st.st_mode):
+        return None, [f"{path}: refused, not followed: {_kind(st.st_mode)}, not a regular file"]
+    if st.st_size > MAX_MANIFEST_BYTES:
+        return None, [f"{path}: refused, not read: {st.st_size:,} bytes, over the "
+                      f"{MAX_MANIFEST_BYTES:,}-byte limit of a manifest"]
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since the lstat
+                return None, [f"{path}: refused, not read: not a regular file"]
+            data = f.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        return None, [f"{path}: cannot read the manifest ({exc.strerror or exc})"]
+    if len(data) > MAX_MANIFEST_BYTES:
+        return None, [f"{path}: refused: over the {MAX_MANIFEST_BYTES:,}-byte limit of a manifest"]
+    try:
+        manifest = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return None, [f"{path}: not a manifest of mhhs-workbench (not JSON: {_shown(str(exc))})"]
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        return None, [f"{path}: not a manifest of mhhs-workbench (format {_shown(repr(found))}, "
+                      f"expected {MANIFEST_FORMAT!r})"]
+    problems = []
+    if MANIFEST_CHECKSUM not in manifest:
+        problems.append(f"{MANIFEST}: no {MANIFEST_CHECKSUM}, so its header cannot be checked "
+                        "(removed, or written by an older version: generate the data set again)")
+    elif manifest[MANIFEST_CHECKSUM] != manifest_checksum(manifest):
+        problems.append(f"{MANIFEST}: {MANIFEST_CHECKSUM} does not match the manifest (the manifest itself "
+                        "was changed: its header, e.g. seed or counts, or its list of files)")
+    return manifest, problems
+
+
+def _check_entry(file: Path, entry: dict[str, Any]) -> str | None:
+    """What is wrong with the regular file ``file`` against its manifest ``entry``, or None."""
+    size, digest = entry.get("bytes"), entry.get("sha256")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return f"manifest entry has no valid 'bytes' (got {_shown(repr(size))})"
+    if not isinstance(digest, str) or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+        return f"manifest entry has no valid 'sha256' (got {_shown(repr(digest))})"
+    try:
+        if not file.is_file():
+            return "missing"
+        if file.stat().st_size != size:
+            return f"size {file.stat().st_size} bytes, manifest says {size}"
+        if sha256_file(file) != digest:
+            return "sha256 differs from the manifest (file changed)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def _walk(root: Path, problems: list[str]) -> tuple[set[str], dict[str, str]]:
+    """Regular files under ``root`` (but the manifest), and every other entry that is not a folder
+    with what it is, by path relative to ``root``; symbolic links are never followed.
+
+    A folder that cannot be listed adds a line to ``problems``.
+    """
+    regular: set[str] = set()
+    special: dict[str, str] = {}
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(f"{_shown(str(exc.filename))}: cannot be listed ({exc.strerror or exc})")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
+        for name in (*dirnames, *filenames):
+            full = os.path.join(dirpath, name)
+            rel = Path(full).relative_to(root).as_posix()
+            try:
+                mode = os.lstat(full).st_mode
+            except OSError as exc:
+                problems.append(f"{_shown(rel)}: cannot be read ({exc.strerror or exc})")
+                continue
+            if stat.S_ISREG(mode):
+                if rel != MANIFEST:
+                    regular.add(rel)
+            elif not stat.S_ISDIR(mode):
+                special[rel] = _kind(mode)
+    return regular, special
+
+
+def _kind(mode: int) -> str:
+    """What a file of ``mode`` (``st_mode``) is, in words."""
+    kinds = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a regular file"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
+
+
+def _through_special(rel: str, special: dict[str, str]) -> str | None:
+    """Why entry ``rel`` may not be opened: it, or a folder above it, is in ``special``."""
+    parts = rel.split("/")
+    for n in range(len(parts), 0, -1):
+        kind = special.get("/".join(parts[:n]))
+        if kind:
+            return f"{kind}, not a regular file" if n == len(parts) else f"passes through {kind}"
+    return None
 
 
 def _unsafe_path(real_root: Path, rel: str) -> str | None:

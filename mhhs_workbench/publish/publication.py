@@ -75,6 +75,7 @@ from mhhs_workbench.publish.manifest import (
     verify,
     write_manifest,
 )
+from mhhs_workbench.publish.replacing import check_replaceable
 
 __all__ = [
     "Interrupted",
@@ -139,6 +140,12 @@ class Publication:
     overwrite_extra_files : bool
         Also replace a data set holding files its manifest does not list (they are deleted);
         implies ``overwrite``.
+    overwrite_modified : bool
+        Also replace a data set whose listed files were edited since it was published (the
+        edits are lost); implies ``overwrite``. Without it such a data set is refused.
+    kind : str, optional
+        Kind of the data set published (see :mod:`~mhhs_workbench.publish.replacing`): only one
+        of the same kind is replaced. None replaces either kind.
     handle_signals : bool
         Turn SIGINT/SIGTERM into :class:`Interrupted` while open (main thread only, and only where
         the default handlers are installed), restoring the previous handlers afterwards.
@@ -155,18 +162,23 @@ class Publication:
         *,
         overwrite: bool = False,
         overwrite_extra_files: bool = False,
+        overwrite_modified: bool = False,
+        kind: str | None = None,
         handle_signals: bool = True,
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self.target = Path(os.path.abspath(target))
         self.overwrite_extra_files = overwrite_extra_files
-        self.overwrite = overwrite or overwrite_extra_files
+        self.overwrite_modified = overwrite_modified
+        self.kind = kind
+        self.overwrite = overwrite or overwrite_extra_files or overwrite_modified
         self.handle_signals = handle_signals
         self.warn = warn or _warn_on_stderr
         self.staging: Path | None = None
         self.published = False
         self._lock_fd: int | None = None
-        self._lock_path = self.target.with_name(f".{self.target.name}{LOCK}")
+        # beside the target (a path without a name, such as /, is refused on entering)
+        self._lock_path = self.target.parent / f".{self.target.name}{LOCK}"
         self._previous_handlers: dict[int, Any] = {}
         self._aside: Path | None = None
 
@@ -301,6 +313,17 @@ class Publication:
 
     # ------------------------------------------------------------------ checks
 
+    def check(self) -> None:
+        """Check the target as entering would, creating nothing and taking no lock.
+
+        Raises
+        ------
+        PublicationError
+            The target may not be published or replaced (see the class's parameters).
+        """
+        self._check_path()
+        self._check_target(committing=False)
+
     def _check_path(self) -> None:
         """Refuse targets that cannot be published safely, before anything is created."""
         raw = self.target
@@ -354,6 +377,8 @@ class Publication:
         extra = unlisted_files(target)
         if extra and not self.overwrite_extra_files:
             raise PublicationError(_extra_files_message(target, extra))
+        if not committing:  # verifying reads every file: once, before the run
+            check_replaceable(target, kind=self.kind, overwrite_modified=self.overwrite_modified)
         return "dataset"
 
     # ------------------------------------------------------------------ recovery
