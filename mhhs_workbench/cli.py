@@ -8,6 +8,9 @@ package takes to import). Everywhere else imports sit at the top of the module.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import shlex
 import sys
 from collections.abc import Callable
@@ -30,11 +33,128 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+#: What the running command has done that stays done (``published DIR``): named in the error
+#: line when its output then cannot be written.
+_DONE: list[str] = []
+
+
+class OutputFailed(BaseException):
+    """Standard output or standard error could not be written (a full disk, a closed pipe).
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so that no ``except OSError`` or ``except
+    Exception`` on the way (a publication's cleanup, a check per file) takes it for a failure of
+    its own: it ends the command, and :func:`console` words it.
+
+    Parameters
+    ----------
+    stream : str
+        ``stdout`` or ``stderr``.
+    error : OSError
+        The failure of the write.
+    """
+
+    def __init__(self, stream: str, error: OSError) -> None:
+        super().__init__(stream, error)
+        self.stream = stream
+        self.error = error
+
+
+class _GuardedWriter(io.BufferedIOBase):
+    """The binary writer under a standard stream that turns a failed write into :class:`OutputFailed`.
+
+    After the first failure whatever follows is discarded, so that the final flush of a command
+    that is ending does not fail again.
+
+    Parameters
+    ----------
+    raw : binary file
+        The stream's own writer (``sys.stdout.buffer``).
+    stream : str
+        ``stdout`` or ``stderr``.
+    """
+
+    def __init__(self, raw: Any, stream: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self.stream = stream
+        self.failure: OSError | None = None
+
+    @property
+    def name(self) -> Any:
+        """The name of the stream's own writer (``<stdout>``)."""
+        return getattr(self._raw, "name", f"<{self.stream}>")
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def isatty(self) -> bool:
+        return self._raw.isatty()
+
+    def write(self, data: Any) -> int:
+        if self.failure is None:
+            try:
+                return self._raw.write(data)
+            except OSError as exc:
+                self._failed(exc)
+        return memoryview(data).nbytes
+
+    def flush(self) -> None:
+        if self.failure is None:
+            try:
+                self._raw.flush()
+            except OSError as exc:
+                self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        self.failure = exc
+        raise OutputFailed(self.stream, exc) from None
+
+
+def _guard_streams() -> None:
+    """Put :class:`_GuardedWriter` under ``sys.stdout`` and ``sys.stderr`` (same encoding and buffering)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None or not hasattr(stream, "buffer"):
+            continue
+        stream.flush()
+        guarded = io.TextIOWrapper(_GuardedWriter(stream.buffer, name), encoding=stream.encoding,
+                                   errors=stream.errors, line_buffering=stream.line_buffering,
+                                   write_through=True)
+        guarded.mode = "w"  # type: ignore[misc]  # as open() sets it: click reads it
+        setattr(sys, name, guarded)
+
+
+def _output_failed(exc: OutputFailed) -> int:
+    """Word a standard stream that could not be written; return the exit status.
+
+    A closed pipe (``mhhs-workbench validate ... | head -1``) ends the command quietly with
+    status 141, which is 128 + SIGPIPE: what a shell shows for a command that a closed pipe ended
+    (``yes | head -1``), in line with 130 and 143 for SIGINT and SIGTERM, and apart from the 1
+    of an invalid message. Python's own convention (status 1, also click's) would be taken for
+    that. Any other failure (a full disk) is one ``error:`` line on standard error, when that can
+    still be written, naming what was already done (``published DIR; but ...``), and status 2.
+    """
+    if exc.error.errno == errno.EPIPE:
+        return 141
+    line = f"cannot write the output to {exc.stream}: {exc.error.strerror or exc.error}"
+    if _DONE:
+        line = f"{' and '.join(_DONE)}; but {line}"
+    if exc.stream != "stderr":
+        with contextlib.suppress(OutputFailed):
+            click.echo(f"error: {line}", err=True)
+    return 2
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mhhs-workbench")
 def main() -> None:
     """Realistic, valid test data for GB Market-wide Half-Hourly Settlement (IF-021, IF-041)."""
     import warnings
+
+    _DONE.clear()
 
     # a warning is a note to the user: one line, without the source line Python would add
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
@@ -47,10 +167,14 @@ def _generate(scenario: Scenario, out: Path, **options: Any) -> None:
     _publish(lambda: generate_dataset(scenario, out, **options), out)
 
 
-def _publish(make: Callable[[], DatasetSummary], out: Path) -> None:
+def _publish(make: Callable[[], DatasetSummary], out: Path,
+             then: Callable[[], list[str]] | None = None) -> None:
     """Run ``make`` (which checks the size, writes and publishes); every failure is one ``error:`` line.
 
     Exit status 2 for a refusal or failure, 128 + the signal number (130, 143) when interrupted.
+    ``then`` writes what goes with the data set (the pseudonym mapping) and returns the lines it
+    has to say: it runs before anything is printed, so that an output that cannot be written
+    (a full disk, a closed pipe) loses nothing of it.
     """
     from mhhs_workbench.model.profiles import TemperatureDataError
     from mhhs_workbench.model.readings import RegisterCapacityError
@@ -72,7 +196,11 @@ def _publish(make: Callable[[], DatasetSummary], out: Path) -> None:
             sys.exit(exc.exit_status)
         click.echo(f"error: interrupted; nothing was published at {out}", err=True)
         sys.exit(130)
+    _DONE.append(f"published {out}")
+    notes = then() if then is not None else []
     click.echo(summary.describe())
+    for line in notes:
+        click.echo(line)
 
 
 def _check_output(path: Path, **options: Any) -> None:
@@ -86,7 +214,7 @@ def _check_output(path: Path, **options: Any) -> None:
 
 
 def _scale_options(command: Callable[..., None]) -> Callable[..., None]:
-    """``--workers`` and ``--scheduler`` of demo and generate."""
+    """``--workers``, ``--scheduler`` and ``--timeout`` of demo, generate and from-csv."""
     options = [
         click.option("--workers", type=click.IntRange(min=1), default=None,
                      help="Write chunks on a local Dask cluster of N single-threaded worker processes "
@@ -94,6 +222,10 @@ def _scale_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--scheduler", metavar="ADDRESS", default=None,
                      help="Write chunks on a running Dask cluster (e.g. tcp://host:8786); its workers "
                      "must see --out at the same path."),
+        click.option("--timeout", "scheduler_timeout", type=click.FloatRange(min=0, min_open=True),
+                     default=30.0, show_default=True, metavar="SECONDS",
+                     help="With --scheduler: give up (exit status 2, nothing published) when the "
+                     "scheduler does not answer, or no worker joins it, within SECONDS."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -132,7 +264,8 @@ def _publication_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @_scale_options
 def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, overwrite_modified: bool, allow_large: bool,
-         chunk_size: int, no_progress: bool, workers: int | None, scheduler: str | None) -> None:
+         chunk_size: int, no_progress: bool, workers: int | None, scheduler: str | None,
+         scheduler_timeout: float) -> None:
     """Generate the built-in demo data set: 200 mixed meters x 14 days over the October clock change."""
     from mhhs_workbench.publish.replacing import DATASET_KIND
     from mhhs_workbench.scenario.demo import demo_scenario
@@ -141,7 +274,7 @@ def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, overwrite_modi
                   overwrite_modified=overwrite_modified)
     _generate(demo_scenario(), out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
               overwrite_modified=overwrite_modified, allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
-              scheduler=scheduler)
+              scheduler=scheduler, scheduler_timeout=scheduler_timeout)
 
 
 @main.command()
@@ -154,7 +287,7 @@ def demo(out: Path, overwrite: bool, overwrite_extra_files: bool, overwrite_modi
 @_scale_options
 def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_files: bool,
              overwrite_modified: bool, allow_large: bool, chunk_size: int, no_progress: bool,
-             workers: int | None, scheduler: str | None) -> None:
+             workers: int | None, scheduler: str | None, scheduler_timeout: float) -> None:
     """Generate the data set a SCENARIO_FILE (YAML) describes."""
     from mhhs_workbench.publish.replacing import DATASET_KIND
     from mhhs_workbench.scenario.document import Scenario
@@ -169,7 +302,7 @@ def generate(scenario_file: Path, out: Path, overwrite: bool, overwrite_extra_fi
                   overwrite_modified=overwrite_modified)
     _generate(scenario, out, overwrite=overwrite, overwrite_extra_files=overwrite_extra_files,
               overwrite_modified=overwrite_modified, allow_large=allow_large, chunk_size=chunk_size, progress=not no_progress, workers=workers,
-              scheduler=scheduler)
+              scheduler=scheduler, scheduler_timeout=scheduler_timeout)
 
 
 @main.command("from-csv")
@@ -202,7 +335,8 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
              max_kwh: float, fill_missing: bool, drop_incomplete_days: bool, register_csv: Path | None,
              pseudonymise_key: str | None, mapping_out: Path | None, overwrite: bool,
              overwrite_extra_files: bool, overwrite_modified: bool, allow_large: bool, chunk_size: int,
-             no_progress: bool, workers: int | None, scheduler: str | None) -> None:
+             no_progress: bool, workers: int | None, scheduler: str | None,
+             scheduler_timeout: float) -> None:
     """Convert consumption CSV FILES (long, local or wide layout) into a data set of IF-021 and IF-041
     messages; every problem in the files is listed as file:line: column: value: rule."""
     from mhhs_workbench.csv_input.reader import CsvInputError, read_csv_input
@@ -231,15 +365,17 @@ def from_csv(files: tuple[Path, ...], out: Path, scenario_file: Path | None, lay
         _fail(exc.summary)
     except ValueError as exc:  # an argument no input could satisfy (an empty key, ...)
         _fail(str(exc))
+    except KeyboardInterrupt:  # Ctrl-C while reading: nothing was written yet
+        click.echo("error: interrupted while reading the input; nothing was converted", err=True)
+        sys.exit(130)
     from mhhs_workbench.dataset import convert_csv
 
     _publish(lambda: convert_csv(read.supplied, out, scenario=scenario, overwrite=overwrite,
                                  overwrite_extra_files=overwrite_extra_files,
                                  overwrite_modified=overwrite_modified, allow_large=allow_large,
                                  chunk_size=chunk_size, progress=not no_progress, workers=workers,
-                                 scheduler=scheduler), out)
-    if mapping_out is not None and read.mapping is not None:
-        _write_mapping(read.mapping, mapping_out)
+                                 scheduler=scheduler, scheduler_timeout=scheduler_timeout), out,
+             then=lambda: _write_mapping(read.mapping, mapping_out))
     actions = [note["action"] for note in read.supplied.notes]
     changes = "; ".join(f"{a}: {actions.count(a)}" for a in sorted(set(actions)))
     click.echo(f"  from {read.rows} input rows ({read.values} half hours); "
@@ -290,11 +426,13 @@ def _check_mapping_out(mapping_out: Path, out: Path, key: str | None, inputs: li
         _fail(f"--mapping-out {mapping_out} exists; give --overwrite to replace it")
 
 
-def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
-    """Write the pseudonym mapping atomically, readable by its owner only."""
+def _write_mapping(mapping: pd.DataFrame | None, path: Path | None) -> list[str]:
+    """Write the pseudonym mapping atomically, readable by its owner only; the line to print."""
     import os
     import tempfile
 
+    if mapping is None or path is None:
+        return []
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -306,7 +444,8 @@ def _write_mapping(mapping: pd.DataFrame, path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
         _fail(f"the data set was published, but the mapping could not be written to {path}: "
               f"{exc.strerror or exc}")
-    click.echo(f"  pseudonym mapping written to {path} (keep it apart from the data set)")
+    _DONE.append(f"wrote the pseudonym mapping to {path}")
+    return [f"  pseudonym mapping written to {path} (keep it apart from the data set)"]
 
 
 @main.command()
@@ -362,13 +501,12 @@ def validate(paths: tuple[Path, ...], spec: str | None, spec_dir: str | None, nu
     except (SchemaError, ValueError) as exc:  # unknown version, unreadable spec, bad limit
         _fail(" ".join(str(exc).split()))  # one line, whatever the message holds
     click.echo(report_json(report) if output_format == "json" else format_report(report))
-    try:
-        if junit is not None:
-            write_junit(report, junit)
-        if html_out is not None:
-            write_html(report, html_out)
-    except OSError as exc:
-        _fail(f"cannot write the report {exc.filename}: {exc.strerror or exc}")
+    for report_path, write in ((junit, write_junit), (html_out, write_html)):
+        if report_path is not None:
+            try:  # a failed write() names no file: the path is the one given
+                write(report, report_path)
+            except OSError as exc:
+                _fail(f"cannot write the report {report_path}: {exc.strerror or exc}")
     sys.exit(0 if report.ok else 1)
 
 
@@ -484,22 +622,30 @@ def console() -> None:
     teardown that follows is skipped: Arrow's thread pools can abort an exiting interpreter with
     "terminate called without an active exception" (apache/arrow#34314), which turned a finished
     command's exit status into a crash now and then on a loaded machine.
+
+    Standard output and error are guarded: one that cannot be written ends the command without
+    a traceback, quietly with status 141 for a closed pipe, else with one ``error:`` line and
+    status 2 (see :func:`_output_failed`).
     """
     import atexit
     import os
 
+    _guard_streams()
     try:
-        main()
-        status: object = 0
-    except SystemExit as exc:
-        status = exc.code
-    if status is None:
-        status = 0
-    elif not isinstance(status, int):  # sys.exit("message") prints the message, status 1
-        click.echo(status, err=True)
-        status = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+        try:
+            main()
+            status: object = 0
+        except SystemExit as exc:
+            status = exc.code
+        if status is None:
+            status = 0
+        elif not isinstance(status, int):  # sys.exit("message") prints the message, status 1
+            click.echo(status, err=True)
+            status = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OutputFailed as exc:
+        status = _output_failed(exc)
     atexit._run_exitfuncs()
     os._exit(status)
 

@@ -88,6 +88,7 @@ def generate_dataset(
     on_chunk: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    scheduler_timeout: float | None = None,
     overwrite_extra_files: bool = False,
     allow_large: bool = False,
     overwrite_modified: bool = False,
@@ -114,6 +115,9 @@ def generate_dataset(
     scheduler : str, optional
         Address of an existing Dask scheduler to write chunks on (workers must share the file
         system of ``out``).
+    scheduler_timeout : float, optional
+        Seconds to wait for ``scheduler`` to answer and a worker to join it (default 30); then
+        :class:`~mhhs_workbench.pipeline.cluster.ScaleUnavailable` is raised and nothing published.
     overwrite_extra_files : bool
         Also replace a data set holding files its manifest does not list (deleting them).
     overwrite_modified : bool
@@ -143,6 +147,7 @@ def generate_dataset(
     temperature = load_temperature_csv(scenario.temperature_csv) if scenario.temperature_csv else None
     return _build(DatasetFrame(scenario, temperature), out, overwrite=overwrite, chunk_size=chunk_size,
                   progress=progress, on_chunk=on_chunk, workers=workers, scheduler=scheduler,
+                  scheduler_timeout=scheduler_timeout,
                   overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
                   overwrite_modified=overwrite_modified)
 
@@ -158,6 +163,7 @@ def convert_csv(
     on_chunk: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    scheduler_timeout: float | None = None,
     overwrite_extra_files: bool = False,
     allow_large: bool = False,
     overwrite_modified: bool = False,
@@ -183,6 +189,7 @@ def convert_csv(
     scenario = supplied_scenario(scenario or demo_scenario(), supplied)
     return _build(DatasetFrame(scenario, None, supplied), out, overwrite=overwrite, chunk_size=chunk_size,
                   progress=progress, on_chunk=on_chunk, workers=workers, scheduler=scheduler,
+                  scheduler_timeout=scheduler_timeout,
                   overwrite_extra_files=overwrite_extra_files, allow_large=allow_large,
                   overwrite_modified=overwrite_modified)
 
@@ -202,7 +209,7 @@ def supplied_scenario(base: Scenario, supplied: SuppliedConsumption) -> Scenario
 
 def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool, chunk_size: int, progress: bool,
            on_chunk: Callable[[int, int], None] | None, workers: int | None, scheduler: str | None,
-           overwrite_extra_files: bool, allow_large: bool, overwrite_modified: bool) -> DatasetSummary:
+           scheduler_timeout: float | None, overwrite_extra_files: bool, allow_large: bool, overwrite_modified: bool) -> DatasetSummary:
     """Plan, write the chunks (here or on Dask), assemble and publish a data set."""
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
@@ -219,7 +226,7 @@ def _build(frame: DatasetFrame, out: str | os.PathLike[str], *, overwrite: bool,
             (root / "messages").mkdir()
         if workers or scheduler:
 
-            results = run_dask(plan, root, workers=workers, scheduler=scheduler)
+            results = run_dask(plan, root, workers=workers, scheduler=scheduler, timeout=scheduler_timeout)
         else:
             results = run_local(plan, root)
         # closed inside the publication: a cluster is stopped before a failed run is cleaned up

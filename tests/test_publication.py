@@ -444,7 +444,10 @@ def test_disk_full_gives_one_error_line_and_leaves_nothing(mounted, tmp_path):
     full = subprocess.run([*CLI, "generate", str(yaml_file), "--out", str(small / "out"), "--allow-large",
                            "--no-progress"], capture_output=True, text=True)
     assert full.returncode == 2
-    assert "No space left on device" in one_error_line(full.stderr)
+    line = one_error_line(full.stderr)
+    assert "No space left on device" in line
+    assert f"{small}/.out." in line, line  # the lock file, the staging folder or a file in it
+    assert not (small / ".out.lock").exists()
     assert list(small.iterdir()) == []  # no staging folder, no lock
 
 

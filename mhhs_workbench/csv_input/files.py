@@ -1,5 +1,7 @@
-"""Opening the user's files: their bytes, what their first bytes say, and the read size.
+"""Opening the user's files: their kind, their bytes, what their first bytes say, and the read size.
 
+:func:`not_readable` refuses, before anything is opened, a path that is not a regular file (a FIFO
+would block until a writer comes, a pipe can be read only once, a device may never end);
 :func:`read_bytes` turns a missing, unreadable or folder path into a problem of the whole file;
 :func:`binary_kind` tells a workbook, UTF-16 or other binary file from CSV text by its first bytes;
 :func:`progress_counter` counts the bytes read into a progress bar.
@@ -8,6 +10,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,8 +19,19 @@ from tqdm.auto import tqdm
 
 from mhhs_workbench.csv_input.problems import Problems
 
-#: Bytes pyarrow parses at a time: small enough to keep memory flat, large enough to be fast.
+#: Bytes pyarrow parses at a time: small enough to keep memory flat, large enough to be fast. A
+#: row (a line, or a quoted value's lines) longer than this cannot be read.
 BLOCK_BYTES = 1 << 21
+#: Longest header line read [bytes] (64 KiB): the widest valid header is under 1,000 bytes.
+MAX_HEADER_BYTES = 1 << 16
+#: Most columns a header may have: a valid one has at most 66 (wide layout, every optional column).
+MAX_COLUMNS = 1_000
+
+_DEVICES = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 @contextlib.contextmanager
@@ -30,9 +45,39 @@ def progress_counter(files: list[Path], enabled: bool) -> Iterator[Callable[[int
         yield bar.update
 
 
+def is_anonymous_pipe(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an anonymous pipe (``/dev/stdin`` fed by ``|``, bash's ``<(...)``)
+    rather than a FIFO with a name on disk (Linux: its link in ``/proc`` reads ``pipe:[...]``)."""
+    return os.path.basename(os.path.realpath(path)).startswith("pipe:[")
+
+
+def not_readable(path: Path) -> str | None:
+    """Why ``path`` is refused before it is opened, or None (regular files, folders and missing
+    paths, which opening words)."""
+    try:
+        mode = os.stat(path).st_mode  # before opening: opening a FIFO waits for a writer
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        if is_anonymous_pipe(path):
+            return ("is a pipe (such as <(...) or /dev/stdin), not a regular file: not accepted, as "
+                    "a file is read twice (its header, then its rows in blocks) and a pipe can be "
+                    "read only once: save the data to a file and give that")
+        return ("is a FIFO (named pipe), not a regular file: not opened (reading it would wait for "
+                "a writer): save the data to a file and give that")
+    kind = next((words for test, words in _DEVICES if test(mode)), "a special file")
+    return f"is {kind}, not a regular file: not read"
+
+
 def read_bytes(path: Path, file: int, problems: Problems, size: int = -1) -> bytes | None:
     """The first ``size`` bytes of a file (all of it by default), or ``None`` once ``problems``
     says why it cannot be read."""
+    refused = not_readable(path)
+    if refused is not None:
+        problems.add_file(file, refused)
+        return None
     try:
         with path.open("rb") as fh:
             return fh.read(size)

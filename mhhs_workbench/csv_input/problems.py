@@ -23,6 +23,12 @@ MAX_REPORTED = 50
 MAX_ECHO = 80
 
 
+def shown_name(name: str) -> str:
+    """A file name as problem lines show it: as it is, or quoted with escapes (``'a\\nb.csv'``)
+    when it holds characters that are not printable (a line break would split a problem line)."""
+    return name if name.isprintable() else repr(name)
+
+
 def rule_text(code: str) -> str:
     """A business rule of :mod:`mhhs_workbench.codes.rules` as quoted in problems: text [code]."""
     return f"{RULES[code].text} [{code}]"
@@ -81,7 +87,7 @@ class Problems:
     """
 
     def __init__(self, names: list[str]) -> None:
-        self.names = names
+        self.names = [shown_name(n) for n in names]  # as problem lines show them
         self.entries: list[_Entry] = []
         self.total = 0
         self.pending: dict[int, list[tuple[int, int, str, Any, str]]] = {}

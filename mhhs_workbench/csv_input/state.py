@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -128,6 +129,14 @@ class State:
             problems.add_line(file, 1, "file", "", "not UTF-8 text: save the file as CSV UTF-8")
             return
         reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            self._register_rows(reader, file)
+        except csv.Error as exc:  # a field over csv's limit (128 KiB), ...
+            problems.add_line(file, reader.line_num, "row", "", f"not a CSV row ({exc})")
+
+    def _register_rows(self, reader: Any, file: int) -> None:
+        """Check the register file's header and read its rows (``reader``: a ``csv.reader``)."""
+        problems = self.problems
         header = [h.strip().lower() for h in next(reader, [])]
         units = [h for h in header if h in ("register_start_kwh", "register_start_wh")]
         if "mpan" not in header or len(units) != 1 or len(header) != 2:

@@ -20,16 +20,22 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from mhhs_workbench.csv_input.block import Block
-from mhhs_workbench.csv_input.files import BLOCK_BYTES, binary_kind, read_bytes
+from mhhs_workbench.csv_input.files import (
+    BLOCK_BYTES,
+    MAX_COLUMNS,
+    MAX_HEADER_BYTES,
+    binary_kind,
+    read_bytes,
+)
 from mhhs_workbench.csv_input.layout import Spec
-from mhhs_workbench.csv_input.problems import MAX_REPORTED, LineMap
+from mhhs_workbench.csv_input.problems import MAX_REPORTED, LineMap, Problems
 from mhhs_workbench.csv_input.state import State
 
 
 def read_file(path: Path, file: int, state: State, counted: Callable[[int], None]) -> None:
     """Check one file's header and read its rows into ``state``."""
     problems = state.problems
-    head = read_bytes(path, file, problems, 1 << 16)
+    head = read_bytes(path, file, problems, MAX_HEADER_BYTES)
     if head is None:
         return
     if head.startswith(b"PAR1"):
@@ -39,22 +45,41 @@ def read_file(path: Path, file: int, state: State, counted: Callable[[int], None
     if kind:
         problems.add_line(file, 1, "file", head[:16], kind)
         return
-    first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)[0]  # pyarrow ends lines at any of them
-    if not head.replace(b"\xef\xbb\xbf", b"").strip(b" \t\r\n,"):
-        problems.add_line(file, 1, "header", first,
-                          "the file is empty: expected a header such as mpan,timestamp,kwh")
-        return
-    try:
-        header = [c.strip() for c in next(csv.reader([first.decode("utf-8-sig")]), [])]
-    except UnicodeDecodeError:
-        problems.add_line(file, 1, "header", first, "not UTF-8 text: save the file as CSV UTF-8")
-        return
-    except csv.Error as exc:
-        problems.add_line(file, 1, "header", first, f"not a CSV header ({exc})")
+    header, first = _header(head, file, problems)
+    if header is None:
         return
     spec = Spec.from_header(header, file, state, first)
     if spec is not None:
         _read_csv(path, file, spec, state, counted)
+
+
+def _header(head: bytes, file: int, problems: Problems) -> tuple[list[str] | None, bytes]:
+    """The header's cells and its line, or ``(None, line)`` after reporting one problem with it."""
+    lines = re.split(rb"\r\n|\r|\n", head, maxsplit=1)  # pyarrow ends lines at any of them
+    first = lines[0]
+    if not head.replace(b"\xef\xbb\xbf", b"").strip(b" \t\r\n,"):
+        problems.add_line(file, 1, "header", first,
+                          "the file is empty: expected a header such as mpan,timestamp,kwh")
+        return None, first
+    if len(lines) == 1 and len(head) >= MAX_HEADER_BYTES:
+        problems.add_line(file, 1, "header", first,
+                          f"the header line is longer than {MAX_HEADER_BYTES:,} bytes, the longest "
+                          "read (a valid header is under 1,000): is this a consumption CSV?")
+        return None, first
+    try:
+        header = [c.strip() for c in next(csv.reader([first.decode("utf-8-sig")]), [])]
+    except UnicodeDecodeError:
+        problems.add_line(file, 1, "header", first, "not UTF-8 text: save the file as CSV UTF-8")
+        return None, first
+    except csv.Error as exc:
+        problems.add_line(file, 1, "header", first, f"not a CSV header ({exc})")
+        return None, first
+    if len(header) > MAX_COLUMNS:
+        problems.add_line(file, 1, "header", first,
+                          f"{len(header):,} columns, more than the {MAX_COLUMNS:,} a header may have "
+                          "(a valid one has at most 66): is this a consumption CSV?")
+        return None, first
+    return header, first
 
 
 def _read_csv(path: Path, file: int, spec: Spec, state: State, counted: Callable[[int], None]) -> None:
@@ -77,6 +102,7 @@ def _read_csv(path: Path, file: int, spec: Spec, state: State, counted: Callable
         return "skip"
 
     parsed, rows_before = 0, state.rows
+    failed: Exception | None = None
     try:
         # an Arrow file, not a Python one: Arrow reads ahead on its own threads, and a thread
         # calling back into Python while the interpreter exits aborts the process
@@ -105,17 +131,29 @@ def _read_csv(path: Path, file: int, spec: Spec, state: State, counted: Callable
                     counted(position - done)
                     done = position
     except (pa.ArrowException, OSError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        problems.add_file(file, f"cannot be read as CSV ({text[:200]})")
+        failed = exc
     lines = LineMap(skipped, record_breaks, row_breaks)
     problems.resolve_file(file, lines)
+    if failed is not None:
+        _read_failed(failed, path, file, problems, int(lines.line_of(np.array([parsed]))[0]))
     for record, cells, text in ragged[:MAX_REPORTED]:
         line = int(lines.line_of_record(np.array([record]))[0])
         problems.add_line(file, line, "row", text.rstrip("\r\n"),
                           f"{cells} cells, the header has {len(spec.written)}")
     problems.total += max(0, len(ragged) - MAX_REPORTED)
-    if state.rows == rows_before and not ragged:
+    if state.rows == rows_before and not ragged and failed is None:
         problems.add_line(file, 2, "row", "", "no data rows after the header")
+
+
+def _read_failed(exc: Exception, path: Path, file: int, problems: Problems, line: int) -> None:
+    """Report why pyarrow stopped reading a CSV; ``line`` is where the first unread row starts."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "straddl" in text:  # pyarrow: "straddling object straddles two block boundaries"
+        problems.add_line(file, line, "row", _line_start(path, line),
+                          f"a row longer than the read block of {BLOCK_BYTES:,} bytes "
+                          f"({BLOCK_BYTES >> 20} MiB) cannot be read; is a quote left open?")
+    else:
+        problems.add_file(file, f"cannot be read as CSV ({text[:200]})")
 
 
 def _read_parquet(path: Path, file: int, state: State) -> None:
@@ -177,3 +215,27 @@ def _timestamp_text(values: pa.Array) -> pa.Array:
     text = [t.rstrip("0").rstrip(".") if "." in t else t for t in text]
     suffix = "+00:00" if values.type.tz is not None else ""
     return pa.array([t + suffix for t in text], pa.string())
+
+
+def _line_start(path: Path, line: int) -> bytes:
+    """The first bytes of a physical line of a file (lines counted by their ``\\n``)."""
+    try:
+        with path.open("rb") as fh:
+            to_skip, block = line - 1, b""
+            while to_skip > 0:
+                block = fh.read(BLOCK_BYTES)
+                if not block:
+                    return b""
+                found = block.count(b"\n")
+                if found < to_skip:
+                    to_skip -= found
+                    continue
+                at = -1
+                for _ in range(to_skip):
+                    at = block.index(b"\n", at + 1)
+                block, to_skip = block[at + 1:], 0
+            start = block[:256]
+            start += fh.read(256 - len(start))
+    except OSError:
+        return b""
+    return start.split(b"\n", 1)[0].rstrip(b"\r")

@@ -7,6 +7,11 @@ Conventions over plain papermill:
   error rather than a silently unused variable; every name must be a Python identifier (not a
   keyword), because papermill writes ``NAME = VALUE`` into the notebook as code;
 - parameter YAML may not use anchors or aliases, which could expand a short value into gigabytes;
+- parameters are bounded before anything runs, because papermill writes every value into the
+  notebook as code: a parameter file holds at most :data:`MAX_PARAMETERS_FILE_BYTES`, a value at
+  most :data:`MAX_PARAMETER_VALUE_CHARS` characters of text, nested at most
+  :data:`MAX_PARAMETER_DEPTH` levels deep, and a path a parameter names must be one the
+  operating system can open (components of at most 255 bytes, 4096 in all);
 - the kernel is always the interpreter running this code (whatever kernel specs the user has);
 - the executed notebook lands where it documents the data: ``evidence/generate_dataset.ipynb``
   inside the generated data set, ``evidence/validate_messages.ipynb`` beside the validated
@@ -30,7 +35,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import keyword
 import os
 import shutil
 import sys
@@ -40,24 +44,39 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 
 from mhhs_workbench.notebook.bundled import bundled_dirs
 from mhhs_workbench.notebook.evidence import record_in_manifest
+from mhhs_workbench.notebook.parameters import (
+    MAX_PARAMETER_DEPTH,
+    MAX_PARAMETER_VALUE_CHARS,
+    MAX_PARAMETERS_FILE_BYTES,
+    RunError,
+    check_parameter_names,
+    check_parameter_values,
+    clip,
+    file_kind,
+    load_parameter_file,
+    parse_parameter_value,
+)
 from mhhs_workbench.notebook.run_identity import IDENTITY_TAG, identity_cell_source
 from mhhs_workbench.notebook.workspace import fresh_folder
 from mhhs_workbench.publish.manifest import find_dataset_root
 
 __all__ = [
     "BUNDLED_NOTEBOOKS",
+    "MAX_PARAMETERS_FILE_BYTES",
+    "MAX_PARAMETER_DEPTH",
+    "MAX_PARAMETER_VALUE_CHARS",
     "NotebookFailed",
     "RunError",
     "RunResult",
     "SameInterpreterKernelManager",
     "bundled_notebook_dirs",
     "check_parameter_names",
+    "check_parameter_values",
     "evidence_path",
     "find_notebook",
     "load_parameter_file",
@@ -90,9 +109,9 @@ FRESH_OUTPUTS: dict[str, tuple[str, str]] = {
 
 KERNEL_NAME = "python3"
 
-
-class RunError(ValueError):
-    """A run that cannot start: unknown notebook, bad parameter, unreadable parameter file."""
+#: Longest path and path component the kernel's file system takes [bytes] (Linux's PATH_MAX and
+#: NAME_MAX): a path parameter beyond them is refused before the run, not in its failure handling.
+_PATH_MAX_BYTES, _NAME_MAX_BYTES = 4096, 255
 
 
 class NotebookFailed(RuntimeError):
@@ -173,11 +192,15 @@ def find_notebook(notebook: str | os.PathLike[str]) -> Path:
     Raises
     ------
     RunError
-        If there is no such notebook.
+        If there is no such notebook, the path is too long, or it is neither a regular file
+        nor a folder (a FIFO, a device).
     """
     path = Path(notebook)
+    _check_path_length(path, f"notebook {clip(str(path))}")
     if path.is_file():
         return path
+    if path.exists() and not path.is_dir():  # there, but not a file (a FIFO, a device): say so
+        raise RunError(f"{clip(str(path))} is {file_kind(path)}, not a notebook file")
     name = path.name.removesuffix(".ipynb")
     if path.parent == Path(".") and name in BUNDLED_NOTEBOOKS:
         for folder in bundled_notebook_dirs():
@@ -194,119 +217,43 @@ def find_notebook(notebook: str | os.PathLike[str]) -> Path:
                    f"{', '.join(BUNDLED_NOTEBOOKS)}{hint}")
 
 
-# --------------------------------------------------------------------------- parameters
-
-
-class _AliasRefused(yaml.YAMLError):
-    """A YAML anchor or alias in parameters, found before it is expanded."""
-
-    def __init__(self, mark: yaml.Mark, message: str) -> None:
-        super().__init__(message)
-        self.mark = mark
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that keeps dates as text: notebooks and scenarios take ISO strings.
-
-    Anchors and aliases are refused while composing: nested aliases ("billion laughs") are cheap
-    to load as shared objects but papermill writes them out in full into the notebook.
-    """
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        """Compose the next node, refusing an alias or an anchored node."""
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _AliasRefused(event.start_mark, "YAML anchors and aliases are not allowed in parameters")
-        return super().compose_node(parent, index)
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def parse_parameter_value(text: str) -> Any:
-    """A ``-p NAME VALUE`` value as YAML: ``8`` is an int, ``true`` a bool, ``null`` None.
-
-    Dates stay text (``2025-03-01``); flow collections work too (``{meters: {count: 8}}``).
-    Text that is not valid YAML is taken as it is.
+def _check_path_length(path: str | os.PathLike[str], what: str) -> None:
+    """Refuse a path no file system call could take: a component or the whole too long.
 
     Raises
     ------
     RunError
-        If the value uses YAML anchors or aliases (``&a``, ``*a``).
+        Naming ``what`` the path is and the limit it breaks.
     """
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except _AliasRefused as exc:
-        raise RunError(f"parameter value {_clip(text)}: {exc}") from None
-    except yaml.YAMLError:
-        return text
+    raw = os.fsencode(path)
+    longest = max((len(part) for part in raw.split(b"/")), default=0)
+    if len(raw) >= _PATH_MAX_BYTES or longest > _NAME_MAX_BYTES:
+        raise RunError(f"{what}: the path is too long ({len(raw):,} bytes, its longest name {longest:,}; "
+                       f"the limits are {_PATH_MAX_BYTES - 1:,} and {_NAME_MAX_BYTES})")
 
 
-def load_parameter_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parameters from a YAML file holding a mapping of names to values.
+def _read_notebook(path: Path) -> Any:
+    """The notebook at ``path`` (nbformat 4), or a one-line :class:`RunError` saying why not.
 
-    Raises
-    ------
-    RunError
-        If the file cannot be read, is not UTF-8 YAML, uses anchors or aliases, is not a
-        mapping, or a name is not a Python identifier.
+    Nothing of the file's content is echoed: a path given by mistake (``/etc/passwd``) must not
+    put its first line into the error.
     """
-    path = Path(path)
+    import nbformat  # optional (the ``notebook`` extra): imported only when a notebook is read
+
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+        return nbformat.read(path, as_version=4)
     except OSError as exc:
-        raise RunError(f"{path}: cannot read parameter file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise RunError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at byte offset "
-                       f"{exc.start})") from None
-    except _AliasRefused as exc:
-        raise RunError(f"{path}:{exc.mark.line + 1}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RunError(f"{where}: not valid YAML ({_clip(str(getattr(exc, 'problem', exc)))})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise RunError(f"{path}: a parameter file must be a mapping of names to values")
-    params = {str(k): v for k, v in data.items()}
-    check_parameter_names(params, source=str(path))
-    return params
+        raise RunError(f"{path}: cannot read the notebook ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise RunError(f"{path} is not a notebook (not UTF-8 text)") from None
+    except nbformat.reader.NotJSONError:
+        raise RunError(f"{path} is not a notebook (not JSON)") from None
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError,
+            nbformat.ValidationError):
+        raise RunError(f"{path} is not a notebook (JSON, but not a Jupyter notebook document)") from None
 
 
-def check_parameter_names(parameters: Mapping[str, Any], *, source: str | None = None) -> None:
-    """Refuse parameter names that are not plain Python identifiers.
-
-    papermill injects each parameter as the line ``NAME = VALUE`` into the notebook's code, and
-    into a notebook without a ``parameters`` cell it does so with no other check, so a name such
-    as ``x = __import__("os").system("..."); y`` would run as code.
-
-    Parameters
-    ----------
-    parameters : mapping
-        The parameters, by name.
-    source : str, optional
-        What the names came from (a parameter file), to start the message with.
-
-    Raises
-    ------
-    RunError
-        If a name is not a string, not an identifier, or a Python keyword.
-    """
-    for name in parameters:
-        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            where = f"{source}: " if source else ""
-            raise RunError(f"{where}parameter name {_clip(repr(name))} is not a Python identifier "
-                           "(letters, digits and _, not starting with a digit, not a keyword)")
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    """``text`` on one line and at most ``limit`` characters, so errors stay short."""
-    text = text if text.isprintable() else repr(text)[1:-1]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+# --------------------------------------------------------------------------- parameters
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
@@ -315,10 +262,9 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     Defaults that are not Python literals are returned as their source text.
     """
     # optional (the ``notebook`` extra): imported only when a notebook is read
-    import nbformat
     from papermill.translators import papermill_translators
 
-    nb = nbformat.read(find_notebook(notebook), as_version=4)
+    nb = _read_notebook(find_notebook(notebook))
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     if not cells:
         return {}
@@ -482,21 +428,24 @@ def run_notebook(
     Raises
     ------
     RunError
-        If the notebook or a parameter name is unknown or not a Python identifier (nothing is
-        run).
+        If the notebook or a parameter name is unknown or not a Python identifier, a value is
+        too long or nested too deep, or a path it leads to is too long (nothing is run).
     NotebookFailed
         If a cell raised; the partly executed notebook is kept and named.
     """
     params = dict(parameters or {})
     check_parameter_names(params)  # before anything else: names become code in the notebook
+    check_parameter_values(params)  # and values too: bounded in length and depth
     path = find_notebook(notebook)
     params, declared = _declared_and_given(path, params, overwrite=overwrite)
     # the kernel runs in ``workdir`` too, so relative paths mean the same here and there
     workdir = Path(cwd).absolute() if cwd is not None else Path.cwd()
     name = path.name.removesuffix(".ipynb")
     _give_fresh_output(name, params, declared, workdir)
+    _check_paths(name, params, declared, workdir, out)
     target = evidence_path(path, params, out, defaults=declared, cwd=workdir)
     failed = _failed_path(target, name, _published_folder(name, params, declared, workdir))
+    _check_path_length(failed, f"the notebook of a failed run {clip(str(failed), 60)}")
 
     with tempfile.TemporaryDirectory(prefix="mhhs-run-") as scratch:
         executed = Path(scratch) / f"{name}.ipynb"
@@ -547,6 +496,29 @@ def _declared_and_given(
     declared = notebook_parameters(path)
     _check_names(path, params, declared)
     return params, declared
+
+
+def _check_paths(name: str, params: Mapping[str, Any], declared: Mapping[str, Any], workdir: Path,
+                 out: str | os.PathLike[str] | None) -> None:
+    """Refuse, before the run, a too long path the evidence would go to (see :func:`_check_path_length`).
+
+    Parameters
+    ----------
+    name : str
+        The notebook's name (a key of :data:`EVIDENCE_CONVENTIONS`, or not).
+    params, declared : mapping
+        The run's parameters, and the notebook's defaults.
+    workdir : Path
+        The run's working folder, which relative paths are taken from.
+    out : path or None
+        The folder given for the evidence.
+    """
+    key, _ = EVIDENCE_CONVENTIONS.get(name, ("", ""))
+    value = params.get(key, declared.get(key)) if key else None
+    if isinstance(value, str) and value:
+        _check_path_length(workdir / value / "evidence" / f"{name}.ipynb", f"parameter {key!r}")
+    if out is not None:
+        _check_path_length(workdir / out / f"{name}.ipynb", "--out")
 
 
 def _give_fresh_output(name: str, params: dict[str, Any], declared: Mapping[str, Any], workdir: Path) -> None:
@@ -669,7 +641,7 @@ def _with_identity_cell(notebook: Path, copy: Path, run: Mapping[str, Any]) -> N
     """
     import nbformat  # optional (the ``notebook`` extra)
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = _read_notebook(notebook)
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     cell = nbformat.v4.new_code_cell(identity_cell_source(run), metadata={"tags": [IDENTITY_TAG]})
     nb.cells.insert(tagged[0] + 1 if tagged else 0, cell)

@@ -94,6 +94,8 @@ _PID_DIGITS = 7
 _TOKEN_CHARS = 8
 #: Signals turned into :class:`Interrupted` while a publication is open.
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Longest path shown in an error [characters]: a path is named whole, not cut to 80.
+_PATH_CHARS = 4096
 
 
 
@@ -215,10 +217,13 @@ class Publication:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        staging = self.staging
         self._clean_up()
         if isinstance(exc, OSError) and not self.published:
+            # a failed write() names no file: then the folder it wrote in is named instead
+            where = "" if exc.filename or staging is None else f" (writing in {_shown(str(staging), _PATH_CHARS)})"
             raise PublicationError(
-                f"cannot write the data set {self.target}: {_reason(exc)}; "
+                f"cannot write the data set {self.target}: {_reason(exc)}{where}; "
                 "nothing was published and the partial data set was removed"
             ) from exc
 
@@ -253,7 +258,8 @@ class Publication:
             raise RuntimeError("publish() needs an open, unpublished Publication")
         _fsync_tree(self.staging)  # the manifest must never name data that is not on disk yet
         manifest = build_manifest(self.staging, header, checksums)
-        write_manifest(self.staging, manifest)
+        with _naming(self.staging / MANIFEST):
+            write_manifest(self.staging, manifest)
         _fsync_dir(self.staging)
         # a Ctrl-C between the two renames of a replacement would leave no NAME: hold it back
         with _signals_held():
@@ -322,6 +328,12 @@ class Publication:
             The target may not be published or replaced (see the class's parameters).
         """
         self._check_path()
+        parent = self.target.parent
+        prefix = f".{self.target.name}."
+        if parent.is_dir() and any(p.name.startswith(prefix) for p in parent.iterdir()):
+            # a crashed run's lock, staging or set-aside folder: entering recovers them (under the
+            # lock, with the warnings that name what was kept) before it checks the target
+            return
         self._check_target(committing=False)
 
     def _check_path(self) -> None:
@@ -460,8 +472,15 @@ class Publication:
             except FileNotFoundError:
                 pass
             os.close(fd)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:  # a full disk: the file exists, its one line does not fit
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # still locked: no other run holds this file
+            os.close(fd)
+            raise PublicationError(f"cannot write the lock file {_shown(str(path), _PATH_CHARS)}: "
+                                   f"{_reason(exc)}; nothing was published") from None
         self._lock_fd = fd
 
     def _clean_up(self) -> None:
@@ -609,9 +628,11 @@ def _fsync_tree(root: Path) -> None:
     """Flush every file and folder under ``root`` to disk."""
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY | os.O_CLOEXEC)
+            path = os.path.join(dirpath, name)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                os.fsync(fd)
+                with _naming(Path(path)):  # a delayed write failing (ENOSPC, EIO) is reported here
+                    os.fsync(fd)
             finally:
                 os.close(fd)
         _fsync_dir(Path(dirpath))
@@ -640,10 +661,21 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an ``OSError`` raised inside that names no file (a failed ``write``) the file ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if not exc.filename:
+            exc.filename = str(path)
+        raise
+
+
 def _reason(exc: BaseException) -> str:
-    """An OSError as one short line: the system's words and the file concerned."""
+    """An OSError as one short line: the system's words and the file concerned (in full)."""
     if isinstance(exc, OSError) and exc.strerror:
-        where = f" ({_shown(os.fsdecode(exc.filename))})" if exc.filename else ""
+        where = f" ({_shown(os.fsdecode(exc.filename), _PATH_CHARS)})" if exc.filename else ""
         return f"{exc.strerror}{where}"
     return _shown(" ".join(str(exc).split()), 200)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import os
+import stat
 import types
 import typing
 from pathlib import Path
@@ -165,6 +167,7 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     Size and encoding are checked on the raw bytes before any parsing; anchors, aliases,
     duplicate keys and merge keys are refused on the composed tree before anything is built.
     """
+    _refuse_fifo(path)
     try:
         with path.open("rb") as f:
             # read one byte past the limit rather than trusting stat: pipes and devices have no size
@@ -207,6 +210,26 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1: a scenario must be a mapping of keys to values")
     return data, node
+
+
+def _refuse_fifo(path: Path) -> None:
+    """Refuse a FIFO with a name on disk before opening it: opening waits for a writer, perhaps
+    forever. An anonymous pipe (``/dev/stdin`` fed by ``|``, bash's ``<(...)``) has its writer and
+    is read, up to the size limit.
+
+    Raises
+    ------
+    ScenarioError
+        If ``path`` is a named FIFO.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # opening words it
+    # an anonymous pipe's link in /proc reads pipe:[...] (Linux)
+    if stat.S_ISFIFO(mode) and not os.path.basename(os.path.realpath(path)).startswith("pipe:["):
+        raise ScenarioError(f"{path}: is a FIFO (named pipe), not a regular file: not opened (reading "
+                            "it would wait for a writer); save the scenario to a file and give that")
 
 
 def _check_nodes(node: yaml.Node, source: str, path: tuple[str, ...]) -> None:

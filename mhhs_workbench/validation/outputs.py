@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import os
+import stat
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -90,9 +92,7 @@ def write_junit(report: ValidationReport, path: str | os.PathLike[str]) -> Path:
             if file.error is None else file.error.message,
         )
         failure.text = "\n".join(str(p) for p in file.findings)
-    out = Path(path)
-    ET.ElementTree(suite).write(out, encoding="utf-8", xml_declaration=True)
-    return out
+    return _write_whole(path, ET.tostring(suite, encoding="utf-8", xml_declaration=True))
 
 
 def rule_chart_svg(counts: Counter[str] | dict[str, int], *, width: int = 640) -> str:
@@ -172,6 +172,54 @@ def write_html(report: ValidationReport, path: str | os.PathLike[str]) -> Path:
         out.append(f"<tr>{_cell(f.path)}{_cell(f.messages)}{_cell(f.invalid)}"
                    f"{_cell('OK' if f.ok else 'FAIL')}</tr>")
     out.append("</table></body></html>")
+    return _write_whole(path, "\n".join(out).encode("utf-8"))
+
+
+def _write_whole(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write a report whole or not at all (a full disk leaves no partial or temporary file).
+
+    A regular file (or a new one) is written to a temporary file beside it, flushed and renamed
+    over it, through a symbolic link to it; anything else (``/dev/stdout``, a FIFO) is written as
+    it is, never replaced.
+
+    Parameters
+    ----------
+    path : path
+        The report file.
+    data : bytes
+        Its whole content.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OSError
+        The file could not be written; the old file, if any, is left as it was.
+    """
     target = Path(path)
-    target.write_text("\n".join(out), encoding="utf-8")
+    real = Path(os.path.realpath(target))
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG | (0o666 & ~umask)
+    if not stat.S_ISREG(mode):
+        with open(real, "wb") as f:
+            f.write(data)
+        return target
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, stat.S_IMODE(mode))  # mkstemp makes it private; keep the old file's mode
+        os.replace(tmp, real)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return target

@@ -34,9 +34,11 @@ from jsonschema.exceptions import ValidationError
 
 from mhhs_workbench.validation.spec_versions import (
     INTERFACES_FILE,
+    MAX_SPEC_FILE_BYTES,
     SchemaError,
     Spec,
     check_nullable,
+    check_spec_file,
     resolve_spec,
 )
 
@@ -180,16 +182,24 @@ class _OpenAPIConverter:
     def document(self, name: str) -> Any:
         if name not in self._documents:
             path = self.spec_dir / name
-            if not path.is_file():
+            if not os.path.lexists(path):
                 raise SchemaError(f"Elexon specification file {path} not found")
+            check_spec_file(path)  # a regular file within the limit, before it is opened
             try:
                 with path.open("rb") as f:
-                    if path.suffix.lower() == ".json":
-                        self._documents[name] = json.load(f)
-                    else:
-                        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-                        self._documents[name] = yaml.load(f, Loader=loader)
-            except (ValueError, yaml.YAMLError) as exc:  # JSONDecodeError is a ValueError
+                    data = f.read(MAX_SPEC_FILE_BYTES + 1)  # bounded even if it grew since
+            except OSError as exc:
+                raise SchemaError(f"cannot read the specification {path}: {exc.strerror or exc}") from None
+            if len(data) > MAX_SPEC_FILE_BYTES:
+                raise SchemaError(f"Elexon specification file {path} is over the limit of "
+                                  f"{MAX_SPEC_FILE_BYTES:,} bytes for one specification file: not read")
+            try:
+                if path.suffix.lower() == ".json":
+                    self._documents[name] = json.loads(data)
+                else:
+                    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+                    self._documents[name] = yaml.load(data, Loader=loader)
+            except (ValueError, yaml.YAMLError, RecursionError) as exc:  # JSONDecodeError: a ValueError
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise SchemaError(f"{path} is not a readable OpenAPI document: {first}") from None
         return self._documents[name]

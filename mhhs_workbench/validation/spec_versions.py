@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,12 +43,14 @@ __all__ = [
     "INTERFACES_FILE",
     "KNOWN_VERSIONS",
     "LATEST_VERSION",
+    "MAX_SPEC_FILE_BYTES",
     "NULLABLE_READINGS",
     "SPEC_PATH_ENV",
     "KnownVersion",
     "SchemaError",
     "Spec",
     "check_nullable",
+    "check_spec_file",
     "dataset_spec_version",
     "find_version",
     "load_spec",
@@ -66,11 +69,61 @@ INTERFACES_FILE = "Interfaces-EventCodes-unresolved.yaml"
 #: as most tools do; ``strict`` follows OpenAPI 3.0.3, where ``nullable`` does not widen an enum.
 NULLABLE_READINGS: tuple[str, ...] = ("lenient", "strict")
 
+#: Largest specification file read [bytes], each of a folder's YAML files or a resolved JSON
+#: file: Elexon's are a few MB; a bigger one is refused before it is read (parsing it would
+#: take several times its size in memory).
+MAX_SPEC_FILE_BYTES = 64 * 1024 * 1024
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
 _VERSION_NAME = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 
 
 class SchemaError(ValueError):
     """A schema or specification cannot be found, read or resolved."""
+
+
+def check_spec_file(path: Path) -> int:
+    """Size of the specification file ``path``, once known to be a regular file within the limit.
+
+    Checked with ``stat`` before anything opens it: opening a FIFO would wait for a writer, and
+    reading a device or a huge file would never end or run out of memory.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A resolved JSON file, or one YAML file of a specification folder.
+
+    Returns
+    -------
+    int
+        Its size [bytes].
+
+    Raises
+    ------
+    SchemaError
+        Nothing is there, it is not a regular file (saying what it is), or it is larger than
+        :data:`MAX_SPEC_FILE_BYTES`.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise SchemaError(f"cannot read the specification {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a regular file")
+        raise SchemaError(f"Elexon specification {path} is {kind}, not a file of the specification; "
+                          "give a folder of its YAML or its resolved JSON file")
+    if info.st_size > MAX_SPEC_FILE_BYTES:
+        raise SchemaError(f"Elexon specification file {path} is {info.st_size:,} bytes, over the "
+                          f"limit of {MAX_SPEC_FILE_BYTES:,} bytes ({MAX_SPEC_FILE_BYTES >> 20} MiB) "
+                          "for one specification file: not read")
+    return info.st_size
 
 
 
@@ -133,8 +186,9 @@ def _signature(path: Path) -> tuple[tuple[str, int, int], ...]:
     files = _yaml_files(path) if path.is_dir() else [path]
     out = []
     for file in files:
-        stat = file.stat()
-        out.append((file.name, stat.st_size, stat.st_mtime_ns))
+        check_spec_file(file)  # before it is hashed, and before it is ever parsed
+        info = file.stat()
+        out.append((file.name, info.st_size, info.st_mtime_ns))
     return tuple(out)
 
 
@@ -167,10 +221,13 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     Raises
     ------
     SchemaError
-        If nothing is at ``path``, or a folder lacks the interfaces file.
+        If nothing is at ``path``, it is neither a folder nor a regular file (a FIFO, a
+        device), a folder lacks the interfaces file, or a file is over :data:`MAX_SPEC_FILE_BYTES`.
     """
     resolved = Path(path).expanduser().resolve()
     if resolved.is_dir():
+        if os.path.lexists(resolved / INTERFACES_FILE):
+            check_spec_file(resolved / INTERFACES_FILE)  # a FIFO or device there says so
         if not (resolved / INTERFACES_FILE).is_file():
             raise SchemaError(
                 f"Elexon specification file {resolved / INTERFACES_FILE} not found "
@@ -179,6 +236,9 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
         kind = "yaml"
     elif resolved.is_file():
         kind = "json"
+    elif os.path.lexists(resolved):
+        check_spec_file(resolved)  # raises: it is there, but neither a folder nor a file
+        raise SchemaError(f"Elexon specification {resolved} is not a regular file")  # pragma: no cover
     else:
         raise SchemaError(f"Elexon specification {resolved} not found (no such file or folder)")
     try:
