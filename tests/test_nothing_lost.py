@@ -33,6 +33,9 @@ from mhhs_workbench.scenario import MeterMix, Scenario
 
 KEY_ENV = "MHHS_WORKBENCH_PSEUDONYMISE_KEY"
 MPAN = "2000056535971"
+#: A subprocess a case (about 1.5 s each): the detailed tests of each case stay in the quick subset.
+pytestmark = pytest.mark.slow
+
 #: Longest a case may take [s]: every refusal is immediate, so anything near this is a hang.
 CASE_SECONDS = 60
 

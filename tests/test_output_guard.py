@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -220,19 +221,29 @@ def test_15_an_out_without_a_name_is_one_line(work: Path, args: tuple[str, ...])
     assert "has no name of its own" in line
 
 
-def test_16_an_unwritable_mapping_folder_is_refused_before_any_work(work: Path, monkeypatch) -> None:
+def test_16_an_unwritable_mapping_folder_is_refused_before_any_work(work: Path) -> None:
     locked = work / "locked"
     locked.mkdir()
-    if os.geteuid() == 0:  # root may write anywhere: make the folder look read-only to os.access
-        real_access = os.access
-        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == locked else real_access(p, mode, **kw))
-    locked.chmod(0o500)
+    mounted = False
+    if os.geteuid() == 0:  # root writes through permissions: a read-only file system stops it for real
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(locked)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            reason = f"mounting a read-only tmpfs is not permitted here: {done.stderr.strip()}"
+            print(reason)
+            pytest.skip(reason)
+        mounted = True
+    else:
+        locked.chmod(0o500)
     try:
         line = refused(work, "from-csv", "in.csv", "--out", "o", "--pseudonymise", "k", "--mapping-out",
                        "locked/map.csv", "--no-progress", names=("--mapping-out locked/map.csv", str(locked)))
     finally:
-        locked.chmod(0o700)
-    assert "is not writable" in line
+        if mounted:
+            subprocess.run(["umount", str(locked)], check=True)
+        else:
+            locked.chmod(0o700)
+    assert "is not writable" in line or "read-only" in line
     assert not (work / "o").exists()
 
 
