@@ -69,6 +69,7 @@ def test_each_output_of_the_demo_is_estimated_within_a_quarter(demo):
     assert 0.9 <= est.output_bytes / folder_bytes(demo) <= 1.2, est.describe()
 
 
+@pytest.mark.slow
 def test_expected_rows_and_messages_follow_the_demo(demo):
     expected = expected_counts(demo_scenario())
     counts = json.loads((demo / "manifest.json").read_text())["counts"]

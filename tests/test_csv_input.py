@@ -697,6 +697,7 @@ def _latest(values: pd.DataFrame, folder: Path) -> pd.DataFrame:
     return values.drop_duplicates(["mpan", "mqid", "sp"], keep="last").drop(columns="sent_at")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", ["consumption.csv", "consumption.parquet"])
 def test_a_data_sets_consumption_table_round_trips(demo_dir, tmp_path, table) -> None:
     out = tmp_path / "again"

@@ -64,6 +64,7 @@ def test_a_fifo_input_is_refused_without_opening_it(tmp_path: Path) -> None:
     assert len(lines) == 2 and lines[0].startswith(f"in.csv: {FIFO_WORDS}") and lines[1] == SUMMARY
 
 
+@pytest.mark.slow
 def test_a_fifo_register_csv_is_refused(tmp_path: Path, good: Path) -> None:
     os.mkfifo(tmp_path / "registers.csv")
     lines = refused(cli("from-csv", good.name, "--register-csv", "registers.csv", "--out", "out",
@@ -71,6 +72,7 @@ def test_a_fifo_register_csv_is_refused(tmp_path: Path, good: Path) -> None:
     assert len(lines) == 2 and lines[0].startswith(f"registers.csv: {FIFO_WORDS}") and lines[1] == SUMMARY
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [("generate", "scenario.yaml"),
                                      ("from-csv", "good.csv", "--scenario", "scenario.yaml")])
 def test_a_fifo_scenario_is_refused(command: tuple[str, ...], tmp_path: Path, good: Path) -> None:
@@ -87,6 +89,7 @@ def test_a_pipe_is_refused_in_one_line(tmp_path: Path, good: Path) -> None:
                                "not accepted"), lines
 
 
+@pytest.mark.slow
 def test_a_scenario_from_a_pipe_is_still_read(tmp_path: Path) -> None:
     # an anonymous pipe has its writer: read (up to 1 MB), so its own problem is what is reported
     lines = refused(cli("generate", "/dev/stdin", "--out", "out", cwd=tmp_path, stdin=b"seed: [1]\n"), tmp_path)
@@ -94,6 +97,7 @@ def test_a_scenario_from_a_pipe_is_still_read(tmp_path: Path) -> None:
 
 
 # over two blocks long: a row longer than one block fails once it spans a whole block
+@pytest.mark.slow
 @pytest.mark.parametrize("before", [3, 3 * BLOCK_BYTES // 50])  # in the first block, and blocks later
 def test_a_row_longer_than_the_block_is_one_problem_at_its_line(before: int, tmp_path: Path) -> None:
     with (tmp_path / "big.csv").open("w") as fh:
@@ -113,6 +117,7 @@ def test_file_names_with_a_line_break_are_escaped(tmp_path: Path) -> None:
     assert lines == ["'jan\\nfeb.csv':2: row: '': no data rows after the header", SUMMARY]
 
 
+@pytest.mark.slow
 def test_a_fifo_named_with_a_line_break_is_escaped_too(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "a\rb.csv")
     lines = refused(cli("from-csv", "a\rb.csv", "--out", "out", "--no-progress", cwd=tmp_path), tmp_path)
@@ -128,6 +133,7 @@ def test_a_header_of_ten_million_columns_is_one_problem(tmp_path: Path) -> None:
                              "(a valid header is under 1,000): is this a consumption CSV?")
 
 
+@pytest.mark.slow
 def test_a_header_with_too_many_columns_is_one_problem(tmp_path: Path) -> None:
     header = ",".join(f"c{k}" for k in range(MAX_COLUMNS + 1))
     (tmp_path / "wide.csv").write_text(header + "\n" + rows(2))

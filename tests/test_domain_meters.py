@@ -104,6 +104,7 @@ def test_no_mpan_carries_both_import_and_export(which, request, loaded):
     assert set(d["values"]["mqid"]) >= {"AI", "AE"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", DATA_SETS)
 def test_export_mpans_are_valid_unique_in_their_sites_gsp_group_and_linked_both_ways(which, request, loaded):
     meters = _load(request.getfixturevalue(which), loaded)["meters"]

@@ -134,18 +134,21 @@ def test_validate_with_full_stdout_gives_one_error_line(dataset):
     assert last_error_line(done.stderr) == f"error: cannot write the output to stdout: {NO_SPACE}"
 
 
+@pytest.mark.slow
 def test_verify_with_full_stdout_gives_one_error_line(dataset):
     done = full_stdout("verify", dataset)
     assert done.returncode == 2, done.stderr
     assert last_error_line(done.stderr) == f"error: cannot write the output to stdout: {NO_SPACE}"
 
 
+@pytest.mark.slow
 def test_help_with_full_stdout_gives_one_error_line():
     done = full_stdout("--help")
     assert done.returncode == 2, done.stderr
     assert last_error_line(done.stderr) == f"error: cannot write the output to stdout: {NO_SPACE}"
 
 
+@pytest.mark.slow
 def test_from_csv_with_full_stdout_says_the_data_set_was_published(tmp_path):
     out = tmp_path / "data"
     done = full_stdout("from-csv", EXAMPLES / "consumption_wide.csv", "--out", out, "--no-progress")
@@ -156,6 +159,7 @@ def test_from_csv_with_full_stdout_says_the_data_set_was_published(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no lock, no staging folder
 
 
+@pytest.mark.slow
 def test_full_stderr_ends_with_status_2(dataset, tmp_path):
     copy = tmp_path / "data"
     shutil.copytree(dataset, copy)
@@ -192,6 +196,7 @@ def test_closed_pipe_ends_quietly_with_status_141(dataset, tmp_path):
 # ---------------------------------------------------------------------- a full disk
 
 
+@pytest.mark.slow
 def test_report_on_a_full_disk_names_the_report_and_leaves_nothing(dataset, tmpfs):
     small = tmpfs("64k")
     fill(small)
@@ -203,6 +208,7 @@ def test_report_on_a_full_disk_names_the_report_and_leaves_nothing(dataset, tmpf
         assert sorted(p.name for p in small.iterdir()) == ["filler"]  # no partial or temporary file
 
 
+@pytest.mark.slow
 def test_publication_on_a_completely_full_disk_names_the_lock_and_leaves_nothing(tmpfs, tmp_path):
     small = tmpfs("64k")
     fill(small)
@@ -215,6 +221,7 @@ def test_publication_on_a_completely_full_disk_names_the_lock_and_leaves_nothing
     assert sorted(p.name for p in small.iterdir()) == ["filler"]  # no .out.lock, no staging folder
 
 
+@pytest.mark.slow
 def test_publication_on_a_nearly_full_disk_names_the_staging_folder_and_leaves_nothing(tmpfs, tmp_path):
     small = tmpfs("1m")
     fill(small, leave=16 * 1024)

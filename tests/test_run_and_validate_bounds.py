@@ -82,6 +82,7 @@ def test_a_spec_file_over_the_limit_is_refused_unread(messages: Path, tmp_path: 
     assert f"{big}" in line and "2,147,483,648 bytes" in line and f"{MAX_SPEC_FILE_BYTES:,}" in line
 
 
+@pytest.mark.slow
 def test_a_yaml_file_over_the_limit_in_a_spec_folder_is_refused(messages: Path, tmp_path: Path) -> None:
     folder = tmp_path / "dip-api"
     folder.mkdir()
@@ -91,11 +92,13 @@ def test_a_yaml_file_over_the_limit_in_a_spec_folder_is_refused(messages: Path, 
     assert "Common.yaml" in line and f"{MAX_SPEC_FILE_BYTES + 1:,} bytes" in line
 
 
+@pytest.mark.slow
 def test_a_device_as_spec_says_what_it_is(messages: Path) -> None:
     line = one_error(cli("validate", messages, "--spec", "/dev/zero"))
     assert "/dev/zero is a character device" in line and "not found" not in line
 
 
+@pytest.mark.slow
 def test_a_fifo_as_spec_is_refused_without_opening_it(messages: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "spec.json"
     os.mkfifo(fifo)
@@ -103,6 +106,7 @@ def test_a_fifo_as_spec_is_refused_without_opening_it(messages: Path, tmp_path: 
     assert f"{fifo} is a FIFO (named pipe)" in line
 
 
+@pytest.mark.slow
 def test_a_fifo_as_the_interfaces_file_of_a_spec_folder_is_refused(messages: Path, tmp_path: Path) -> None:
     folder = tmp_path / "dip-api"
     folder.mkdir()
@@ -114,6 +118,7 @@ def test_a_fifo_as_the_interfaces_file_of_a_spec_folder_is_refused(messages: Pat
 # --------------------------------------------------------------------------- run: parameters
 
 
+@pytest.mark.slow
 def test_a_long_parameter_value_is_refused_before_any_work(bare_notebook: Path, tmp_path: Path) -> None:
     value = "x" * (MAX_PARAMETER_VALUE_CHARS + 1)
     line = one_error(cli("run", bare_notebook, "-p", "x", value, "--out", tmp_path / "ran", cwd=tmp_path))
@@ -122,12 +127,14 @@ def test_a_long_parameter_value_is_refused_before_any_work(bare_notebook: Path, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_120_kb_output_path_is_refused_as_too_long_a_value(tmp_path: Path) -> None:
     line = one_error(cli("run", "generate_dataset", "-p", "out", "d" * 120_000, cwd=tmp_path))
     assert "is 120,000 characters long" in line
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_output_path_no_file_system_takes_is_refused_before_the_run(tmp_path: Path) -> None:
     # within the value limit, but a name longer than 255 bytes: refused before a kernel starts,
     # not when the failed run's notebook is to be kept beside it
@@ -143,6 +150,7 @@ def test_a_big_parameter_file_is_refused_unread(bare_notebook: Path, tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
 
 
+@pytest.mark.slow
 def test_a_long_value_in_a_parameter_file_is_refused(bare_notebook: Path, tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text(f"x: {'y' * (MAX_PARAMETER_VALUE_CHARS + 1)}\n")
@@ -150,6 +158,7 @@ def test_a_long_value_in_a_parameter_file_is_refused(bare_notebook: Path, tmp_pa
     assert line.startswith(f"error: {params}: parameter 'x' holds a text of")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["device", "fifo"])
 def test_a_parameter_file_that_is_not_a_file_is_refused(kind: str, bare_notebook: Path, tmp_path: Path) -> None:
     if kind == "fifo":
@@ -165,6 +174,7 @@ def _nested(levels: int) -> str:
     return "[" * levels + "1" + "]" * levels
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("levels", [MAX_PARAMETER_DEPTH + 1, 100_000 // 2 - 1])
 @pytest.mark.parametrize("given", ["-p", "-f"])
 def test_deeply_nested_values_are_refused(given: str, levels: int, bare_notebook: Path, tmp_path: Path) -> None:
@@ -177,6 +187,7 @@ def test_deeply_nested_values_are_refused(given: str, levels: int, bare_notebook
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
 
 
+@pytest.mark.slow
 def test_deep_block_style_nesting_is_refused(bare_notebook: Path, tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text("x:\n" + "".join(f"{'  ' * n}- \n" for n in range(1, 200)))  # a level a line
@@ -185,6 +196,7 @@ def test_deep_block_style_nesting_is_refused(bare_notebook: Path, tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
 
 
+@pytest.mark.slow
 def test_nesting_at_the_limit_is_accepted_as_a_value() -> None:
     from mhhs_workbench.notebook.runner import check_parameter_values, parse_parameter_value
 
@@ -195,6 +207,7 @@ def test_nesting_at_the_limit_is_accepted_as_a_value() -> None:
 # --------------------------------------------------------------------------- run: the notebook
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_json_is_not_echoed(tmp_path: Path) -> None:
     secret = tmp_path / "passwd"
     secret.write_text("root:x:0:0:secret-first-line:/root:/bin/bash\n")
@@ -214,6 +227,7 @@ def test_json_that_is_not_a_notebook_is_refused(tmp_path: Path) -> None:
     assert one_error(cli("run", path, cwd=tmp_path)).endswith("is not a notebook (JSON, but not a Jupyter notebook document)")
 
 
+@pytest.mark.slow
 def test_a_device_as_notebook_says_what_it_is(tmp_path: Path) -> None:
     assert "/dev/zero is a character device, not a notebook file" in one_error(cli("run", "/dev/zero", cwd=tmp_path))
 

@@ -200,6 +200,7 @@ def test_reference_folder_default_is_found_beside_the_project(tmp_path: Path, mo
     assert reference_state("", cwd=project).folder == named / "profiles"
 
 
+@pytest.mark.slow
 def test_designer_draws_elexon_average_from_the_found_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not REFERENCE_PROFILES.is_dir():
         missing_reference(REFERENCE_PROFILES)

@@ -306,6 +306,7 @@ def test_energisation_counts_follow_the_meters_table(spring):
     assert (got["energised"] + got["deenergised"] > 0).all()  # a reported group has MPANs
 
 
+@pytest.mark.slow
 def test_a_change_of_supplier_moves_volume_on_its_settlement_day(demo):
     meters = pd.read_parquet(demo / "tables" / "meters.parquet")
     movers = meters.dropna(subset=["change_of_supplier_date"])
@@ -478,6 +479,7 @@ def test_a_data_set_with_revisions_shows_exactly_the_revised_wh_moving_between_r
     assert set(moved[moved].index) <= set(versions[between].set_index(CELL).index)
 
 
+@pytest.mark.slow
 def test_revised_half_hours_move_from_estimated_to_actual_between_runs(revised):
     times = _run_times(revised, "REP-002")
     got = _rep002_rows(_messages(revised, "REP-002"))

@@ -346,6 +346,7 @@ def _common(version: str) -> dict[str, Any]:
     return official_schema(version, "IF-021")["properties"]["CommonBlock"]["properties"]
 
 
+@pytest.mark.slow
 def test_generated_references_satisfy_both_patterns(spec_path: Path, demo_dir: Path) -> None:
     patterns = [re.compile(_common(v)["S1"]["properties"]["senderUniqueReference"]["pattern"]) for v in VERSIONS]
     references = [p["CommonBlock"]["S1"]["senderUniqueReference"] for p in _messages(demo_dir)]
@@ -356,6 +357,7 @@ def test_generated_references_satisfy_both_patterns(spec_path: Path, demo_dir: P
 # --------------------------------------------------------------------------- defaults and the scenario key
 
 
+@pytest.mark.slow
 def test_scenario_spec_version_is_checked_recorded_and_chooses_the_default(spec_path: Path, march_dir: Path,
                                                                           demo_dir: Path, tmp_path: Path) -> None:
     assert Scenario().spec_version == demo_scenario().spec_version == LATEST_VERSION

@@ -140,6 +140,7 @@ def test_every_message_is_sent_after_its_last_period_within_its_service_delay(wh
                    if m["reference"] not in revised and m["end"] != start) < 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["demo", "faults"])
 def test_files_and_messages_are_in_send_order(which, request):
     root = request.getfixturevalue(which)
