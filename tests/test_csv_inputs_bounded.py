@@ -16,7 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from mhhs_workbench.csv_input.files import BLOCK_BYTES, MAX_COLUMNS, MAX_HEADER_BYTES
+from mhhs_workbench.csv_input.files import (
+    BLOCK_BYTES,
+    MAX_COLUMNS,
+    MAX_HEADER_BYTES,
+    MAX_REGISTER_BYTES,
+)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs and pipes")
 
@@ -142,3 +147,17 @@ def test_a_header_with_too_many_columns_is_one_problem(tmp_path: Path) -> None:
     assert lines[0].startswith("wide.csv:1: header: 'c0,c1,c2,")
     assert lines[0].endswith(f": {MAX_COLUMNS + 1:,} columns, more than the {MAX_COLUMNS:,} a header may "
                              "have (a valid one has at most 66): is this a consumption CSV?")
+
+
+def test_a_register_file_over_its_limit_is_refused_unread(tmp_path: Path, good: Path) -> None:
+    register = tmp_path / "register.csv"
+    with open(register, "wb") as f:
+        f.truncate(MAX_REGISTER_BYTES + 1)  # sparse: refused by its size, never read
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "mhhs_workbench.cli", "from-csv", str(good), "--register-csv",
+                           str(register), "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"over the {MAX_REGISTER_BYTES:,} bytes this file may have" in done.stderr
+    assert not out.exists()

@@ -24,6 +24,8 @@ from mhhs_workbench.csv_input.problems import Problems
 BLOCK_BYTES = 1 << 21
 #: Longest header line read [bytes] (64 KiB): the widest valid header is under 1,000 bytes.
 MAX_HEADER_BYTES = 1 << 16
+#: Largest ``--register-csv`` read [bytes] (64 MiB): one short row per MPAN, read whole.
+MAX_REGISTER_BYTES = 64 << 20
 #: Most columns a header may have: a valid one has at most 66 (wide layout, every optional column).
 MAX_COLUMNS = 1_000
 
@@ -71,15 +73,23 @@ def not_readable(path: Path) -> str | None:
     return f"is {kind}, not a regular file: not read"
 
 
-def read_bytes(path: Path, file: int, problems: Problems, size: int = -1) -> bytes | None:
+def read_bytes(path: Path, file: int, problems: Problems, size: int = -1, *,
+               limit: int | None = None) -> bytes | None:
     """The first ``size`` bytes of a file (all of it by default), or ``None`` once ``problems``
-    says why it cannot be read."""
+    says why it cannot be read; a whole file over ``limit`` bytes is refused unread."""
     refused = not_readable(path)
     if refused is not None:
         problems.add_file(file, refused)
         return None
     try:
         with path.open("rb") as fh:
+            if limit is not None:
+                data = fh.read(limit + 1)  # bounded even if the file grew since it was looked at
+                if len(data) > limit:
+                    problems.add_file(file, f"is {os.fstat(fh.fileno()).st_size:,} bytes, over the "
+                                            f"{limit:,} bytes this file may have: not read")
+                    return None
+                return data
             return fh.read(size)
     except FileNotFoundError:
         problems.add_file(file, "file not found")

@@ -18,7 +18,7 @@ import numpy as np
 from mhhs_workbench.codes.identifiers import GSP_GROUP_BY_DISTRIBUTOR
 from mhhs_workbench.codes.rules import GSP
 from mhhs_workbench.csv_input.cells import ATTRIBUTES, attribute_text, exact_wh, mpan_rule
-from mhhs_workbench.csv_input.files import read_bytes
+from mhhs_workbench.csv_input.files import MAX_REGISTER_BYTES, read_bytes
 from mhhs_workbench.csv_input.problems import LineMap, Problems, rule_text
 
 
@@ -120,7 +120,7 @@ class State:
         """The ``mpan,register_start_kwh`` file: each MPAN's opening register [kWh]."""
         problems = self.problems
         problems.lines[file] = LineMap()
-        data = read_bytes(path, file, problems)
+        data = read_bytes(path, file, problems, limit=MAX_REGISTER_BYTES)
         if data is None:
             return
         try:
